@@ -1,0 +1,30 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from liveslice.config import Settings, get_settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: the environment's)."""
+    from api.routers import keys, pages, recordings, sidedata, tus, uploads
+
+    settings = settings or get_settings()
+    settings.ensure_dirs()
+    app = FastAPI(
+        title="liveslice",
+        version="0.1.0",
+        description="Live-stream recordings in, share-ready product clips out.",
+    )
+    app.state.settings = settings
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (uploads, tus, recordings, sidedata, keys, pages):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,337 @@
+"""Recording ingest: the one code path every upload, path registration and the demo go through.
+
+Probe first (fast), then move the file into storage, then write the recording and its probe job
+in one transaction, then enqueue the worker's full probe. A rejected file leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from liveslice.config import Settings
+from liveslice.storage import MediaStorage, get_storage
+from store.models import Job, Recording, new_id
+from studio.errors import MediaError
+from studio.hls import validate_playlist
+from studio.probe import MediaInfo, probe
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".flv", ".ts", ".mts", ".m2ts", ".m3u8"}
+
+
+class IngestError(Exception):
+    """An ingest request cannot be honoured. ``status_code`` is the HTTP answer, ``code`` the reason."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+class InsufficientStorage(IngestError):
+    status_code = 507
+    code = "insufficient_storage"
+
+
+class UploadTooLarge(IngestError):
+    status_code = 413
+    code = "too_large"
+
+
+class RejectedMedia(IngestError):
+    status_code = 422
+    code = "bad_media"
+
+
+class PathNotAllowed(IngestError):
+    status_code = 403
+    code = "path_not_allowed"
+
+
+@dataclass
+class IngestResult:
+    recording: Recording
+    job: Job
+    info: MediaInfo
+
+
+def check_upload_size(settings: Settings, size: int | None) -> None:
+    """Raise :class:`UploadTooLarge` when ``size`` is over the configured limit."""
+    if size is not None and size > settings.max_upload_bytes:
+        raise UploadTooLarge(
+            f"the upload is {_human(size)}, over the limit of {_human(settings.max_upload_bytes)} "
+            "(LIVESLICE_MAX_UPLOAD_BYTES)"
+        )
+
+
+def check_free_space(settings: Settings, storage: MediaStorage, needed: int) -> None:
+    """Raise :class:`InsufficientStorage` unless ``needed`` bytes fit with the reserve kept free."""
+    free = storage.free_bytes()
+    if needed + settings.min_free_bytes > free:
+        raise InsufficientStorage(
+            f"not enough disk space for this upload: it needs {_human(needed)}, {_human(free)} is free and "
+            f"{_human(settings.min_free_bytes)} is kept in reserve (LIVESLICE_MIN_FREE_BYTES); "
+            "free some space or point LIVESLICE_MEDIA_ROOT at a larger disk"
+        )
+
+
+def staging_path(settings: Settings, name: str) -> Path:
+    """A fresh temp path under ``uploads/``, on the same disk as the store so the final move is a rename."""
+    folder = settings.media_root / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{secrets.token_hex(8)}-{safe_filename(name)}.part"
+
+
+def safe_filename(name: str) -> str:
+    """A filename safe on every filesystem, keeping letters (CJK too), digits, dot, dash, underscore."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = re.sub(r"[^\w.\-]+", "_", base, flags=re.UNICODE).strip("._") or "recording"
+    return cleaned[:150]
+
+
+def _probe_or_reject(path: Path) -> MediaInfo:
+    try:
+        return probe(path)
+    except MediaError as exc:
+        raise RejectedMedia(str(exc), code=exc.code) from exc
+
+
+def _new_rows(
+    settings: Settings,
+    *,
+    info: MediaInfo,
+    filename: str,
+    origin: str,
+    title: str | None,
+    stream_started_at: datetime | None,
+    timezone: str | None,
+    size: int,
+) -> tuple[Recording, Job]:
+    recording = Recording(
+        id=new_id(),
+        title=(title or Path(filename).stem or "recording")[:300],
+        source=origin,
+        original_filename=Path(filename).name[:500],
+        size_bytes=size,
+        status="probing",
+        stream_started_at=stream_started_at,
+        timezone=timezone or settings.timezone,
+    )
+    apply_probe(recording, info)
+    job = Job(kind="probe", recording_id=recording.id, status="queued", stage="probe")
+    return recording, job
+
+
+def apply_probe(recording: Recording, info: MediaInfo) -> None:
+    """Copy probe facts onto the recording row."""
+    recording.container = info.container
+    recording.duration = info.duration
+    if info.video is not None:
+        recording.video_codec = info.video.codec
+        recording.width = info.video.width
+        recording.height = info.video.height
+        recording.rotation = info.video.rotation
+        recording.fps = info.video.fps
+        recording.variable_frame_rate = info.video.variable_frame_rate
+    if info.audio is not None:
+        recording.audio_codec = info.audio.codec
+        recording.audio_sample_rate = info.audio.sample_rate
+        recording.audio_channels = info.audio.channels
+    recording.probe = info.to_dict()
+
+
+def ingest_file(
+    settings: Settings,
+    session: Session,
+    source: Path,
+    *,
+    filename: str,
+    origin: str,
+    move: bool = True,
+    title: str | None = None,
+    stream_started_at: datetime | None = None,
+    timezone: str | None = None,
+    enqueue: bool = True,
+) -> IngestResult:
+    """Probe ``source``, store it, record it and queue its full probe.
+
+    With ``move=True`` the source is consumed: on success it is moved into the store, on any
+    failure it is deleted. Nothing is left behind on failure: no stored file, no row.
+    """
+    storage = get_storage(settings.media_root)
+    stored_key: str | None = None
+    try:
+        info = _probe_or_reject(source)
+        size = source.stat().st_size
+        recording, job = _new_rows(
+            settings,
+            info=info,
+            filename=filename,
+            origin=origin,
+            title=title,
+            stream_started_at=stream_started_at,
+            timezone=timezone,
+            size=size,
+        )
+        suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in ACCEPTED_SUFFIXES else ""
+        suffix = suffix or _suffix_for(info)
+        stored_key = f"recordings/{recording.id}/source{suffix}"
+        storage.import_file(stored_key, source, move=move)
+        recording.storage_key = stored_key
+        session.add_all([recording, job])
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if stored_key is not None:
+            storage.delete(stored_key)
+        if move:
+            source.unlink(missing_ok=True)
+        raise
+    if enqueue:
+        _enqueue(settings, job.id)
+    return IngestResult(recording=recording, job=job, info=info)
+
+
+def _suffix_for(info: MediaInfo) -> str:
+    names = info.container.split(",")
+    for name, suffix in (("mp4", ".mp4"), ("mov", ".mp4"), ("matroska", ".mkv"), ("flv", ".flv"), ("mpegts", ".ts")):
+        if name in names:
+            return suffix
+    return ".bin"
+
+
+def resolve_import_path(settings: Settings, raw: str) -> Path:
+    """Resolve ``raw`` (following symlinks) and insist it stays inside a configured import root."""
+    if not settings.import_roots:
+        raise PathNotAllowed(
+            "registering recordings by server path is off; set LIVESLICE_IMPORT_ROOTS to the folders "
+            "(comma separated) that may be imported from"
+        )
+    if not raw or "\x00" in raw:
+        raise PathNotAllowed("the path is empty or invalid")
+    candidate = Path(raw).expanduser()
+    if ".." in candidate.parts:
+        raise PathNotAllowed(f"the path {raw!r} contains '..'; give a path inside an import root")
+    for root in settings.import_roots:
+        target = candidate if candidate.is_absolute() else root / candidate
+        resolved = Path(os.path.realpath(target))
+        if resolved.is_relative_to(root):
+            if not resolved.is_file():
+                raise PathNotAllowed(f"no file at {raw!r} inside the import roots", code="not_found")
+            return resolved
+    roots = ", ".join(str(r) for r in settings.import_roots)
+    raise PathNotAllowed(f"the path {raw!r} is outside the import roots ({roots}) once symlinks are followed")
+
+
+def register_path(
+    settings: Settings,
+    session: Session,
+    path: str,
+    *,
+    title: str | None = None,
+    stream_started_at: datetime | None = None,
+    timezone: str | None = None,
+    enqueue: bool = True,
+) -> IngestResult:
+    """Register a recording that stays where it is (a NAS folder, an HLS playlist and its segments)."""
+    resolved = resolve_import_path(settings, path)
+    if resolved.suffix.lower() == ".m3u8":
+        try:
+            segments = validate_playlist(resolved)
+        except MediaError as exc:
+            raise RejectedMedia(str(exc), code=exc.code) from exc
+        size = sum(seg.stat().st_size for seg in segments)
+    else:
+        size = resolved.stat().st_size
+    info = _probe_or_reject(resolved)
+    recording, job = _new_rows(
+        settings,
+        info=info,
+        filename=resolved.name,
+        origin="path",
+        title=title,
+        stream_started_at=stream_started_at,
+        timezone=timezone,
+        size=size,
+    )
+    recording.source_path = str(resolved)
+    try:
+        session.add_all([recording, job])
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    if enqueue:
+        _enqueue(settings, job.id)
+    return IngestResult(recording=recording, job=job, info=info)
+
+
+def _enqueue(settings: Settings, job_id: str) -> None:
+    from workers.dispatch import enqueue_job
+
+    enqueue_job(settings, job_id)
+
+
+def recording_media_path(settings: Settings, recording: Recording) -> Path:
+    """Where the recording's media is on this machine."""
+    if recording.storage_key:
+        return get_storage(settings.media_root).local_path(recording.storage_key)
+    if recording.source_path:
+        return Path(recording.source_path)
+    raise IngestError(f"recording {recording.id} has no media")
+
+
+def recording_summary(recording: Recording, info: MediaInfo | None = None) -> dict[str, Any]:
+    """The JSON shape of a recording in API responses; ``info`` adds the full probe facts."""
+    summary: dict[str, Any] = {
+        "id": recording.id,
+        "title": recording.title,
+        "status": recording.status,
+        "error": recording.error,
+        "source": recording.source,
+        "original_filename": recording.original_filename,
+        "size_bytes": recording.size_bytes,
+        "stream_started_at": recording.stream_started_at.isoformat() if recording.stream_started_at else None,
+        "timezone": recording.timezone,
+        "probe": {
+            "container": recording.container,
+            "duration": recording.duration,
+            "video_codec": recording.video_codec,
+            "width": recording.width,
+            "height": recording.height,
+            "rotation": recording.rotation,
+            "fps": recording.fps,
+            "variable_frame_rate": recording.variable_frame_rate,
+            "audio_codec": recording.audio_codec,
+            "audio_sample_rate": recording.audio_sample_rate,
+            "audio_channels": recording.audio_channels,
+        },
+        "created_at": recording.created_at.isoformat() if recording.created_at else None,
+        "urls": {"self": f"/api/recordings/{recording.id}", "page": f"/recordings/{recording.id}"},
+    }
+    if info is not None:
+        summary["probe_details"] = info.to_dict()
+    elif recording.probe:
+        summary["probe_details"] = recording.probe
+    return summary
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"

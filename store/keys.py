@@ -1,0 +1,73 @@
+"""API keys: creation, lookup and revocation. Only a SHA-256 of each key is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import ApiKey, utcnow
+
+ROLES = ("admin", "content", "merchant", "leader")
+KEY_PREFIX = "lsk_"
+
+
+class KeyError_(ValueError):
+    """An API key request is invalid (unknown role, unknown key)."""
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly created key. ``secret`` is shown once and never stored."""
+
+    id: str
+    name: str
+    role: str
+    secret: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(session: Session, *, name: str, role: str) -> IssuedKey:
+    """Create a key with ``role``; returns the only copy of its secret."""
+    if role not in ROLES:
+        raise KeyError_(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    prefix = secrets.token_hex(6)
+    secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(name=name, role=role, prefix=prefix, key_hash=_hash(secret))
+    session.add(row)
+    session.flush()
+    return IssuedKey(id=row.id, name=name, role=role, secret=secret)
+
+
+def authenticate(session: Session, secret: str) -> ApiKey | None:
+    """The live key matching ``secret``, or None (unknown, malformed or revoked)."""
+    if not secret.startswith(KEY_PREFIX):
+        return None
+    prefix = secret[len(KEY_PREFIX) :].split("_", 1)[0]
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.key_hash, _hash(secret)):
+        return None
+    return row
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+def revoke_key(session: Session, *, key_id: str) -> ApiKey:
+    """Revoke by id or by prefix. Revoking twice keeps the first revocation time."""
+    row = session.get(ApiKey, key_id) or session.scalar(select(ApiKey).where(ApiKey.prefix == key_id))
+    if row is None:
+        raise KeyError_(f"no API key {key_id!r}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
