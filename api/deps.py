@@ -77,7 +77,8 @@ def require_roles(*roles: str) -> Callable[[ApiKey], ApiKey]:
     def check(key: CurrentKey) -> ApiKey:
         if key.role not in roles:
             raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"this endpoint is for the roles {', '.join(roles)}; your key is {key.role!r}"
+                status.HTTP_403_FORBIDDEN,
+                f"this endpoint is for the roles {', '.join(roles)}; your key is {key.role!r}",
             )
         return key
 

@@ -1,0 +1,274 @@
+"""The ``liveslice`` command line."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from liveslice.config import Settings, get_settings
+
+app = typer.Typer(help="liveslice: live-stream recordings in, share-ready product clips out.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+import_app = typer.Typer(help="Import product data (catalog, timeline, chat, orders, transcript).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(import_app, name="import")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    settings.ensure_dirs()
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (LIVESLICE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (LIVESLICE_PORT).")] = None,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run a Celery worker beside the API.")] = True,
+) -> None:
+    """Run the API, the embedded broker and a worker, in one command."""
+    from liveslice.runtime import serve as run_serve
+
+    settings = _settings()
+    run_serve(settings, host=host or settings.host, port=port or settings.port, worker=worker)
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues to consume.")] = "analysis,render,publish",
+    concurrency: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    beat: Annotated[bool, typer.Option("--beat", help="Also run the reconciler periodically.")] = False,
+) -> None:
+    """Run a Celery worker on its own (the broker must be reachable)."""
+    from liveslice.runtime import run_worker
+
+    settings = _settings()
+    run_worker(
+        settings,
+        queues=[q.strip() for q in queues.split(",") if q.strip()],
+        concurrency=concurrency or settings.worker_concurrency,
+        beat=beat,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply database migrations."""
+    from liveslice.doctor import mask_url
+    from store.db import current_revision, upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    console.print(f"database {mask_url(settings.database_url)} at revision {current_revision(settings.database_url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision."""
+    from store.db import current_revision, head_revision
+
+    settings = _settings()
+    console.print(f"current: {current_revision(settings.database_url)}  head: {head_revision(settings.database_url)}")
+
+
+def _ensure_db(settings: Settings) -> None:
+    """SQLite is upgraded on demand; other databases must be migrated explicitly."""
+    from store.db import is_up_to_date, upgrade
+
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    elif not is_up_to_date(settings.database_url):
+        raise _fail("the database schema is not current: run 'liveslice db upgrade'")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, content, merchant or leader.")],
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+) -> None:
+    """Create an API key. Its secret is printed once."""
+    from store import keys as key_store
+    from store.db import session_scope
+
+    settings = _settings()
+    _ensure_db(settings)
+    try:
+        with session_scope(settings.database_url) as session:
+            issued = key_store.create_key(session, name=name, role=role)
+    except key_store.KeyError_ as exc:
+        raise _fail(str(exc), 2) from exc
+    err.print(f"created {issued.role} key {issued.id} for {issued.name!r}; the secret is shown only now:")
+    print(issued.secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (never their secrets)."""
+    from store import keys as key_store
+    from store.db import session_scope
+
+    settings = _settings()
+    _ensure_db(settings)
+    table = Table("id", "prefix", "name", "role", "created", "revoked")
+    with session_scope(settings.database_url) as session:
+        for row in key_store.list_keys(session):
+            revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M") if row.revoked_at else ""
+            table.add_row(row.id, row.prefix, row.name, row.role, row.created_at.strftime("%Y-%m-%d %H:%M"), revoked)
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id or prefix.")]) -> None:
+    """Revoke an API key; requests with it get 401 from now on."""
+    from store import keys as key_store
+    from store.db import session_scope
+
+    settings = _settings()
+    _ensure_db(settings)
+    try:
+        with session_scope(settings.database_url) as session:
+            row = key_store.revoke_key(session, key_id=key_id)
+            console.print(f"revoked {row.role} key {row.id} ({row.name})")
+    except key_store.KeyError_ as exc:
+        raise _fail(str(exc), 2) from exc
+
+
+@app.command()
+def doctor() -> None:
+    """Show which ffmpeg, font, database, broker and storage are in use, and fix what is missing."""
+    from liveslice.doctor import run_checks
+
+    checks = run_checks(_settings())
+    table = Table("", "component", "in use", "fix", show_lines=False)
+    for check in checks:
+        table.add_row("[green]ok[/]" if check.ok else "[red]!![/]", check.name, check.detail, check.fix)
+    console.print(table)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Recording file (copied into storage).")],
+    title: Annotated[str | None, typer.Option(help="Title; default the file name.")] = None,
+    stream_started_at: Annotated[
+        datetime | None, typer.Option(help="When the stream started (for wall-clock side data).")
+    ] = None,
+) -> None:
+    """Add a recording from a local file, through the same code the API uses."""
+    from liveslice.ingest import IngestError, ingest_file
+    from store.db import get_sessionmaker
+
+    settings = _settings()
+    _ensure_db(settings)
+    session = get_sessionmaker(settings.database_url)()
+    try:
+        result = ingest_file(
+            settings, session, path, filename=path.name, origin="cli", move=False, title=title,
+            stream_started_at=stream_started_at,
+        )
+    except IngestError as exc:
+        raise _fail(str(exc), 2) from exc
+    finally:
+        session.close()
+    rec = result.recording
+    console.print(f"recording [bold]{rec.id}[/]: {rec.width}x{rec.height}, {rec.duration:.1f} s, status {rec.status}")
+
+
+def _import(kind: str, file: Path, recording: str | None, stream_started_at: datetime | None) -> None:
+    from liveslice.sidedata_import import import_side_data
+    from sidedata.errors import SideDataError
+    from store.db import get_sessionmaker
+
+    settings = _settings()
+    _ensure_db(settings)
+    session = get_sessionmaker(settings.database_url)()
+    try:
+        report = import_side_data(
+            settings, session, kind=kind, data=file.read_bytes(), filename=file.name,
+            recording_id=recording, stream_started_at=stream_started_at,
+        )
+    except SideDataError as exc:
+        raise _fail(str(exc), 2) from exc
+    finally:
+        session.close()
+    console.print(f"imported {report.rows} {kind} rows from {file.name}" +
+                  (f" ({report.duplicates} duplicates counted once)" if report.duplicates else ""))
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}")
+
+
+FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
+RecordingOpt = Annotated[str, typer.Option("--recording", "-r", help="Recording id.")]
+StartOpt = Annotated[datetime | None, typer.Option(help="Stream start time, for wall-clock files.")]
+
+
+@import_app.command("catalog")
+def import_catalog(file: FileArg) -> None:
+    """Import the product catalog (CSV/TSV/XLSX); upserts by SKU."""
+    _import("catalog", file, None, None)
+
+
+@import_app.command("timeline")
+def import_timeline(file: FileArg, recording: RecordingOpt, stream_started_at: StartOpt = None) -> None:
+    """Import a recording's product timeline."""
+    _import("timeline", file, recording, stream_started_at)
+
+
+@import_app.command("chat")
+def import_chat(file: FileArg, recording: RecordingOpt, stream_started_at: StartOpt = None) -> None:
+    """Import a recording's chat log (CSV/TSV/XLSX/JSONL)."""
+    _import("chat", file, recording, stream_started_at)
+
+
+@import_app.command("orders")
+def import_orders(file: FileArg, recording: RecordingOpt, stream_started_at: StartOpt = None) -> None:
+    """Import a recording's stream orders."""
+    _import("orders", file, recording, stream_started_at)
+
+
+@import_app.command("transcript")
+def import_transcript(file: FileArg, recording: RecordingOpt) -> None:
+    """Import a recording's transcript (SRT or WebVTT)."""
+    _import("transcript", file, recording, None)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path | None, typer.Option(help="Where to write the sample stream and side data.")] = None,
+    duration: Annotated[float, typer.Option(min=300, help="Length of the generated stream, seconds.")] = 330.0,
+) -> None:
+    """Generate a sample live stream with side data and run every pipeline stage on it."""
+    from liveslice.demo import run_demo
+
+    settings = _settings()
+    _ensure_db(settings)
+    run_demo(settings, out=out or settings.media_root / "demo", duration=duration, console=console)
+
+
+def main() -> None:
+    app()

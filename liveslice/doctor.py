@@ -1,0 +1,121 @@
+"""``liveslice doctor``: which ffmpeg, font, database, broker and storage are in use, and how to fix what is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from liveslice.config import Settings
+from studio.errors import StudioError
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's report."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def mask_url(url: str) -> str:
+    """A URL with its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not an SQLAlchemy URL (amqp://, redis://): drop the credentials part
+        return url.split("@")[-1] if "@" in url else url
+
+
+def check_ffmpeg(settings: Settings) -> Check:
+    from studio.ffmpeg import ffmpeg_version, resolve_ffmpeg
+
+    try:
+        binary = resolve_ffmpeg(settings.ffmpeg or None)
+    except StudioError as exc:
+        return Check("ffmpeg", False, str(exc), "pip install imageio-ffmpeg, or set LIVESLICE_FFMPEG=/path/to/ffmpeg")
+    origin = "LIVESLICE_FFMPEG" if (settings.ffmpeg or os.environ.get("LIVESLICE_FFMPEG")) else "imageio-ffmpeg"
+    return Check("ffmpeg", True, f"{ffmpeg_version(binary)} ({origin}: {binary})")
+
+
+def check_font(settings: Settings) -> Check:
+    from studio.fonts import find_cjk_font
+
+    try:
+        font = find_cjk_font(settings.font)
+    except StudioError as exc:
+        return Check(
+            "CJK font",
+            False,
+            str(exc),
+            "pip install cvttf-NotoSansCJK-Regular, or apt-get install fonts-noto-cjk, or LIVESLICE_FONT=/path",
+        )
+    forms = "Simplified Chinese forms" if font.simplified else "Traditional Chinese forms"
+    note = "" if font.simplified else " (install fonts-noto-cjk for Simplified forms)"
+    return Check("CJK font", True, f"{font.family} via {font.source}, {forms}: {font.path}{note}")
+
+
+def check_database(settings: Settings) -> Check:
+    from store.db import current_revision, head_revision
+
+    url = mask_url(settings.database_url)
+    try:
+        current = current_revision(settings.database_url)
+        head = head_revision(settings.database_url)
+    except SQLAlchemyError as exc:
+        return Check("database", False, f"{url}: cannot connect ({exc.__class__.__name__}: {exc})",
+                     "check LIVESLICE_DATABASE_URL and that the server is running")
+    if current != head:
+        return Check("database", False, f"{url}: schema at {current or 'empty'}, code expects {head}",
+                     "run 'liveslice db upgrade' ('liveslice serve' does it by itself on SQLite)")
+    return Check("database", True, f"{url} (schema {current})")
+
+
+def check_broker(settings: Settings) -> Check:
+    from liveslice.broker import describe_broker
+
+    info = describe_broker(settings)
+    detail = f"{info['kind']}: {info['url']}"
+    if info.get("note"):
+        detail += f" — {info['note']}"
+    return Check("broker", bool(info["ok"]), detail, str(info.get("fix") or ""))
+
+
+def check_storage(settings: Settings) -> Check:
+    root = settings.media_root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / ".doctor-write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check("storage", False, f"local {root}: not writable ({exc})", "set LIVESLICE_MEDIA_ROOT to a writable folder")
+    free = shutil.disk_usage(root).free
+    ok = free > settings.min_free_bytes
+    fix = "" if ok else "free disk space or point LIVESLICE_MEDIA_ROOT at a larger disk"
+    return Check("storage", ok, f"local {root}, {free / 1024**3:.1f} GB free", fix)
+
+
+def check_import_roots(settings: Settings) -> Check:
+    if not settings.import_roots:
+        return Check("import roots", True, "registering recordings by server path is off (LIVESLICE_IMPORT_ROOTS)")
+    missing = [str(p) for p in settings.import_roots if not Path(p).is_dir()]
+    if missing:
+        return Check("import roots", False, f"missing folders: {', '.join(missing)}", "fix LIVESLICE_IMPORT_ROOTS")
+    return Check("import roots", True, ", ".join(str(p) for p in settings.import_roots))
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return [
+        check_ffmpeg(settings),
+        check_font(settings),
+        check_database(settings),
+        check_broker(settings),
+        check_storage(settings),
+        check_import_roots(settings),
+    ]
