@@ -16,7 +16,9 @@ from liveslice.config import Settings, get_settings
 app = typer.Typer(help="liveslice: live-stream recordings in, share-ready product clips out.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
-import_app = typer.Typer(help="Import product data (catalog, timeline, chat, orders, transcript).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import product data (catalog, timeline, chat, orders, transcript).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
@@ -188,7 +190,13 @@ def ingest(
     session = get_sessionmaker(settings.database_url)()
     try:
         result = ingest_file(
-            settings, session, path, filename=path.name, origin="cli", move=False, title=title,
+            settings,
+            session,
+            path,
+            filename=path.name,
+            origin="cli",
+            move=False,
+            title=title,
             stream_started_at=stream_started_at,
         )
     except IngestError as exc:
@@ -209,15 +217,22 @@ def _import(kind: str, file: Path, recording: str | None, stream_started_at: dat
     session = get_sessionmaker(settings.database_url)()
     try:
         report = import_side_data(
-            settings, session, kind=kind, data=file.read_bytes(), filename=file.name,
-            recording_id=recording, stream_started_at=stream_started_at,
+            settings,
+            session,
+            kind=kind,
+            data=file.read_bytes(),
+            filename=file.name,
+            recording_id=recording,
+            stream_started_at=stream_started_at,
         )
     except SideDataError as exc:
         raise _fail(str(exc), 2) from exc
     finally:
         session.close()
-    console.print(f"imported {report.rows} {kind} rows from {file.name}" +
-                  (f" ({report.duplicates} duplicates counted once)" if report.duplicates else ""))
+    console.print(
+        f"imported {report.rows} {kind} rows from {file.name}"
+        + (f" ({report.duplicates} duplicates counted once)" if report.duplicates else "")
+    )
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {warning}")
 

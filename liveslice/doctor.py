@@ -68,11 +68,19 @@ def check_database(settings: Settings) -> Check:
         current = current_revision(settings.database_url)
         head = head_revision(settings.database_url)
     except SQLAlchemyError as exc:
-        return Check("database", False, f"{url}: cannot connect ({exc.__class__.__name__}: {exc})",
-                     "check LIVESLICE_DATABASE_URL and that the server is running")
+        return Check(
+            "database",
+            False,
+            f"{url}: cannot connect ({exc.__class__.__name__}: {exc})",
+            "check LIVESLICE_DATABASE_URL and that the server is running",
+        )
     if current != head:
-        return Check("database", False, f"{url}: schema at {current or 'empty'}, code expects {head}",
-                     "run 'liveslice db upgrade' ('liveslice serve' does it by itself on SQLite)")
+        return Check(
+            "database",
+            False,
+            f"{url}: schema at {current or 'empty'}, code expects {head}",
+            "run 'liveslice db upgrade' ('liveslice serve' does it by itself on SQLite)",
+        )
     return Check("database", True, f"{url} (schema {current})")
 
 
@@ -94,7 +102,9 @@ def check_storage(settings: Settings) -> Check:
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as exc:
-        return Check("storage", False, f"local {root}: not writable ({exc})", "set LIVESLICE_MEDIA_ROOT to a writable folder")
+        return Check(
+            "storage", False, f"local {root}: not writable ({exc})", "set LIVESLICE_MEDIA_ROOT to a writable folder"
+        )
     free = shutil.disk_usage(root).free
     ok = free > settings.min_free_bytes
     fix = "" if ok else "free disk space or point LIVESLICE_MEDIA_ROOT at a larger disk"
