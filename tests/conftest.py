@@ -1,0 +1,103 @@
+"""Shared fixtures: isolated settings and database, API keys, small generated media, real services."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from liveslice.config import Settings
+from store import keys as key_store
+from store.db import get_engine, session_scope, upgrade
+from studio.ffmpeg import run_ffmpeg
+
+REDIS_ENV = "LIVESLICE_TEST_REDIS_URL"
+DATABASE_ENV = "LIVESLICE_TEST_DATABASE_URL"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's LIVESLICE_* configuration."""
+    for name in list(os.environ):
+        if name.startswith("LIVESLICE_") and not name.startswith("LIVESLICE_TEST_"):
+            monkeypatch.delenv(name, raising=False)
+    from liveslice.config import get_settings
+
+    get_settings.cache_clear()
+
+
+def make_settings(root: Path, **overrides: object) -> Settings:
+    """Settings rooted at ``root`` with a migrated SQLite database (unless a URL is given)."""
+    values: dict[str, object] = {"media_root": root / "media", "secret_key": "test-secret", "min_free_bytes": 0}
+    values.update(overrides)
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings.ensure_dirs()
+    upgrade(settings.database_url)
+    return settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def issue_key(settings: Settings) -> Callable[[str], str]:
+    """Create an API key with a role and return its secret."""
+
+    def issue(role: str, name: str = "test") -> str:
+        with session_scope(settings.database_url) as session:
+            return key_store.create_key(session, name=f"{name}-{role}", role=role).secret
+
+    return issue
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media-fixtures")
+
+
+@pytest.fixture(scope="session")
+def small_mp4(media_dir: Path) -> Path:
+    """A 2 s 320x240 H.264/AAC MP4 with faststart."""
+    out = media_dir / "small.mp4"
+    if not out.exists():
+        run_ffmpeg(
+            [
+                "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
+                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
+                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                "-c:a", "aac", "-shortest", "-movflags", "+faststart", "-y", str(out),
+            ]
+        )  # fmt: skip
+    return out
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"{REDIS_ENV} is not set: skipping the test against a real Redis (.ci/run sets it)")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+    base = os.environ.get(DATABASE_ENV)
+    if not base:
+        pytest.skip(f"{DATABASE_ENV} is not set: skipping the test against a real PostgreSQL (.ci/run sets it)")
+    schema = f"ls_test_{secrets.token_hex(4)}"
+    admin = get_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
