@@ -44,6 +44,8 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @app.command()

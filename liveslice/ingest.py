@@ -139,17 +139,15 @@ def apply_probe(recording: Recording, info: MediaInfo) -> None:
     """Copy probe facts onto the recording row."""
     recording.container = info.container
     recording.duration = info.duration
-    if info.video is not None:
-        recording.video_codec = info.video.codec
-        recording.width = info.video.width
-        recording.height = info.video.height
-        recording.rotation = info.video.rotation
-        recording.fps = info.video.fps
-        recording.variable_frame_rate = info.video.variable_frame_rate
-    if info.audio is not None:
-        recording.audio_codec = info.audio.codec
-        recording.audio_sample_rate = info.audio.sample_rate
-        recording.audio_channels = info.audio.channels
+    recording.video_codec = info.video_codec
+    recording.width = info.width
+    recording.height = info.height
+    recording.rotation = info.rotation
+    recording.fps = info.fps
+    recording.variable_frame_rate = info.variable_frame_rate
+    recording.audio_codec = info.audio_codec
+    recording.audio_sample_rate = info.sample_rate
+    recording.audio_channels = info.channels
     recording.probe = info.to_dict()
 
 
@@ -191,7 +189,9 @@ def ingest_file(
         stored_key = f"recordings/{recording.id}/source{suffix}"
         storage.import_file(stored_key, source, move=move)
         recording.storage_key = stored_key
-        session.add_all([recording, job])
+        session.add(recording)
+        session.flush()  # the job's foreign key needs the recording row first
+        session.add(job)
         session.commit()
     except BaseException:
         session.rollback()
@@ -269,7 +269,9 @@ def register_path(
     )
     recording.source_path = str(resolved)
     try:
-        session.add_all([recording, job])
+        session.add(recording)
+        session.flush()  # the job's foreign key needs the recording row first
+        session.add(job)
         session.commit()
     except BaseException:
         session.rollback()

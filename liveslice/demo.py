@@ -1,0 +1,158 @@
+"""``liveslice demo``: a generated sample live stream, run through every pipeline stage that exists.
+
+It goes through the same code as the API: ``ingest_file`` for the recording, ``import_side_data``
+for the product data, and the worker's job bodies run in this process.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from liveslice.config import Settings
+from liveslice.ingest import ingest_file
+from liveslice.sample_data import SamplePlan, make_plan, write_side_data
+from liveslice.sidedata_import import import_side_data
+from store.db import get_sessionmaker, session_scope
+from store.models import Recording
+from store.sidedata import side_data_counts
+from studio.ffmpeg import Progress as FFmpegProgress
+from studio.fonts import find_cjk_font
+from studio.synth import render_sample_stream
+
+
+@dataclass
+class DemoResult:
+    """What the demo made."""
+
+    recording_id: str
+    stream: Path
+    side_data: dict[str, Path]
+    counts: dict[str, int]
+    seconds: float
+
+
+def _stream_path(out: Path, plan: SamplePlan) -> Path:
+    return out / f"sample-live-{int(plan.duration)}s-seed{plan.seed}.mp4"
+
+
+def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console: Console | None = None) -> DemoResult:
+    """Generate the sample stream and side data, ingest them and run the pipeline; print a summary."""
+    console = console or Console()
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    plan = make_plan(duration=duration)
+    font = find_cjk_font(settings.font)
+    console.print(
+        f"[bold]liveslice demo[/] — sample stream {duration:.0f} s, {len(plan.products)} products, font {font.family}"
+    )
+
+    files = write_side_data(plan, out)
+    stream = _stream_path(out, plan)
+    with _progress(console) as progress:
+        task = progress.add_task("generate sample stream", total=1.0)
+        if stream.exists():
+            progress.update(task, completed=1.0, description="sample stream (cached)")
+        else:
+
+            def on_progress(p: FFmpegProgress) -> None:
+                progress.update(task, completed=p.fraction or 0.0)
+
+            render_sample_stream(plan, stream, font=font.path, on_progress=on_progress)
+            progress.update(task, completed=1.0)
+
+        task = progress.add_task("ingest recording", total=1.0)
+        session = get_sessionmaker(settings.database_url)()
+        try:
+            result = ingest_file(
+                settings,
+                session,
+                stream,
+                filename=stream.name,
+                origin="demo",
+                move=False,
+                title="Demo live stream 直播回放",
+                enqueue=False,
+            )
+        finally:
+            session.close()
+        recording_id = result.recording.id
+        progress.update(task, completed=1.0)
+
+        side = {
+            "catalog": files.catalog, "timeline": files.timeline, "chat": files.chat,
+            "orders": files.orders, "transcript": files.transcript,
+        }  # fmt: skip
+        task = progress.add_task("import product data", total=len(side))
+        for kind, path in side.items():
+            session = get_sessionmaker(settings.database_url)()
+            try:
+                import_side_data(
+                    settings,
+                    session,
+                    kind=kind,
+                    data=path.read_bytes(),
+                    filename=path.name,
+                    recording_id=None if kind == "catalog" else recording_id,
+                )
+            finally:
+                session.close()
+            progress.advance(task)
+
+        task = progress.add_task("probe (worker job)", total=1.0)
+        from workers.probe import run_probe_job
+
+        run_probe_job(settings, recording_id, job_id=result.job.id)
+        progress.update(task, completed=1.0)
+
+    with session_scope(settings.database_url) as session:
+        recording = session.get(Recording, recording_id)
+        assert recording is not None
+        counts = side_data_counts(session, recording_id)
+        _print_summary(console, settings, recording, stream, side, counts)
+    return DemoResult(recording_id, stream, side, counts, time.monotonic() - started)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _print_summary(
+    console: Console,
+    settings: Settings,
+    recording: Recording,
+    stream: Path,
+    side: dict[str, Path],
+    counts: dict[str, int],
+) -> None:
+    table = Table(title="Demo recording", show_header=False)
+    table.add_row("id", recording.id)
+    table.add_row("status", recording.status + (f" ({recording.error})" if recording.error else ""))
+    table.add_row(
+        "video",
+        f"{recording.width}x{recording.height} {recording.video_codec}, "
+        f"{recording.fps or 0:.0f} fps, {recording.duration or 0:.1f} s",
+    )
+    table.add_row("audio", f"{recording.audio_codec} {recording.audio_sample_rate} Hz x{recording.audio_channels}")
+    table.add_row("stored at", str(settings.media_root / (recording.storage_key or "")))
+    table.add_row("product data", ", ".join(f"{n} {k}" for k, n in counts.items()))
+    console.print(table)
+    console.print(f"sample stream: {stream}")
+    console.print("side data:     " + ", ".join(str(p) for p in side.values()))
+    console.print(
+        "next: [bold]liveslice serve[/], then open "
+        f"{settings.public_base_url}/recordings/{recording.id} (log in with a key from "
+        "'liveslice keys create --role admin --name me')"
+    )
