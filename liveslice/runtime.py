@@ -1,0 +1,405 @@
+"""Process supervision for ``liveslice serve`` and ``liveslice worker``.
+
+``serve`` runs everything on one machine: migrations (SQLite), the embedded broker, a Celery worker
+child process, a reconciler thread and uvicorn in the foreground. Ctrl-C / SIGTERM stops it all:
+the worker gets a warm shutdown, then the broker stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+from liveslice.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+ALL_QUEUES = ("analysis", "render", "publish")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PR_SET_PDEATHSIG = 1
+
+
+class RuntimeSetupError(Exception):
+    """serve/worker cannot start; the message says what to fix."""
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    name = ctypes.util.find_library("c")
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(name or "libc.so.6", use_errno=True).prctl
+        return prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:  # runs in the forked child before exec
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class SupervisedProcess:
+    """A child process that is restarted when it dies, and stopped with a signal and a grace period.
+
+    ``launch`` starts the process and returns once it is ready (raising if it cannot start).
+    More than ``max_restarts`` deaths within ``restart_window`` seconds: give up and call ``on_give_up``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        launch: Callable[[], subprocess.Popen[bytes]],
+        *,
+        stop_signal: int = signal.SIGTERM,
+        stop_timeout: float = 30.0,
+        max_restarts: int = 5,
+        restart_window: float = 60.0,
+        poll_interval: float = 0.5,
+        on_give_up: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self._launch = launch
+        self.stop_signal = stop_signal
+        self.stop_timeout = stop_timeout
+        self.max_restarts = max_restarts
+        self.restart_window = restart_window
+        self.poll_interval = poll_interval
+        self.on_give_up = on_give_up
+        self.restarts = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._deaths: deque[float] = deque()
+
+    @staticmethod
+    def spawn(
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        stdout: int | IO[bytes] | None = None,
+    ) -> subprocess.Popen[bytes]:
+        """Start ``argv`` in its own session (so a terminal's Ctrl-C reaches only us); it dies with us."""
+        return subprocess.Popen(
+            list(argv),
+            env=env,
+            cwd=cwd,
+            stdout=stdout,
+            stderr=subprocess.STDOUT if stdout not in (None, subprocess.DEVNULL) else None,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if _PRCTL is not None else None,
+        )
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        """Launch the process (raises if it cannot start) and begin watching it."""
+        self._proc = self._launch()
+        self._thread = threading.Thread(target=self._watch, name=f"supervise-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.poll_interval):
+            with self._lock:
+                if self._stopping.is_set() or self._proc is None or self._proc.poll() is None:
+                    continue
+                code = self._proc.returncode
+                now = time.monotonic()
+                self._deaths.append(now)
+                while self._deaths and now - self._deaths[0] > self.restart_window:
+                    self._deaths.popleft()
+                if len(self._deaths) > self.max_restarts:
+                    log.error("%s died %d times in %.0fs; giving up", self.name, len(self._deaths), self.restart_window)
+                    self._proc = None
+                    break
+                log.warning("%s exited with %s; restarting", self.name, code)
+                try:
+                    self._proc = self._launch()
+                    self.restarts += 1
+                except Exception:  # logged; the next poll counts it as another death
+                    log.exception("%s could not be restarted", self.name)
+        if not self._stopping.is_set() and self.on_give_up is not None:
+            self.on_give_up()
+
+    def stop(self) -> int | None:
+        """Signal the process, wait up to ``stop_timeout`` seconds, then kill it. Returns its exit code."""
+        self._stopping.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=self.stop_timeout + 5)
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(self.stop_signal)
+            try:
+                proc.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %.0fs; killing it", self.name, self.stop_timeout)
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until supervision ends (stopped or gave up); True if it ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``LIVESLICE_*`` variables that reproduce ``settings`` in a child process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            text = ",".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        env[f"LIVESLICE_{name.upper()}"] = text
+    return env
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """This process's environment plus the settings, with the project importable."""
+    env = dict(os.environ)
+    env.update(settings_env(settings))
+    path = env.get("PYTHONPATH", "")
+    if str(PROJECT_ROOT) not in path.split(os.pathsep):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), path) if p)
+    return env
+
+
+def worker_argv(
+    *, queues: Sequence[str] = ALL_QUEUES, concurrency: int = 2, loglevel: str = "INFO", name: str | None = None
+) -> list[str]:
+    """The Celery worker command line (pure)."""
+    unknown = set(queues) - set(ALL_QUEUES)
+    if unknown or not queues:
+        raise RuntimeSetupError(f"unknown queues {sorted(unknown)}; choose from {', '.join(ALL_QUEUES)}")
+    node = name or f"liveslice-{os.getpid()}@%h"
+    return [
+        sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+        "-Q", ",".join(queues), "--concurrency", str(concurrency), "--prefetch-multiplier", "1",
+        "--loglevel", loglevel, "-n", node, "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+
+
+def prepare(settings: Settings) -> None:
+    """Create folders; migrate SQLite; refuse an out-of-date server database with the fix."""
+    from store.db import is_up_to_date, upgrade
+
+    settings.ensure_dirs()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    elif not is_up_to_date(settings.database_url):
+        raise RuntimeSetupError("the database schema is out of date: run `liveslice db upgrade`")
+
+
+def start_worker(
+    settings: Settings,
+    *,
+    queues: Sequence[str] = ALL_QUEUES,
+    concurrency: int | None = None,
+    stdout: IO[bytes] | None = None,
+    on_give_up: Callable[[], None] | None = None,
+) -> SupervisedProcess:
+    """A supervised ``celery worker`` child process for ``settings``."""
+    argv = worker_argv(queues=queues, concurrency=concurrency or settings.worker_concurrency)
+    env = child_env(settings)
+
+    def launch() -> subprocess.Popen[bytes]:
+        return SupervisedProcess.spawn(argv, env=env, cwd=PROJECT_ROOT, stdout=stdout)
+
+    proc = SupervisedProcess("worker", launch, stop_timeout=60.0, on_give_up=on_give_up)
+    proc.start()
+    log.info("celery worker started (pid %s, queues %s)", proc.pid, ",".join(queues))
+    return proc
+
+
+class ReconcilerThread(threading.Thread):
+    """Runs :func:`workers.reconcile.reconcile` every ``every`` seconds until stopped."""
+
+    def __init__(self, settings: Settings, every: float = 30.0) -> None:
+        super().__init__(name="reconciler", daemon=True)
+        self.settings = settings
+        self.every = every
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from workers.reconcile import reconcile
+
+        while not self._stop_event.wait(self.every):
+            try:
+                report = reconcile(self.settings)
+            except Exception:  # a failed pass is logged; the next one tries again
+                log.exception("reconcile pass failed")
+                continue
+            if report.changed:
+                log.info("reconcile: %s", report.summary())
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=self.every + 10)
+
+
+def _export(settings: Settings) -> None:
+    """Make this process's environment match ``settings`` (uvicorn's app factory reads it)."""
+    os.environ.update(settings_env(settings))
+    get_settings.cache_clear()
+
+
+class _GiveUp:
+    """Called when a supervised child keeps dying: remember which, and stop serve like SIGTERM would."""
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+
+    def __call__(self, name: str) -> Callable[[], None]:
+        def give_up() -> None:
+            self.failed.append(name)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        return give_up
+
+
+class _Shutdown(Exception):
+    """Raised in the main thread by SIGINT/SIGTERM so that cleanup runs."""
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn the first SIGINT/SIGTERM into :class:`_Shutdown`; later ones while stopping are only logged.
+
+    uvicorn captures these signals while it serves and re-raises them once it has shut down;
+    they reach this handler then, and the stack of children unwinds in order.
+    """
+    stopping = False
+
+    def handle(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if stopping:
+            log.warning("still stopping (the worker finishes its current tasks first)")
+            return
+        stopping = True
+        raise _Shutdown(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except _Shutdown as exc:
+        log.info("stopped by %s", exc)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    worker: bool = True,
+    reload: bool = False,
+    reconcile_every: float = 30.0,
+) -> None:
+    """Run the whole system in the foreground until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    from liveslice.broker import EMBEDDED, EmbeddedBroker, broker_mode
+
+    prepare(settings)
+    _export(settings)
+    mode, reason = broker_mode(settings)
+    if reason:
+        log.warning("%s", reason)
+    give_up = _GiveUp()
+    with _stop_on_signals(), contextlib.ExitStack() as stack:
+        if mode == EMBEDDED:
+            broker = EmbeddedBroker(settings, on_give_up=give_up("the embedded broker"))
+            broker.start()
+            stack.callback(broker.stop)
+        if worker:
+            child = start_worker(settings, on_give_up=give_up("the celery worker"))
+            stack.callback(child.stop)
+        reconciler = ReconcilerThread(settings, every=reconcile_every)
+        reconciler.start()
+        stack.callback(reconciler.stop)
+        stack.callback(log.info, "shutting down: reconciler, worker, broker")
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            reload=reload,
+            reload_dirs=[str(PROJECT_ROOT)] if reload else None,
+        )
+    if give_up.failed:
+        raise RuntimeSetupError(f"{' and '.join(give_up.failed)} kept crashing; see the log above")
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    queues: Sequence[str] = ALL_QUEUES,
+    concurrency: int | None = None,
+    beat: bool = False,
+    reconcile_every: float = 30.0,
+) -> int:
+    """``liveslice worker``: a Celery worker (plus the reconciler with ``beat``) until Ctrl-C or SIGTERM."""
+    from liveslice.broker import BrokerUnavailable, resolve_broker_url
+
+    prepare(settings)
+    try:
+        resolve_broker_url(settings)
+    except BrokerUnavailable as exc:
+        raise RuntimeSetupError(str(exc)) from exc
+    done, gave_up = threading.Event(), threading.Event()
+
+    def give_up() -> None:
+        gave_up.set()
+        done.set()
+
+    previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        child = start_worker(settings, queues=queues, concurrency=concurrency, on_give_up=give_up)
+        reconciler = ReconcilerThread(settings, every=reconcile_every) if beat else None
+        if reconciler is not None:
+            reconciler.start()
+        while not done.wait(1.0):
+            pass
+        if reconciler is not None:
+            reconciler.stop()
+        child.stop()
+        return 1 if gave_up.is_set() else 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

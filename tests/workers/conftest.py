@@ -1,0 +1,129 @@
+"""Fixtures for worker tests: recordings with probe jobs, real worker processes, the embedded broker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liveslice.broker import EmbeddedBroker
+from liveslice.config import Settings
+from liveslice.runtime import SupervisedProcess, start_worker
+from liveslice.storage import get_storage
+from store.db import session_scope
+from store.models import Job, Recording
+
+AddJob = Callable[..., tuple[str, str]]
+
+
+def add_probe_job(
+    settings: Settings,
+    source: Path | None,
+    *,
+    created_at: datetime | None = None,
+    registered: bool = False,
+) -> tuple[str, str]:
+    """A recording in status "probing" and its queued probe job, as ingest leaves them (no message sent).
+
+    The file is copied into the store unless ``registered`` (then the recording points at ``source``).
+    """
+    with session_scope(settings.database_url) as session:
+        recording = Recording(title="test", source="upload", original_filename="in.mp4", status="probing")
+        session.add(recording)
+        session.flush()
+        if source is not None and registered:
+            recording.source_path = str(source)
+        elif source is not None:
+            key = f"recordings/{recording.id}/source{source.suffix}"
+            get_storage(settings.media_root).import_file(key, source)
+            recording.storage_key = key
+        else:
+            recording.storage_key = f"recordings/{recording.id}/missing.mp4"
+        job = Job(kind="probe", recording_id=recording.id, status="queued", stage="probe")
+        if created_at is not None:
+            job.created_at = created_at
+        session.add(job)
+        session.flush()
+        return recording.id, job.id
+
+
+@pytest.fixture
+def add_job(settings: Settings) -> AddJob:
+    def add(source: Path | None, **kwargs: Any) -> tuple[str, str]:
+        return add_probe_job(settings, source, **kwargs)
+
+    return add
+
+
+def job_row(settings: Settings, job_id: str) -> Job:
+    with session_scope(settings.database_url) as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        session.expunge(job)
+        return job
+
+
+def recording_row(settings: Settings, recording_id: str) -> Recording:
+    with session_scope(settings.database_url) as session:
+        recording = session.get(Recording, recording_id)
+        assert recording is not None
+        session.expunge(recording)
+        return recording
+
+
+def wait_for_job(settings: Settings, job_id: str, *, timeout: float = 60.0, log: Path | None = None) -> Job:
+    """Poll the database until the job is finished; fail with the worker's log tail on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = job_row(settings, job_id)
+        if job.status in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.1)
+    tail = log.read_text()[-3000:] if log and log.exists() else ""
+    pytest.fail(f"job {job_id} still {job_row(settings, job_id).status} after {timeout}s\n{tail}")
+
+
+@pytest.fixture
+def bad_file(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.mp4"
+    path.write_text("these are meeting notes, not a video\n" * 50)
+    return path
+
+
+@pytest.fixture
+def embedded_broker(settings: Settings) -> Iterator[EmbeddedBroker]:
+    broker = EmbeddedBroker(settings)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+class WorkerHandle:
+    def __init__(self, process: SupervisedProcess, log: Path) -> None:
+        self.process = process
+        self.log = log
+
+
+@pytest.fixture
+def run_worker_process(tmp_path: Path) -> Iterator[Callable[[Settings], WorkerHandle]]:
+    """Start a real ``celery worker`` child process; it is always stopped (then killed) afterwards."""
+    started: list[tuple[SupervisedProcess, Any]] = []
+
+    def start(settings: Settings) -> WorkerHandle:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        log_file = log_path.open("wb")
+        process = start_worker(settings, concurrency=1, stdout=log_file)
+        process.stop_timeout = 20.0
+        started.append((process, log_file))
+        return WorkerHandle(process, log_path)
+
+    yield start
+    for process, log_file in started:
+        process.stop()
+        log_file.close()

@@ -1,0 +1,123 @@
+"""Real ``celery worker`` processes on real brokers and databases.
+
+Backends: the embedded Valkey and kombu's SQLAlchemy transport always run; a real Redis runs with
+``LIVESLICE_TEST_REDIS_URL``; PostgreSQL (a fresh schema) runs with ``LIVESLICE_TEST_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from liveslice.broker import EmbeddedBroker
+from liveslice.config import Settings
+from store.models import utcnow
+from tests.conftest import make_settings
+from tests.workers.conftest import WorkerHandle, add_probe_job, job_row, recording_row, wait_for_job
+from workers.app import CONFIG_ENV, _celery_for
+from workers.dispatch import enqueue_job
+from workers.reconcile import reconcile
+
+BACKENDS = ["embedded-sqlite", "sqla-sqlite", "redis-sqlite", "embedded-postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings for one broker/database pair, with the broker running; cleaned up afterwards."""
+    broker, database = request.param.split("-")
+    overrides: dict[str, object] = {}
+    if database == "postgres":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+    prefix = ""
+    if broker == "redis":
+        overrides["broker_url"] = request.getfixturevalue("redis_url")
+        prefix = f"lstest-{secrets.token_hex(4)}:"
+        _celery_config_module(tmp_path, monkeypatch, prefix)
+    elif broker == "sqla":
+        overrides["broker_url"] = "sqla"
+    settings = make_settings(tmp_path, **overrides)
+    _celery_for.cache_clear()
+    embedded = EmbeddedBroker(settings) if broker == "embedded" else None
+    if embedded is not None:
+        embedded.start()
+    try:
+        yield settings
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        _celery_for.cache_clear()
+        if prefix:
+            client = redis.Redis.from_url(settings.broker_url)
+            keys = list(client.scan_iter(match=f"{prefix}*"))
+            if keys:
+                client.delete(*keys)
+
+
+def _celery_config_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    """Keep this test's keys apart on a shared Redis (a key prefix), for the worker and for us."""
+    folder = tmp_path / "celeryconf"
+    folder.mkdir()
+    name = f"lstest_celeryconf_{prefix[7:15]}"
+    (folder / f"{name}.py").write_text(f"broker_transport_options = {{'global_keyprefix': {prefix!r}}}\n")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setenv("PYTHONPATH", str(folder))
+    monkeypatch.setenv(CONFIG_ENV, name)
+
+
+def test_worker_process_runs_jobs(
+    backend: Settings,
+    run_worker_process: Callable[[Settings], WorkerHandle],
+    small_mp4: Path,
+    bad_file: Path,
+) -> None:
+    settings = backend
+    good_rec, good_job = add_probe_job(settings, small_mp4)
+    bad_rec, bad_job = add_probe_job(settings, bad_file)
+    assert enqueue_job(settings, good_job) and enqueue_job(settings, bad_job)
+    sent = job_row(settings, good_job)
+    assert sent.enqueued_at is not None and sent.celery_task_id
+    assert not enqueue_job(settings, good_job)  # already sent: no second message
+
+    worker = run_worker_process(settings)
+
+    job = wait_for_job(settings, good_job, log=worker.log)
+    assert job.status == "succeeded" and job.attempts == 1, job.error
+    recording = recording_row(settings, good_rec)
+    assert recording.status == "ready" and (recording.width, recording.height) == (320, 240)
+    job = wait_for_job(settings, bad_job, log=worker.log)
+    assert job.status == "failed" and job.attempts == 1
+    assert recording_row(settings, bad_rec).status == "failed"
+
+    # A job whose message never went out (broker down at ingest): the reconciler sends it.
+    late_rec, late_job = add_probe_job(settings, small_mp4, created_at=utcnow() - timedelta(minutes=1))
+    report = reconcile(settings)
+    assert report.resent == [late_job]
+    assert wait_for_job(settings, late_job, log=worker.log).status == "succeeded"
+    assert recording_row(settings, late_rec).status == "ready"
+    assert reconcile(settings).checked == 0
+
+    assert worker.process.stop() == 0  # warm shutdown
+    assert b"liveslice.probe_recording" in worker.log.read_bytes()
+
+
+def test_worker_on_embedded_broker_needs_it_running(tmp_path: Path) -> None:
+    import subprocess
+
+    from liveslice.runtime import child_env
+
+    settings = make_settings(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", "import workers.app as m; m.app"],
+        env=child_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode != 0 and "start `liveslice serve` or set LIVESLICE_BROKER_URL" in out.stderr

@@ -1,0 +1,109 @@
+"""Sending job rows to the broker. Call after the transaction that created the job has committed.
+
+A send first claims the job with a compare-and-set on ``celery_task_id`` (a fresh id per send),
+so two senders (ingest and the reconciler) never both publish it; a failed publish undoes the claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+from kombu.exceptions import KombuError
+from sqlalchemy import update
+
+from liveslice.broker import BrokerError, mask_url
+from liveslice.config import Settings
+from store.db import session_scope
+from store.models import Job, utcnow
+from workers.jobs import QUEUED
+
+log = logging.getLogger(__name__)
+
+#: job kind -> (task name, queue)
+JOB_TASKS: dict[str, tuple[str, str]] = {
+    "probe": ("liveslice.probe_recording", "analysis"),
+}
+PUBLISH_ERRORS: tuple[type[BaseException], ...] = (BrokerError, KombuError, OSError)
+
+
+class UnknownJobKind(ValueError):
+    """No task is registered for a job kind."""
+
+
+def task_for(kind: str) -> tuple[str, str]:
+    """The (task name, queue) that runs jobs of ``kind``."""
+    try:
+        return JOB_TASKS[kind]
+    except KeyError:
+        raise UnknownJobKind(f"no task runs jobs of kind {kind!r}; known: {', '.join(sorted(JOB_TASKS))}") from None
+
+
+def enqueue_job(settings: Settings, job_id: str) -> bool:
+    """Send a queued, never-sent job's task; True if it was sent now.
+
+    False if the broker is unavailable (warning logged, job left queued and unsent: the reconciler
+    sends it later, so this delays the job but never loses it), or if the job was sent already.
+    """
+    with session_scope(settings.database_url) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            log.warning("job=%s not found; nothing to enqueue", job_id)
+            return False
+        if job.status != QUEUED or job.enqueued_at is not None:
+            log.info("job=%s is %s and %s; not sent again", job_id, job.status,
+                     "was sent already" if job.enqueued_at else "not queued")  # fmt: skip
+            return False
+        token = job.celery_task_id
+    return send_job(settings, job_id, expect_status=QUEUED, expect_token=token)
+
+
+def send_job(
+    settings: Settings,
+    job_id: str,
+    *,
+    expect_status: str,
+    expect_token: str | None,
+    now: datetime | None = None,
+) -> bool:
+    """Publish the job's task if the row still has ``expect_status`` and ``expect_token``.
+
+    On success the row is ``queued`` with a new ``celery_task_id`` and ``enqueued_at``. Returns False
+    if another sender won the race or publishing failed (the row is then restored).
+    """
+    now = now or utcnow()
+    token = uuid.uuid4().hex
+    with session_scope(settings.database_url) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return False
+        name, queue = task_for(job.kind)
+        recording_id, previous_enqueued = job.recording_id, job.enqueued_at
+        token_matches = Job.celery_task_id.is_(None) if expect_token is None else Job.celery_task_id == expect_token
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == expect_status, token_matches)
+            .values(status=QUEUED, celery_task_id=token, enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(claimed, "rowcount", 0) != 1:
+            log.info("job=%s was sent by someone else; skipping", job_id)
+            return False
+    try:
+        from workers.app import get_celery
+
+        celery = get_celery(settings)
+        celery.send_task(name, args=[recording_id], kwargs={"job_id": job_id}, queue=queue, task_id=token)
+    except PUBLISH_ERRORS as exc:
+        log.warning("job=%s not sent (left %s for the reconciler): %s", job_id, expect_status, exc)
+        with session_scope(settings.database_url) as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.celery_task_id == token)
+                .values(status=expect_status, celery_task_id=expect_token, enqueued_at=previous_enqueued)
+                .execution_options(synchronize_session=False)
+            )
+        return False
+    log.info("job=%s task=%s sent to %s on %s", job_id, token, queue, mask_url(str(celery.conf.broker_url)))
+    return True

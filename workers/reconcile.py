@@ -1,0 +1,135 @@
+"""The reconciler: the database says what should run; make sure the broker has a message for it.
+
+Re-sends jobs that are queued but were never sent (the broker was down at enqueue time), queued
+jobs sent long ago that never started (message lost, e.g. a Redis restart without persistence),
+and running jobs whose heartbeat stopped (worker killed). Jobs out of attempts fail with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+
+from liveslice.config import Settings
+from store.db import session_scope
+from store.models import Job, utcnow
+from workers.dispatch import JOB_TASKS, send_job
+from workers.jobs import MAX_ATTEMPTS, QUEUED, RUNNING, mark_cancelled, mark_failed
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=5)
+LOST_AFTER = timedelta(hours=1)
+UNSENT_AFTER = timedelta(seconds=10)
+BATCH = 200
+
+
+@dataclass
+class ReconcileReport:
+    """What one pass did, by job id."""
+
+    checked: int = 0
+    resent: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    not_sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.resent or self.failed or self.cancelled or self.not_sent)
+
+    def summary(self) -> str:
+        return (
+            f"checked {self.checked}, resent {len(self.resent)}, failed {len(self.failed)}, "
+            f"cancelled {len(self.cancelled)}, not sent {len(self.not_sent)}"
+        )
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    id: str
+    kind: str
+    status: str
+    token: str | None
+    attempts: int
+    cancel_requested: bool
+
+
+def reconcile(
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    stale_after: timedelta = STALE_AFTER,
+    lost_after: timedelta = LOST_AFTER,
+    unsent_after: timedelta = UNSENT_AFTER,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> ReconcileReport:
+    """One pass. Safe to run in several processes at once: every change is a compare-and-set.
+
+    ``unsent_after`` leaves a just-created job to the sender that is about to publish it;
+    ``lost_after`` should exceed how long a message may legitimately wait in a busy queue.
+    """
+    now = now or utcnow()
+    report = ReconcileReport()
+    for job in _candidates(settings, now=now, stale_after=stale_after, lost_after=lost_after,
+                           unsent_after=unsent_after):  # fmt: skip
+        report.checked += 1
+        if job.kind not in JOB_TASKS:
+            report.skipped.append(job.id)
+            log.warning("job=%s kind=%s has no task; left alone", job.id, job.kind)
+            continue
+        if job.cancel_requested or job.attempts >= max_attempts:
+            _finish(settings, job, now=now, report=report)
+            continue
+        if send_job(settings, job.id, expect_status=job.status, expect_token=job.token, now=now):
+            report.resent.append(job.id)
+            log.info("job=%s kind=%s was %s with no live message; re-sent", job.id, job.kind, job.status)
+        else:
+            report.not_sent.append(job.id)
+    return report
+
+
+def _candidates(
+    settings: Settings, *, now: datetime, stale_after: timedelta, lost_after: timedelta, unsent_after: timedelta
+) -> list[_Candidate]:
+    last_beat = Job.heartbeat_at.is_(None) | (Job.heartbeat_at < now - stale_after)
+    stmt = (
+        select(Job)
+        .where(
+            or_(
+                and_(Job.status == QUEUED, Job.enqueued_at.is_(None), Job.created_at < now - unsent_after),
+                and_(Job.status == QUEUED, Job.enqueued_at < now - lost_after),
+                and_(
+                    Job.status == RUNNING, last_beat, or_(Job.started_at.is_(None), Job.started_at < now - stale_after)
+                ),
+            )
+        )
+        .order_by(Job.created_at)
+        .limit(BATCH)
+    )
+    with session_scope(settings.database_url) as session:
+        return [
+            _Candidate(j.id, j.kind, j.status, j.celery_task_id, j.attempts, bool(j.cancel_requested))
+            for j in session.scalars(stmt)
+        ]
+
+
+def _finish(settings: Settings, job: _Candidate, *, now: datetime, report: ReconcileReport) -> None:
+    with session_scope(settings.database_url) as session:
+        current = session.get(Job, job.id)
+        if current is None or current.status != job.status or current.celery_task_id != job.token:
+            return  # changed since we looked: the next pass decides
+        if job.cancel_requested:
+            if mark_cancelled(session, job.id, now=now):
+                report.cancelled.append(job.id)
+            return
+        reason = (
+            f"gave up after {job.attempts} attempts: the job never finished "
+            "(its worker was lost or its message disappeared each time)"
+        )
+        if mark_failed(session, job.id, reason, now=now):
+            report.failed.append(job.id)

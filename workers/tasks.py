@@ -1,0 +1,54 @@
+"""Thin Celery tasks: they take IDs, call a job body, and keep the job row honest on retry and give-up."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task, shared_task
+
+from liveslice.config import get_settings
+from workers.jobs import TRANSIENT_ERRORS, fail_job, requeue_job
+from workers.probe import run_probe_job
+
+log = logging.getLogger(__name__)
+
+RETRY_OPTIONS: dict[str, Any] = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,  # below jobs.MAX_ATTEMPTS, so the row outlives the retries
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+}
+
+
+class JobTask(Task):
+    """A task bound to a job row (``job_id`` keyword): retries requeue it, giving up fails it."""
+
+    def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        job_id = (kwargs or {}).get("job_id")
+        log.warning("job=%s task=%s retrying after %s: %s", job_id, task_id, type(exc).__name__, exc)
+        if job_id:
+            _best_effort(requeue_job, job_id, f"{type(exc).__name__}: {exc}")
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        job_id = (kwargs or {}).get("job_id")
+        log.error("job=%s task=%s failed: %s: %s", job_id, task_id, type(exc).__name__, exc)
+        if job_id:
+            _best_effort(fail_job, job_id, f"{type(exc).__name__}: {exc}")
+
+
+def _best_effort(action: Any, job_id: str, message: str) -> None:
+    """Update the job row; if the database is down too, the reconciler will notice the stale job."""
+    try:
+        action(get_settings(), job_id, message)
+    except TRANSIENT_ERRORS as exc:
+        log.error("job=%s could not be updated (%s); the reconciler will pick it up", job_id, exc)
+
+
+@shared_task(name="liveslice.probe_recording", bind=True, base=JobTask, **RETRY_OPTIONS)
+def probe_recording(self: JobTask, recording_id: str, job_id: str | None = None) -> None:
+    """Probe a recording thoroughly and store its facts (see :func:`workers.probe.run_probe_job`)."""
+    run_probe_job(get_settings(), recording_id, job_id=job_id, task_id=self.request.id)
