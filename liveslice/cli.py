@@ -55,10 +55,14 @@ def serve(
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run a Celery worker beside the API.")] = True,
 ) -> None:
     """Run the API, the embedded broker and a worker, in one command."""
+    from liveslice.runtime import RuntimeSetupError
     from liveslice.runtime import serve as run_serve
 
     settings = _settings()
-    run_serve(settings, host=host or settings.host, port=port or settings.port, worker=worker)
+    try:
+        run_serve(settings, host=host or settings.host, port=port or settings.port, worker=worker)
+    except RuntimeSetupError as exc:
+        raise _fail(str(exc)) from exc
 
 
 @app.command()
@@ -68,15 +72,20 @@ def worker(
     beat: Annotated[bool, typer.Option("--beat", help="Also run the reconciler periodically.")] = False,
 ) -> None:
     """Run a Celery worker on its own (the broker must be reachable)."""
-    from liveslice.runtime import run_worker
+    from liveslice.runtime import RuntimeSetupError, run_worker
 
     settings = _settings()
-    run_worker(
-        settings,
-        queues=[q.strip() for q in queues.split(",") if q.strip()],
-        concurrency=concurrency or settings.worker_concurrency,
-        beat=beat,
-    )
+    try:
+        code = run_worker(
+            settings,
+            queues=[q.strip() for q in queues.split(",") if q.strip()],
+            concurrency=concurrency or settings.worker_concurrency,
+            beat=beat,
+        )
+    except RuntimeSetupError as exc:
+        raise _fail(str(exc)) from exc
+    if code:
+        raise typer.Exit(code)
 
 
 @db_app.command("upgrade")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from liveslice.config import Settings
 from liveslice.storage import MediaStorage, get_storage
 from store.models import Job, Recording, new_id
+from store.recordings import apply_probe
 from studio.errors import MediaError
 from studio.hls import validate_playlist
 from studio.probe import MediaInfo, probe
@@ -133,22 +134,6 @@ def _new_rows(
     apply_probe(recording, info)
     job = Job(kind="probe", recording_id=recording.id, status="queued", stage="probe")
     return recording, job
-
-
-def apply_probe(recording: Recording, info: MediaInfo) -> None:
-    """Copy probe facts onto the recording row."""
-    recording.container = info.container
-    recording.duration = info.duration
-    recording.video_codec = info.video_codec
-    recording.width = info.width
-    recording.height = info.height
-    recording.rotation = info.rotation
-    recording.fps = info.fps
-    recording.variable_frame_rate = info.variable_frame_rate
-    recording.audio_codec = info.audio_codec
-    recording.audio_sample_rate = info.sample_rate
-    recording.audio_channels = info.channels
-    recording.probe = info.to_dict()
 
 
 def ingest_file(
@@ -285,15 +270,6 @@ def _enqueue(settings: Settings, job_id: str) -> None:
     from workers.dispatch import enqueue_job
 
     enqueue_job(settings, job_id)
-
-
-def recording_media_path(settings: Settings, recording: Recording) -> Path:
-    """Where the recording's media is on this machine."""
-    if recording.storage_key:
-        return get_storage(settings.media_root).local_path(recording.storage_key)
-    if recording.source_path:
-        return Path(recording.source_path)
-    raise IngestError(f"recording {recording.id} has no media")
 
 
 def recording_summary(recording: Recording, info: MediaInfo | None = None) -> dict[str, Any]:

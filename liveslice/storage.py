@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
@@ -23,15 +23,10 @@ class MediaStorage(Protocol):
     def exists(self, key: str) -> bool: ...
     def size(self, key: str) -> int: ...
     def delete(self, key: str) -> None: ...
-    def writer(self, key: str) -> AbstractAtomicWriter: ...
+    def writer(self, key: str) -> AbstractContextManager[BinaryIO]: ...
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def import_file(self, key: str, source: Path, *, move: bool = False) -> None: ...
     def free_bytes(self) -> int: ...
-
-
-class AbstractAtomicWriter(Protocol):
-    def __enter__(self) -> BinaryIO: ...
-    def __exit__(self, *exc: object) -> None: ...
 
 
 def validate_key(key: str) -> PurePosixPath:
@@ -88,7 +83,7 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self.local_path(key).unlink(missing_ok=True)
 
-    def writer(self, key: str) -> AbstractAtomicWriter:
+    def writer(self, key: str) -> AbstractContextManager[BinaryIO]:
         return atomic_write(self.local_path(key))
 
     def write_bytes(self, key: str, data: bytes) -> None:

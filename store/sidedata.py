@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from sidedata.records import ChatEvent as ChatRecord
@@ -68,7 +68,7 @@ def replace_chat(session: Session, recording_id: str, events: Sequence[ChatRecor
     session.execute(delete(ChatEvent).where(ChatEvent.recording_id == recording_id))
     if events:
         session.execute(
-            ChatEvent.__table__.insert(),
+            insert(ChatEvent),
             [
                 {"recording_id": recording_id, "ts": e.ts, "user": e.user, "text": e.text, "kind": e.kind}
                 for e in events
@@ -80,7 +80,7 @@ def replace_orders(session: Session, recording_id: str, orders: Sequence[OrderRe
     session.execute(delete(StreamOrder).where(StreamOrder.recording_id == recording_id))
     if orders:
         session.execute(
-            StreamOrder.__table__.insert(),
+            insert(StreamOrder),
             [
                 {
                     "recording_id": recording_id,
@@ -99,7 +99,7 @@ def replace_transcript(session: Session, recording_id: str, cues: Sequence[CueRe
     session.execute(delete(TranscriptCue).where(TranscriptCue.recording_id == recording_id))
     if cues:
         session.execute(
-            TranscriptCue.__table__.insert(),
+            insert(TranscriptCue),
             [{"recording_id": recording_id, "start": c.start, "end": c.end, "text": c.text} for c in cues],
         )
 

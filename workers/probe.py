@@ -12,46 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from liveslice.config import Settings
-from liveslice.storage import StorageError, get_storage
+from liveslice.storage import StorageError
 from store.db import session_scope
 from store.models import Recording
+from store.recordings import MissingMedia, apply_probe, recording_media_path
 from studio.errors import StudioError
 from workers.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, latest_job_id, mark_failed, mark_succeeded
 
 log = logging.getLogger(__name__)
 
 PROBE_KIND = "probe"
-
-
-class MissingMedia(Exception):
-    """The recording's row or file is gone: probing it again will not help."""
-
-    code = "missing_media"
-
-
-def recording_media_path(settings: Settings, recording: Recording) -> Path:
-    """Where the recording's media is: under the media root if stored there, else its registered path."""
-    if recording.storage_key:
-        return get_storage(settings.media_root).local_path(recording.storage_key)
-    if recording.source_path:
-        return Path(recording.source_path)
-    raise MissingMedia(f"recording {recording.id} has neither a stored file nor a source path")
-
-
-def apply_probe(recording: Recording, info: Any) -> None:
-    """Copy a :class:`studio.probe.MediaInfo`'s facts onto the recording row."""
-    recording.container = info.container
-    recording.duration = info.duration
-    recording.video_codec = info.video_codec
-    recording.width = info.width
-    recording.height = info.height
-    recording.rotation = info.rotation
-    recording.fps = info.fps
-    recording.variable_frame_rate = info.variable_frame_rate
-    recording.audio_codec = info.audio_codec
-    recording.audio_sample_rate = info.sample_rate
-    recording.audio_channels = info.channels
-    recording.probe = info.to_dict()
 
 
 def run_probe_job(
@@ -96,7 +66,7 @@ def _media_path(settings: Settings, recording_id: str) -> Path:
         recording = session.get(Recording, recording_id)
         if recording is None:
             raise MissingMedia(f"recording {recording_id} no longer exists")
-        return recording_media_path(settings, recording)
+        return recording_media_path(settings.media_root, recording)
 
 
 def _record_success(settings: Settings, recording_id: str, job_id: str | None, info: Any) -> None:

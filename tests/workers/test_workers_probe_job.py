@@ -14,9 +14,10 @@ from liveslice.config import Settings, get_settings
 from liveslice.runtime import settings_env
 from store.db import session_scope
 from store.models import Job, utcnow
+from store.recordings import recording_media_path
 from tests.workers.conftest import AddJob, job_row, recording_row
 from workers.jobs import MAX_ATTEMPTS, Heartbeat, claim_job
-from workers.probe import recording_media_path, run_probe_job
+from workers.probe import run_probe_job
 
 
 def test_good_file_makes_recording_ready_with_facts(settings: Settings, add_job: AddJob, small_mp4: Path) -> None:
@@ -94,7 +95,7 @@ def test_without_a_job_reprobes_the_recording(settings: Settings, add_job: AddJo
 
 def test_registered_path_is_probed_in_place(settings: Settings, add_job: AddJob, small_mp4: Path) -> None:
     recording_id, _ = add_job(small_mp4, registered=True)
-    assert recording_media_path(settings, recording_row(settings, recording_id)) == small_mp4
+    assert recording_media_path(settings.media_root, recording_row(settings, recording_id)) == small_mp4
 
     run_probe_job(settings, recording_id)
 
