@@ -176,10 +176,11 @@ def doctor() -> None:
     from liveslice.doctor import run_checks
 
     checks = run_checks(_settings())
-    table = Table("", "component", "in use", "fix", show_lines=False)
     for check in checks:
-        table.add_row("[green]ok[/]" if check.ok else "[red]!![/]", check.name, check.detail, check.fix)
-    console.print(table)
+        mark = "[green]ok[/]" if check.ok else "[bold red]!![/]"
+        console.print(f"{mark} [bold]{check.name}[/]: {check.detail}", soft_wrap=True, highlight=False)
+        if check.fix:
+            console.print(f"     fix: {check.fix}", soft_wrap=True, highlight=False)
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 

@@ -46,7 +46,7 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
     console = console or Console()
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
-    plan = make_plan(duration=duration)
+    plan = make_plan(duration=duration, products=max(1, min(5, int(duration // 60))))
     font = find_cjk_font(settings.font)
     console.print(
         f"[bold]liveslice demo[/] — sample stream {duration:.0f} s, {len(plan.products)} products, font {font.family}"

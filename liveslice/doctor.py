@@ -74,6 +74,8 @@ def check_database(settings: Settings) -> Check:
             f"{url}: cannot connect ({exc.__class__.__name__}: {exc})",
             "check LIVESLICE_DATABASE_URL and that the server is running",
         )
+    if current is None and settings.is_sqlite:
+        return Check("database", True, f"{url}: not created yet ('serve', 'demo' and 'db upgrade' create it)")
     if current != head:
         return Check(
             "database",

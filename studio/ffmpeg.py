@@ -66,7 +66,7 @@ def _bundled_ffmpeg() -> Path:
 def ffmpeg_version(binary: Path) -> str:
     """First line of ``ffmpeg -version``."""
     out = subprocess.run([str(binary), "-hide_banner", "-version"], capture_output=True, text=True, check=False)
-    return out.stdout.splitlines()[0] if out.stdout else "unknown"
+    return out.stdout.splitlines()[0].split(" Copyright")[0] if out.stdout else "unknown"
 
 
 def _parse_progress_block(block: dict[str, str], duration: float | None) -> Progress:

@@ -1,0 +1,5 @@
+"""python -m liveslice"""
+
+from liveslice.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""The command line, run as a real subprocess against an isolated media root."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from liveslice.config import Settings
+from liveslice.demo import run_demo
+from store.db import session_scope
+from store.models import ChatEvent, Job, Product, Recording, StreamOrder, TimelineSegment
+
+
+def _cli(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESLICE_")}
+    env["LIVESLICE_MEDIA_ROOT"] = str(tmp_path / "media")
+    result = subprocess.run(
+        [sys.executable, "-m", "liveslice", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    created = _cli(tmp_path, "keys", "create", "--role", "content", "--name", "studio team")
+    secret = created.stdout.strip()
+    assert secret.startswith("lsk_")
+    listed = _cli(tmp_path, "keys", "list").stdout
+    assert "studio team" in listed and secret not in listed
+    prefix = secret[4:].split("_")[0]
+    assert "revoked" in _cli(tmp_path, "keys", "revoke", prefix).stdout
+    bad = _cli(tmp_path, "keys", "create", "--role", "owner", "--name", "x", check=False)
+    assert bad.returncode == 2 and "unknown role" in bad.stderr
+
+
+def test_db_upgrade_and_doctor(tmp_path: Path) -> None:
+    assert "at revision" in _cli(tmp_path, "db", "upgrade").stdout
+    doctor = _cli(tmp_path, "doctor", check=False)
+    out = doctor.stdout
+    for component in ("ffmpeg", "CJK font", "database", "broker", "storage"):
+        assert component in out
+    assert "ffmpeg version" in out and "imageio-ffmpeg" in out
+
+
+def test_doctor_names_a_missing_ffmpeg_and_the_fix(tmp_path: Path) -> None:
+    env_ffmpeg = str(tmp_path / "no-such-ffmpeg")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESLICE_")}
+    env.update(LIVESLICE_MEDIA_ROOT=str(tmp_path / "media"), LIVESLICE_FFMPEG=env_ffmpeg)
+    result = subprocess.run(
+        [sys.executable, "-m", "liveslice", "doctor"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    assert "no-such-ffmpeg" in result.stdout and "LIVESLICE_FFMPEG" in result.stdout
+
+
+def test_ingest_and_import_from_the_shell(tmp_path: Path, small_mp4: Path) -> None:
+    out = _cli(tmp_path, "ingest", str(small_mp4), "--title", "shell upload").stdout
+    assert "320x240" in out
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("sku,name,price\nA1,面霜,9.90\nA2,Bad,abc\n", encoding="utf-8")
+    failed = _cli(tmp_path, "import", "catalog", str(catalog), check=False)
+    assert failed.returncode == 2 and "catalog.csv:3: price" in failed.stderr
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_on_a_short_stream(settings: Settings, tmp_path: Path) -> None:
+    result = run_demo(settings, out=tmp_path / "demo", duration=60.0)
+    assert result.stream.is_file()
+    with session_scope(settings.database_url) as session:
+        recording = session.get(Recording, result.recording_id)
+        assert recording is not None and recording.status == "ready"
+        assert (recording.width, recording.height) == (720, 1280)
+        assert recording.duration == pytest.approx(60.0, abs=0.2)
+        job = session.query(Job).filter_by(recording_id=recording.id).one()
+        assert job.status == "succeeded"
+        assert session.query(Product).count() >= 1
+        assert session.query(TimelineSegment).filter_by(recording_id=recording.id).count() >= 1
+        assert session.query(ChatEvent).filter_by(recording_id=recording.id).count() > 10
+        assert session.query(StreamOrder).filter_by(recording_id=recording.id).count() > 0
+    assert result.counts["timeline"] >= 1
