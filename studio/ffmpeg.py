@@ -137,6 +137,9 @@ def run_ffmpeg(
                 break
     out_reader.join(timeout=5)
     err_reader.join(timeout=5)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
     stderr = "".join(stderr_tail)
     if reason == "cancelled":
         raise FFmpegCancelled("ffmpeg was cancelled", args=cmd, returncode=proc.returncode, stderr=stderr)

@@ -1,3 +1,430 @@
-from fastapi import APIRouter
+"""Server-rendered web pages: login, the recordings list and detail, and the resumable upload page.
 
-router = APIRouter()
+Auth is the same API key as the JSON API, carried by the HttpOnly ``liveslice_key`` cookie. The
+page routes use :class:`PageRoute`, which turns the API's 401 into a redirect to ``/login`` and
+its 403/404 into friendly HTML pages. Nothing here loads anything from another host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi import HTTPException as ApiError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import distinct, func, select
+from starlette.exceptions import HTTPException
+
+import templates as templates_pkg
+from api.deps import (
+    INGEST_ROLES,
+    KEY_COOKIE,
+    IngestKey,
+    RecordingReader,
+    SessionDep,
+    SettingsDep,
+    presented_key,
+)
+from store import keys as key_store
+from store.models import (
+    ApiKey,
+    ChatEvent,
+    Product,
+    Recording,
+    SideDataImport,
+    StreamOrder,
+    TimelineSegment,
+    TranscriptCue,
+)
+
+TEMPLATES_DIR = Path(templates_pkg.__file__).parent
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+PAGE_SIZE = 50
+COOKIE_MAX_AGE = 30 * 24 * 3600
+SEGMENT_LIMIT = 200
+COMMON_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "UTC")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+# --- formatting (Jinja filters) -------------------------------------------------------------
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``3725.4`` -> ``1:02:05``; unknown -> an em dash."""
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    hours, rest = divmod(round(max(seconds, 0.0)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def fmt_size(n: int | None) -> str:
+    """Bytes in binary units: ``1536`` -> ``1.5 KB``."""
+    if n is None:
+        return "—"
+    if abs(n) < 1024:
+        return f"{n} B"
+    value, units = n / 1024, ["KB", "MB", "GB", "TB"]
+    while abs(value) >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{value:.1f} {units[0]}"
+
+
+def fmt_fps(fps: float | None) -> str:
+    """``29.97002997`` -> ``29.97``, ``30.0`` -> ``30``."""
+    if fps is None or not math.isfinite(fps):
+        return "—"
+    return f"{fps:.2f}".rstrip("0").rstrip(".")
+
+
+def fmt_audio(rate: int | None, channels: int | None) -> str:
+    """``(48000, 2)`` -> ``48 kHz · stereo``."""
+    parts = []
+    if rate:
+        parts.append(f"{rate / 1000:g} kHz")
+    if channels:
+        parts.append({1: "mono", 2: "stereo"}.get(channels, f"{channels} ch"))
+    return " · ".join(parts) or "—"
+
+
+def display_size(rec: Recording) -> str | None:
+    """The upright size when rotation metadata turns the picture, e.g. ``720x1280 portrait``."""
+    if not (rec.width and rec.height and rec.rotation and rec.rotation % 180):
+        return None
+    width, height = rec.height, rec.width
+    return f"{width}x{height} {'portrait' if height > width else 'landscape'}"
+
+
+def fmt_seconds(value: float | None) -> str:
+    """An offset into the recording with tenths: ``65.25`` -> ``0:01:05.2``."""
+    if value is None:
+        return "—"
+    return f"{fmt_duration(math.floor(value))}.{int((value % 1) * 10)}"
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def fmt_time(value: datetime | None, tz: str = "UTC") -> str:
+    """A stored time in ``tz`` (naive values are UTC, as SQLite returns them)."""
+    if value is None:
+        return "—"
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+@lru_cache(maxsize=64)
+def _static_version(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+
+
+def static_url(path: str) -> str:
+    """``/static/<path>?v=<content hash>`` so browsers pick up new CSS/JS at once."""
+    file = STATIC_DIR / path
+    if not file.is_file():
+        return f"/static/{path}"
+    return f"/static/{path}?v={_static_version(path, file.stat().st_mtime_ns)}"
+
+
+TEMPLATES = Jinja2Templates(directory=TEMPLATES_DIR)
+TEMPLATES.env.filters.update(
+    duration=fmt_duration,
+    filesize=fmt_size,
+    fps=fmt_fps,
+    display_size=display_size,
+    seconds=fmt_seconds,
+    localtime=fmt_time,
+    iso=iso,
+)
+TEMPLATES.env.globals.update(static_url=static_url, fmt_audio=fmt_audio)
+
+
+# --- routing: 401 -> /login redirect, 403/404 -> HTML pages ---------------------------------
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    """Render ``name`` with the security headers every page carries."""
+    return TEMPLATES.TemplateResponse(request, name, context or {}, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """303 to ``/login?next=<this page>``; a stale cookie is dropped on the way."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+    if request.cookies.get(KEY_COOKIE):
+        response.delete_cookie(KEY_COOKIE, path="/")
+    return response
+
+
+def page_error(request: Request, exc: HTTPException) -> Response | None:
+    """The HTML answer for an API error raised while serving a page, or None to keep the error."""
+    if exc.status_code == 401:
+        return login_redirect(request)
+    if exc.status_code == 403:
+        return render(request, "forbidden.html", {"detail": exc.detail}, status_code=403)
+    if exc.status_code == 404:
+        return render(request, "not_found.html", {"detail": exc.detail}, status_code=404)
+    return None
+
+
+class PageRoute(APIRoute):
+    """A route whose auth errors become pages; ``*.json`` routes keep the API's JSON errors."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                if request.url.path.endswith(".json"):
+                    raise
+                response = page_error(request, exc)
+                if response is None:
+                    raise
+                return response
+
+        return page_handler
+
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+def viewer(key: ApiKey) -> dict[str, Any]:
+    """Context every signed-in page gets for its header."""
+    return {"viewer": key, "can_upload": key.role in INGEST_ROLES}
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go to after login; anything else (other hosts, ``//x``, ``/login``) is ``/``."""
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(ch) < 32 for ch in value)
+        or value.startswith("/login")
+    ):
+        return "/"
+    return value
+
+
+# --- login / logout -------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, session: SessionDep, next: str = "/") -> Response:
+    """The key form. A browser that already holds a valid key goes straight on."""
+    secret = presented_key(request)
+    if secret and key_store.authenticate(session, secret) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    key: Annotated[str, Form()] = "",
+    next_url: Annotated[str, Form(alias="next")] = "/",
+) -> Response:
+    """Check the key; on success keep it in an HttpOnly, SameSite=Strict cookie."""
+    secret = key.strip()
+    row = key_store.authenticate(session, secret) if secret else None
+    if row is None:
+        error = "That key is unknown or revoked." if secret else "Paste your API key."
+        return render(request, "login.html", {"next": safe_next(next_url), "error": error}, status_code=401)
+    response = RedirectResponse(safe_next(next_url), status_code=303)
+    response.set_cookie(
+        KEY_COOKIE,
+        secret,
+        max_age=COOKIE_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(KEY_COOKIE, path="/")
+    return response
+
+
+@router.get("/session.json")
+def session_json(request: Request, session: SessionDep) -> JSONResponse:
+    """Whether this browser's cookie is a live key. The login page asks, because a SameSite=Strict
+    cookie is not sent when a link from another site leads here."""
+    secret = presented_key(request)
+    row = key_store.authenticate(session, secret) if secret else None
+    body = {"authenticated": row is not None, "role": row.role if row else None}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+# --- recordings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pager:
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def prev(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+def _page_number(raw: str | None, pages: int) -> int:
+    """``?page=`` as a page that exists: junk is 1, past the end is the last page."""
+    try:
+        return min(max(int(raw or "1"), 1), pages)
+    except ValueError:
+        return 1
+
+
+@router.get("/")
+@router.get("/recordings")
+def recordings_page(
+    request: Request, key: RecordingReader, session: SessionDep, settings: SettingsDep, page: str = "1"
+) -> Response:
+    """All recordings, newest first, 50 a page."""
+    total = session.scalar(select(func.count()).select_from(Recording)) or 0
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
+    pager = Pager(page=_page_number(page, pages), pages=pages, total=total)
+    rows = list(
+        session.scalars(
+            select(Recording)
+            .order_by(Recording.created_at.desc(), Recording.id.desc())
+            .limit(PAGE_SIZE)
+            .offset((pager.page - 1) * PAGE_SIZE)
+        )
+    )
+    context = {"recordings": rows, "pager": pager, "tz": settings.timezone, **viewer(key)}
+    return render(request, "recordings.html", context)
+
+
+def _count(session: SessionDep, model: Any, recording_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(model.recording_id == recording_id)) or 0
+
+
+def side_data_counts(session: SessionDep, recording_id: str) -> dict[str, Any]:
+    """How much side data a recording has: products and segments, chat by kind, orders, cues."""
+    products = session.scalar(
+        select(func.count(distinct(TimelineSegment.sku))).where(TimelineSegment.recording_id == recording_id)
+    )
+    chat_kinds = dict(
+        session.execute(
+            select(ChatEvent.kind, func.count())
+            .where(ChatEvent.recording_id == recording_id)
+            .group_by(ChatEvent.kind)
+            .order_by(ChatEvent.kind)
+        ).all()
+    )
+    qty, amount = session.execute(
+        select(func.coalesce(func.sum(StreamOrder.qty), 0), func.coalesce(func.sum(StreamOrder.amount), 0)).where(
+            StreamOrder.recording_id == recording_id
+        )
+    ).one()
+    return {
+        "products": products or 0,
+        "segments": _count(session, TimelineSegment, recording_id),
+        "chat": sum(chat_kinds.values()),
+        "chat_kinds": chat_kinds,
+        "orders": _count(session, StreamOrder, recording_id),
+        "order_qty": int(qty or 0),
+        "order_amount": Decimal(str(amount or 0)).quantize(Decimal("0.01")),
+        "cues": _count(session, TranscriptCue, recording_id),
+    }
+
+
+@router.get("/recordings/{recording_id}")
+def recording_page(
+    request: Request, recording_id: str, key: RecordingReader, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """One recording: every probe fact, side-data counts and the latest import of each kind."""
+    rec = session.get(Recording, recording_id)
+    if rec is None:
+        detail = f"There is no recording {recording_id!r}."
+        return render(request, "not_found.html", {"detail": detail, **viewer(key)}, status_code=404)
+    imports = list(
+        session.scalars(
+            select(SideDataImport).where(SideDataImport.recording_id == rec.id).order_by(SideDataImport.kind)
+        )
+    )
+    segments = session.execute(
+        select(TimelineSegment, Product.name)
+        .join(Product, Product.sku == TimelineSegment.sku, isouter=True)
+        .where(TimelineSegment.recording_id == rec.id)
+        .order_by(TimelineSegment.start)
+        .limit(SEGMENT_LIMIT)
+    ).all()
+    context = {
+        "rec": rec,
+        "counts": side_data_counts(session, rec.id),
+        "imports": imports,
+        "segments": segments,
+        "segment_limit": SEGMENT_LIMIT,
+        "tz": settings.timezone,
+        **viewer(key),
+    }
+    return render(request, "recording.html", context)
+
+
+@router.get("/recordings/{recording_id}/status.json")
+def recording_status(recording_id: str, _key: RecordingReader, session: SessionDep) -> JSONResponse:
+    """Status for the pages' probing poll. Errors stay JSON (401/403/404)."""
+    rec = session.get(Recording, recording_id)
+    if rec is None:
+        raise ApiError(404, {"code": "not_found", "message": f"no recording {recording_id!r}"})
+    body = {"id": rec.id, "status": rec.status, "error": rec.error, "duration": rec.duration}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+# --- upload ---------------------------------------------------------------------------------
+
+
+@router.get("/upload")
+def upload_page(request: Request, key: IngestKey, settings: SettingsDep) -> Response:
+    """The resumable (tus) upload form."""
+    zones = dict.fromkeys([settings.timezone, *COMMON_ZONES])
+    context = {"max_upload_bytes": settings.max_upload_bytes, "tz": settings.timezone, "timezones": zones}
+    return render(request, "upload.html", {**context, **viewer(key)})
