@@ -265,6 +265,23 @@ class ReconcilerThread(threading.Thread):
                 continue
             if report.changed:
                 log.info("reconcile: %s", report.summary())
+            self._purge_uploads()
+
+    def _purge_uploads(self) -> None:
+        """Drop resumable uploads past their expiry, and staging files no row owns."""
+        from api.tus_store import purge_expired_uploads
+        from store.db import get_sessionmaker
+
+        session = get_sessionmaker(self.settings.database_url)()
+        try:
+            purged = purge_expired_uploads(self.settings, session)
+        except Exception:  # logged; the next pass tries again
+            log.exception("purging expired uploads failed")
+            return
+        finally:
+            session.close()
+        if purged:
+            log.info("purged %d expired uploads", purged)
 
     def stop(self) -> None:
         self._stop_event.set()
