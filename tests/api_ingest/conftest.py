@@ -12,7 +12,7 @@ from liveslice.config import Settings
 from store import keys as key_store
 from store.db import session_scope
 from studio.ffmpeg import run_ffmpeg
-from tests.api_ingest.helpers import LiveServer
+from tests.support.live_server import LiveServer
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import pytest
 
 from liveslice.config import Settings
 from store.models import Recording, Upload
-from tests.api_ingest.helpers import TUS, LiveServer, count_rows
+from tests.api_ingest.helpers import TUS, count_rows
+from tests.support.live_server import LiveServer
 
 UPLOAD_ID = "0" * 32
 ENDPOINTS = [

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from liveslice.config import Settings
 from store.db import session_scope
 from store.models import Job, Recording
-from tests.api_ingest.helpers import LiveServer, leftovers, sha256
+from tests.api_ingest.helpers import leftovers, sha256
+from tests.support.live_server import LiveServer
 
 
 def _post_file(client: httpx.Client, path: Path, name: str | None = None, **fields: str) -> httpx.Response:

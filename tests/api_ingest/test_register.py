@@ -13,7 +13,8 @@ from liveslice.config import Settings
 from store.db import session_scope
 from store.models import Recording
 from studio.ffmpeg import run_ffmpeg
-from tests.api_ingest.helpers import LiveServer, count_rows
+from tests.api_ingest.helpers import count_rows
+from tests.support.live_server import LiveServer
 
 REGISTER = "/api/recordings/register"
 

@@ -20,7 +20,8 @@ from liveslice.config import Settings
 from store import keys as key_store
 from store.db import session_scope, upgrade
 from store.models import Recording, Upload
-from tests.api_ingest.helpers import TUS, LiveServer, leftovers, sha256
+from tests.api_ingest.helpers import TUS, leftovers, sha256
+from tests.support.live_server import LiveServer
 from tests.support.proxy import CuttingProxy
 
 ENDPOINT = "/api/uploads/tus/"

@@ -13,7 +13,7 @@ from liveslice.config import Settings
 from store import db
 from store import keys as key_store
 from store.models import Recording
-from tests.web.web_server import LiveServer
+from tests.support.live_server import LiveServer
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from liveslice.config import Settings
 from store import db
 from store.models import Recording
 from studio.ffmpeg import run_ffmpeg
+from tests.support.live_server import LiveServer
 from tests.support.proxy import CuttingProxy
 from tests.web.web_browser import Browser, find_chromium
-from tests.web.web_server import LiveServer
 
 CHROMIUM = find_chromium()
 MiB = 1024 * 1024

@@ -14,7 +14,7 @@ from tusclient import client as tus_client
 
 from api.main import STATIC_DIR
 from liveslice.config import Settings
-from tests.web.web_server import LiveServer
+from tests.support.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 TUS_JS = STATIC_DIR / "vendor" / "tus.min.js"
