@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from liveslice.storage import atomic_write
+from sidedata.records import ChatEvent, StreamOrder, TranscriptCue
 from studio.synth import Scene, Span, StreamSpec
 
 CENT = Decimal("0.01")
@@ -85,30 +86,6 @@ class ProductSegment:
 
 
 @dataclass(frozen=True)
-class ChatLine:
-    ts: float
-    user: str
-    text: str
-    kind: str = "comment"
-
-
-@dataclass(frozen=True)
-class SampleOrder:
-    ts: float
-    sku: str
-    qty: int
-    amount: Decimal
-    order_id: str
-
-
-@dataclass(frozen=True)
-class Cue:
-    start: float
-    end: float
-    text: str
-
-
-@dataclass(frozen=True)
 class SideDataFiles:
     """Where :func:`write_side_data` put each file."""
 
@@ -129,9 +106,9 @@ class SamplePlan:
     segments: tuple[ProductSegment, ...]
     speech: tuple[Span, ...]
     decoys: tuple[Span, ...]
-    chat: tuple[ChatLine, ...]
-    orders: tuple[SampleOrder, ...]
-    transcript: tuple[Cue, ...]
+    chat: tuple[ChatEvent, ...]
+    orders: tuple[StreamOrder, ...]
+    transcript: tuple[TranscriptCue, ...]
 
     @property
     def selling_moments(self) -> tuple[float, ...]:
@@ -256,7 +233,7 @@ def _transcript(
     plan_segments: tuple[ProductSegment, ...],
     products: dict[str, SampleProduct],
     speech: tuple[Span, ...],
-) -> tuple[Cue, ...]:
+) -> tuple[TranscriptCue, ...]:
     moments = {seg.selling_moment for seg in plan_segments}
     cues = []
     for spurt in speech:
@@ -275,7 +252,7 @@ def _transcript(
             else:
                 price, orig = f"{item.price}元", f"{item.original_price}元"
                 text = rng.choice(_TALK).format(short=short, en=en, price=price, orig=orig, coupon=item.coupon)
-        cues.append(Cue(spurt.start, spurt.end, text))
+        cues.append(TranscriptCue(spurt.start, spurt.end, text))
     return tuple(cues)
 
 
@@ -296,25 +273,25 @@ def _poisson(rng: random.Random, start: float, end: float, rate: float) -> list[
 
 def _chat(
     rng: random.Random, segments: tuple[ProductSegment, ...], decoys: tuple[Span, ...], duration: float
-) -> tuple[ChatLine, ...]:
+) -> tuple[ChatEvent, ...]:
     lines = []
     for t in _poisson(rng, 0.0, duration, 0.45):
         roll = rng.random()
         if roll < 0.1:
-            lines.append(ChatLine(t, rng.choice(_USERS), "点赞了", "like"))
+            lines.append(ChatEvent(t, rng.choice(_USERS), "点赞了", "like"))
         elif roll < 0.16:
-            lines.append(ChatLine(t, rng.choice(_USERS), "来了", "join"))
+            lines.append(ChatEvent(t, rng.choice(_USERS), "来了", "join"))
         elif roll < 0.2:
-            lines.append(ChatLine(t, rng.choice(_USERS), rng.choice(_GIFTS), "gift"))
+            lines.append(ChatEvent(t, rng.choice(_USERS), rng.choice(_GIFTS), "gift"))
         else:
-            lines.append(ChatLine(t, rng.choice(_USERS), rng.choice(_BASE_CHAT)))
+            lines.append(ChatEvent(t, rng.choice(_USERS), rng.choice(_BASE_CHAT)))
     for seg in segments:
         m = seg.selling_moment
         for t in _poisson(rng, max(seg.start, m - 3.0), min(seg.end, m + 14.0), 6.0):
             if rng.random() < 0.12:
-                lines.append(ChatLine(t, rng.choice(_USERS), rng.choice(_GIFTS), "gift"))
+                lines.append(ChatEvent(t, rng.choice(_USERS), rng.choice(_GIFTS), "gift"))
             else:
-                lines.append(ChatLine(t, rng.choice(_USERS), rng.choice(_BURST_CHAT)))
+                lines.append(ChatEvent(t, rng.choice(_USERS), rng.choice(_BURST_CHAT)))
     kept = {c: None for c in lines if not _quiet(c.ts, decoys)}  # exact duplicates would import once
     return tuple(sorted(kept, key=lambda c: (c.ts, c.user, c.text)))
 
@@ -324,7 +301,7 @@ def _orders(
     segments: tuple[ProductSegment, ...],
     products: dict[str, SampleProduct],
     decoys: tuple[Span, ...],
-) -> tuple[SampleOrder, ...]:
+) -> tuple[StreamOrder, ...]:
     stamps: list[tuple[float, str]] = []
     for seg in segments:
         stamps += [(t, seg.sku) for t in _poisson(rng, seg.start, seg.end, 0.04)]
@@ -338,7 +315,7 @@ def _orders(
     for n, (t, sku) in enumerate(stamps):
         qty = rng.choices((1, 2, 3), weights=(70, 22, 8))[0]
         price = products[sku].price
-        orders.append(SampleOrder(t, sku, qty, (price * qty).quantize(CENT), f"DY{STREAM_DATE}-{serial + n:06d}"))
+        orders.append(StreamOrder(t, sku, qty, (price * qty).quantize(CENT), f"DY{STREAM_DATE}-{serial + n:06d}"))
     return tuple(orders)
 
 
@@ -394,7 +371,7 @@ def side_data_bytes(plan: SamplePlan) -> dict[str, bytes]:
     ]
     timeline = [["sku", "start", "end"]] + [[s.sku, format_hms(s.start), format_hms(s.end)] for s in plan.segments]
     orders = [["ts", "sku", "qty", "amount", "order_id"]]
-    orders += [[format_hms(o.ts), o.sku, str(o.qty), str(o.amount), o.order_id] for o in plan.orders]
+    orders += [[format_hms(o.ts), o.sku, str(o.qty), str(o.amount), o.order_id or ""] for o in plan.orders]
     chat = "".join(
         json.dumps({"ts": format_hms(c.ts), "user": c.user, "text": c.text, "kind": c.kind}, ensure_ascii=False) + "\n"
         for c in plan.chat
