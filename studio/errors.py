@@ -52,3 +52,7 @@ class UnsafePlaylistError(MediaError):
     """An HLS playlist names something outside its own folder."""
 
     code = "unsafe_playlist"
+
+
+class CardError(StudioError):
+    """A card, cover, poster or QR code cannot be drawn from the given input (bad colour, image, URL…)."""
