@@ -19,9 +19,24 @@ from typing import Protocol
 from studio.errors import StudioError
 from studio.ffmpeg import ProgressCallback, run_ffmpeg
 
-SPEECH_RATE = 8000  # speech is synthesised at 8 kHz (cheap per-sample expressions), then resampled
+SYNTH_RATE = 8000  # voice and music are synthesised at 8 kHz (cheap per-sample expressions), then resampled
 CHEER_RATE = 16000
 AUDIO_RATE = 48000
+# The voice: a sawtooth "glottal" source (every harmonic, falling 6 dB per octave, as in voiced speech)
+# cut into syllables by a deep raised-sine envelope at a wandering 3.5-4.7 Hz, with a pitch that drifts
+# around 200 Hz (about 110-290 Hz) and rises and falls within each syllable (a tone contour), then given
+# three formant peaks. Broadband and changing every syllable, as speech is: a few steady harmonics
+# would look like a held musical note to any voice detector.
+_SYLLABLES = "(4.1*t+0.5*sin(2*PI*0.23*t))"
+_PITCH_CYCLES = f"(200*t+15*sin(2*PI*0.45*t)+2.5*sin(2*PI*1.7*t)+sin(2*PI*{_SYLLABLES}))"
+VOICE_EXPR = f"(2*mod({_PITCH_CYCLES},1)-1)*(0.03+0.97*pow(sin(PI*{_SYLLABLES}),2))"
+FORMANTS = ((700, 1.5, 12), (1300, 2.0, 9), (2600, 2.5, 7))  # (Hz, Q, gain dB)
+VOICE_GAIN = 0.15  # about -20 dBFS RMS while speaking
+# The music: a sawtooth triad (broadband, like a synth pad) stepping through I-vi-IV-V every 2 s, each
+# chord fading in from silence (no click), over a kick on every beat and a noisy off-beat hi-hat.
+CHORD_STEPS = (1.0, 0.8409, 0.6674, 0.7492)  # root multipliers: 0, -3, -7, -5 semitones
+CHORD_SECONDS = 2.0
+MUSIC_GAIN = 0.05  # about -35 dBFS RMS: some 15 dB under the voice
 _COLOUR = re.compile(r"^(?:0x|#)?[0-9a-fA-F]{6}$")
 
 
@@ -60,8 +75,9 @@ class Scene:
 class StreamSpec:
     """Everything the renderer needs; times are seconds from the start of the stream.
 
-    Time not covered by ``scenes`` shows ``background``. ``speech`` spurts get a voice-like
-    tone; ``cheers`` get loud crowd noise; quiet music plays for the whole ``duration``.
+    Time not covered by ``scenes`` shows ``background``. ``speech`` spurts get a synthetic voice
+    (broadband, in syllables); ``cheers`` get loud crowd noise; music plays for the whole ``duration``,
+    its chord progression starting on ``music_chord`` (Hz).
     """
 
     duration: float
@@ -219,25 +235,31 @@ def _video_chain(spec: StreamSpec, width: int, height: int, fps: int, font: Path
     return chains
 
 
+def music_expr(chord: Sequence[float]) -> str:
+    """aevalsrc expression of the background music, built on ``chord`` (Hz) as the first chord."""
+    step = f"mod(t,{_num(CHORD_SECONDS * len(CHORD_STEPS))})"
+    root = "".join(f"if(lt({step},{_num(CHORD_SECONDS * (i + 1))}),{k}," for i, k in enumerate(CHORD_STEPS[:-1]))
+    root += f"{CHORD_STEPS[-1]}" + ")" * (len(CHORD_STEPS) - 1)
+    since = f"mod(t,{_num(CHORD_SECONDS)})"
+    saws = "+".join(f"2*mod({_num(f)}*ld(1)*t,1)-1" for f in chord)  # variable 1 holds the root
+    pad = f"(1-exp(-40*{since}))*(0.55+0.45*exp(-2*{since}))*({saws})/{len(chord)}"
+    kick = "1.2*sin(2*PI*55*t)*exp(-18*mod(t,0.5))"
+    hat = "0.25*(2*random(0)-1)*exp(-40*mod(t+0.25,0.5))"  # random() keeps its state in variable 0
+    return f"st(1,{root});{pad}+{kick}+{hat}"
+
+
+def _source(expr: str, dur: str) -> str:
+    return f"aevalsrc=exprs='{expr}':s={SYNTH_RATE}:d={dur}:n={SYNTH_RATE // 50}"
+
+
 def _audio_chain(spec: StreamSpec) -> list[str]:
     dur = _num(spec.duration)
-    # Voice: a gliding pitch with harmonics and a formant-ish wobble, syllable-rate amplitude modulation.
-    phase = "(2*PI*165*t+40*sin(2*PI*0.45*t)+9*sin(2*PI*1.7*t))"
-    voice = (
-        f"(0.55*sin({phase})+0.3*sin(2*{phase})+0.2*sin(3*{phase})+0.12*sin(5*{phase}))"
-        "*(0.3+0.7*abs(sin(2*PI*2.3*t+1.3*sin(2*PI*0.37*t))))"
-    )
+    formants = ",".join(f"equalizer=f={f}:t=q:w={q}:g={g}" for f, q, g in FORMANTS)
     chains = [
-        f"aevalsrc=exprs='{voice}':s={SPEECH_RATE}:d={dur}:n={SPEECH_RATE // 50},"
-        f"volume='{gate_expr(spec.speech)}':eval=frame,volume=0.28,aresample={AUDIO_RATE}[speech]"
+        f"{_source(VOICE_EXPR, dur)},{formants},volume='{gate_expr(spec.speech)}':eval=frame,"
+        f"volume={VOICE_GAIN},aresample={AUDIO_RATE}[speech]",
+        f"{_source(music_expr(spec.music_chord or (220.0,)), dur)},volume={MUSIC_GAIN},aresample={AUDIO_RATE}[music]",
     ]
-    notes = spec.music_chord or (220.0,)
-    for i, freq in enumerate(notes):
-        chains.append(f"sine=f={_num(freq)}:r={AUDIO_RATE}:d={dur}[n{i}]")
-    labels = "".join(f"[n{i}]" for i in range(len(notes)))
-    chains.append(
-        f"{labels}amix=inputs={len(notes)}:normalize=0,tremolo=f=0.5:d=0.3,volume={0.25 / len(notes):.4f}[music]"
-    )
     inputs = "[speech][music]"
     if spec.cheers:
         # Crowd noise, soft-clipped so it is loud (about -10 dBFS RMS) without clipping.
@@ -312,6 +334,8 @@ def sample_stream_args(
         str(fps),
         "-c:a",
         "aac",
+        "-aac_coder",
+        "fast",  # the default coder spends several times longer on broadband synthetic audio
         "-b:a",
         "96k",
         "-ar",

@@ -8,19 +8,16 @@ per-tick arrays. Voice activity is computed from those arrays by :mod:`studio.si
 
 from __future__ import annotations
 
-import io
-import queue
-import subprocess
-import threading
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from studio.errors import MediaError, ToolchainError
-from studio.ffmpeg import resolve_ffmpeg
+from studio.errors import FFmpegError, MediaError
+from studio.ffmpeg import stream_ffmpeg
 from studio.signals.cache import cached_arrays
 from studio.signals.timebase import DEFAULT_HZ, samples_per_tick
 from studio.signals.voice import voice_activity
@@ -34,7 +31,7 @@ __all__ = [
     "tick_features",
 ]
 
-CACHE_VERSION = "audio-3"
+CACHE_VERSION = "audio-4"
 DEFAULT_SAMPLE_RATE = 8000
 SUBFRAMES = 4  # spectral frames per tick
 N_BANDS = 16
@@ -69,7 +66,7 @@ class AudioFeatures:
 def audio_pipe_args(path: Path, sample_rate: int) -> list[str]:
     """ffmpeg arguments that write the first audio stream of ``path`` as mono f32le to stdout."""
     return [
-        "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-loglevel", "error",
         "-i", str(path),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
         "-ac", "1", "-ar", str(sample_rate),
@@ -79,98 +76,48 @@ def audio_pipe_args(path: Path, sample_rate: int) -> list[str]:
 
 def stream_ffmpeg_raw(
     args: Sequence[str], chunk_bytes: int, *, missing_code: str = "no_stream", binary: Path | None = None
-) -> Iterator[bytes]:
-    """Run the pinned ffmpeg with ``args`` and yield its stdout in chunks of ``chunk_bytes``.
+) -> Generator[bytes, None, None]:
+    """Decode with ffmpeg (:func:`studio.ffmpeg.stream_ffmpeg`), yielding its stdout ``chunk_bytes`` at a time.
 
-    The last chunk may be shorter. Raises :class:`MediaError` (with ffmpeg's message) on a
-    non-zero exit (``code=missing_code`` when the mapped stream does not exist, else
-    ``undecodable``); stopping the iteration early stops ffmpeg.
+    The last chunk may be shorter. A failed decode raises :class:`MediaError` with ffmpeg's message
+    (``code=missing_code`` when the mapped stream does not exist, else ``undecodable``). Closing the
+    generator early stops ffmpeg.
     """
-    exe = binary or resolve_ffmpeg()
     try:
-        proc = subprocess.Popen([str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise ToolchainError(f"cannot start ffmpeg at {exe}: {exc}") from exc
-    tail: deque[bytes] = deque(maxlen=50)
-    drain = threading.Thread(target=lambda: tail.extend(proc.stderr or ()), daemon=True)
-    drain.start()
-    stdout = proc.stdout
-    assert isinstance(stdout, io.BufferedReader)
-    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=READ_AHEAD_CHUNKS)
-    stop = threading.Event()
-    reader = threading.Thread(target=_read_chunks, args=(stdout, chunk_bytes, chunks, stop), daemon=True)
-    reader.start()  # ffmpeg keeps decoding while the caller computes on the previous chunk
-    finished = False
-    try:
-        while (chunk := chunks.get()) is not None:
-            yield chunk
-        proc.wait()
-        finished = True
-    finally:
-        stop.set()
-        if not finished:
-            proc.kill()
-            proc.wait()
-        reader.join(timeout=5)
-        drain.join(timeout=5)
-        stdout.close()
-        if proc.stderr is not None:
-            proc.stderr.close()
-    if proc.returncode != 0:
-        message = b"".join(tail).decode("utf-8", "replace").strip()
+        with stream_ffmpeg(args, chunk_bytes=chunk_bytes, binary=binary, read_ahead=READ_AHEAD_CHUNKS) as chunks:
+            yield from chunks
+    except FFmpegError as exc:
+        message = exc.stderr.strip()
         code = missing_code if "matches no streams" in message else "undecodable"
-        raise MediaError(f"ffmpeg could not decode {args[args.index('-i') + 1]}: {message}", code=code)
+        source = args[list(args).index("-i") + 1] if "-i" in args else "the input"
+        raise MediaError(f"ffmpeg could not decode {source}: {message}", code=code) from exc
 
 
-def _read_chunks(stdout: io.BufferedReader, size: int, sink: queue.Queue[bytes | None], stop: threading.Event) -> None:
-    """Read ``size``-byte chunks (the last may be short) into ``sink`` until EOF or ``stop``; then None."""
-    while not stop.is_set():
-        buf = bytearray(size)
-        view = memoryview(buf)
-        got = 0
-        while got < size:
-            n = stdout.readinto(view[got:])
-            if not n:
-                break
-            got += n
-        if got:
-            _put(sink, bytes(buf[:got]) if got < size else bytes(buf), stop)
-        if got < size:
-            break
-    _put(sink, None, stop)
-
-
-def _put(sink: queue.Queue[bytes | None], item: bytes | None, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            sink.put(item, timeout=0.2)
-            return
-        except queue.Full:
-            continue
-
-
-def iter_audio_chunks(path: Path, sample_rate: int, chunk_samples: int) -> Iterator[np.ndarray]:
+def iter_audio_chunks(path: Path, sample_rate: int, chunk_samples: int) -> Generator[np.ndarray, None, None]:
     """Mono float32 samples of ``path`` at ``sample_rate``, ``chunk_samples`` at a time."""
     if not Path(path).is_file():
         raise MediaError(f"recording not found: {path}", code="not_found")
-    for raw in stream_ffmpeg_raw(audio_pipe_args(path, sample_rate), chunk_samples * 4, missing_code="no_audio"):
-        usable = len(raw) // 4 * 4
-        yield np.frombuffer(raw[:usable], dtype="<f4")
+    raw_chunks = stream_ffmpeg_raw(audio_pipe_args(path, sample_rate), chunk_samples * 4, missing_code="no_audio")
+    with closing(raw_chunks):
+        for raw in raw_chunks:
+            usable = len(raw) // 4 * 4
+            yield np.frombuffer(raw[:usable], dtype="<f4")
 
 
-def _band_matrix(sample_rate: int, nfft: int) -> np.ndarray:
-    """(nfft//2+1, N_BANDS) 0/1 matrix pooling FFT bins into log-spaced speech bands."""
+@lru_cache(maxsize=8)
+def _band_bins(sample_rate: int, nfft: int) -> tuple[tuple[int, int], ...]:
+    """``[lo, hi)`` FFT-bin ranges of the log-spaced speech bands (one narrower than a bin takes the nearest bin)."""
     freqs = np.fft.rfftfreq(nfft, 1.0 / sample_rate)
     edges = np.geomspace(BAND_LO_HZ, min(BAND_HI_HZ, sample_rate / 2 * 0.95), N_BANDS + 1)
-    idx = np.searchsorted(edges, freqs, side="right") - 1
-    matrix = np.zeros((freqs.size, N_BANDS), np.float32)
-    inside = (idx >= 0) & (idx < N_BANDS)
-    matrix[np.flatnonzero(inside), idx[inside]] = 1.0
-    empty = matrix.sum(axis=0) == 0  # a band narrower than one bin takes its nearest bin
-    for band in np.flatnonzero(empty):
-        centre = np.sqrt(edges[band] * edges[band + 1])
-        matrix[int(np.argmin(np.abs(freqs - centre))), band] = 1.0
-    return matrix
+    band_of_bin = np.searchsorted(edges, freqs, side="right") - 1  # nondecreasing with frequency
+    ranges = []
+    for band in range(N_BANDS):
+        lo, hi = np.searchsorted(band_of_bin, [band, band + 1])
+        if hi == lo:
+            lo = int(np.argmin(np.abs(freqs - np.sqrt(edges[band] * edges[band + 1]))))
+            hi = lo + 1
+        ranges.append((int(lo), int(hi)))
+    return tuple(ranges)
 
 
 def tick_features(frames: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -184,7 +131,10 @@ def tick_features(frames: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.
     spectral = frames[:, : sub * SUBFRAMES].reshape(n_ticks * SUBFRAMES, sub) * window
     spectrum = np.fft.rfft(spectral, n=nfft, axis=1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32) / float(np.sum(window**2))
-    bands = (power @ _band_matrix(sample_rate, nfft)).reshape(n_ticks, SUBFRAMES, N_BANDS)
+    # Summed slice by slice: a 0/1 matrix product would go through BLAS, whose idle threads spin and
+    # take the CPU that ffmpeg needs for decoding.
+    pooled = np.stack([power[:, lo:hi].sum(axis=1) for lo, hi in _band_bins(sample_rate, nfft)], axis=1)
+    bands = pooled.reshape(n_ticks, SUBFRAMES, N_BANDS)
     band_db = np.maximum(10.0 * np.log10(bands + 1e-12), BAND_FLOOR_DB)
     flux = np.mean(np.abs(np.diff(band_db, axis=1)), axis=(1, 2)).astype(np.float32)
     tick_db = np.maximum(10.0 * np.log10(bands.mean(axis=1) + 1e-12), BAND_FLOOR_DB).astype(np.float32)
@@ -201,18 +151,19 @@ def _decode_features(
     flux: list[np.ndarray] = []
     carry = np.zeros(0, np.float32)
     total = 0
-    for chunk in iter_audio_chunks(path, sample_rate, chunk_ticks * per_tick):
-        total += chunk.size
-        samples = np.concatenate([carry, chunk]) if carry.size else chunk
-        whole = samples.size // per_tick * per_tick
-        if whole:
-            parts = tick_features(samples[:whole].reshape(-1, per_tick), sample_rate)
-            loud.append(parts[0])
-            bands.append(parts[1])
-            flux.append(parts[2])
-        carry = samples[whole:].copy()
-        if on_progress is not None and duration_hint:
-            on_progress(min(1.0, total / sample_rate / duration_hint))
+    with closing(iter_audio_chunks(path, sample_rate, chunk_ticks * per_tick)) as chunks:  # stops ffmpeg on error
+        for chunk in chunks:
+            total += chunk.size
+            samples = np.concatenate([carry, chunk]) if carry.size else chunk
+            whole = samples.size // per_tick * per_tick
+            if whole:
+                parts = tick_features(samples[:whole].reshape(-1, per_tick), sample_rate)
+                loud.append(parts[0])
+                bands.append(parts[1])
+                flux.append(parts[2])
+            carry = samples[whole:].copy()
+            if on_progress is not None and duration_hint:
+                on_progress(min(1.0, total / sample_rate / duration_hint))
     if carry.size:  # the partial last tick: pad for the spectrum, but keep its true RMS
         padded = np.zeros((1, per_tick), np.float32)
         padded[0, : carry.size] = carry

@@ -5,11 +5,14 @@ steady in level and spectrum over a few seconds, while speech keeps lifting the 
 energies above that floor and changes them from one 25 ms frame to the next. So:
 
 1. per band, the music floor is the minimum over a sliding window of a few seconds;
-2. ``excess`` = how far the tick rises above that floor, averaged over the bands;
-3. ``flux`` (frame-to-frame spectral change) is normalised against the recording's own
-   quiet level (a low percentile), so a louder or busier soundtrack raises the bar;
-4. both go through a logistic into a probability, which is smoothed and given a short
-   hangover so that pauses are conservative (a pause never reaches into a word).
+2. ``excess`` = how far the tick rises above that floor, at a low percentile over the bands
+   (speech lifts most of them; a music note, a few);
+3. ``flux`` (frame-to-frame spectral change) is averaged over about one syllable (a steady
+   vowel nucleus changes little within one tick, the syllable around it a lot), then
+   normalised against the recording's own quiet level (a low percentile, but never below the
+   frame-to-frame jitter of a steady soundtrack), so a louder or busier soundtrack raises the bar;
+4. both go through a logistic into a probability, which a 3-tick median rids of single-tick
+   blips and a hysteresis keeps from flickering at the edges of words.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ EXCESS_DB_MID = 4.0  # excess over the music floor at which speech is 50% likely
 EXCESS_DB_SCALE = 1.5
 FLUX_MID = 1.6  # flux, relative to the recording's quiet flux, at which speech is 50% likely
 FLUX_SCALE = 0.25
+FLUX_WINDOW_S = 0.3  # flux is averaged over about one syllable (centred)
+# The quiet-flux reference never drops below this (dB): with little speech in a recording, its 10th
+# percentile falls between the beats of the music, and every beat would then look like speech.
+QUIET_FLUX_MIN = 1.2
 HANGOVER_S = 0.0  # extra ticks of speech after each spoken tick (tick quantisation already pads)
 HYST_HIGH, HYST_LOW = 0.6, 0.4
 
@@ -38,6 +45,14 @@ def _sliding_min(values: np.ndarray, width: int) -> np.ndarray:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))).astype(np.float32)
+
+
+def _centred_mean(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred running mean of a 1-D array over ``width`` (odd) ticks, edges padded with the edge value."""
+    if width <= 1 or values.size == 0:
+        return values
+    half = width // 2
+    return sliding_window_view(np.pad(values, half, mode="edge"), width).mean(axis=-1)
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -58,8 +73,8 @@ def voice_activity(bands: np.ndarray, flux: np.ndarray, hz: float) -> np.ndarray
     width = max(3, round(FLOOR_WINDOW_S * hz) | 1)
     floor = _sliding_min(bands, width)
     excess = np.percentile(np.clip(bands - floor, 0.0, 20.0), EXCESS_BAND_PERCENTILE, axis=1)
-    quiet_flux = max(float(np.percentile(flux, 10)), 0.5)
-    rel_flux = flux / quiet_flux
+    quiet_flux = max(float(np.percentile(flux, 10)), QUIET_FLUX_MIN)
+    rel_flux = _centred_mean(flux, max(1, round(FLUX_WINDOW_S * hz)) | 1) / quiet_flux
     level = _sigmoid((excess - EXCESS_DB_MID) / EXCESS_DB_SCALE)
     change = _sigmoid((rel_flux - FLUX_MID) / FLUX_SCALE)
     prob = np.sqrt(level * change)

@@ -18,9 +18,7 @@ def music_expr(level_db: float) -> str:
     """aevalsrc expression: a chord progression with harmonics, a pulse, a kick and a noisy hi-hat."""
     amp = 10 ** ((SPEECH_RMS_DB + level_db) / 20) / 0.35
     root = "220*pow(2,floor(mod(t,4))*2/12)"
-    tones = "+".join(
-        f"{1 / k:.3f}*sin(2*PI*{root}*{m * k:g}*t)" for m in (1, 1.26, 1.498) for k in (1, 2, 3, 4, 6, 8)
-    )
+    tones = "+".join(f"{1 / k:.3f}*sin(2*PI*{root}*{m * k:g}*t)" for m in (1, 1.26, 1.498) for k in (1, 2, 3, 4, 6, 8))
     pulse = "(0.7+0.3*exp(-mod(t,0.5)*8))"
     kick = "0.8*sin(2*PI*60*t)*exp(-mod(t,0.5)*20)"
     hat = "0.5*(2*random(0)-1)*exp(-mod(t+0.25,0.5)*25)"
@@ -33,10 +31,7 @@ def speech_truth() -> dict[str, object]:
 
 
 def _mix(out: Path, duration: float, music_db: float) -> Path:
-    graph = (
-        f"[2:a]adelay={int(CHEER_AT * 1000)}:all=1[c];"
-        "[0:a][1:a][c]amix=inputs=3:normalize=0:duration=first[a]"
-    )
+    graph = f"[2:a]adelay={int(CHEER_AT * 1000)}:all=1[c];[0:a][1:a][c]amix=inputs=3:normalize=0:duration=first[a]"
     run_ffmpeg([
         "-y", "-i", str(SPEECH_DIR / "speech.opus"),
         "-f", "lavfi", "-i", f"aevalsrc='{music_expr(music_db)}':s=16000:d={duration}",
@@ -53,6 +48,15 @@ def speech_over_music(tmp_path_factory: pytest.TempPathFactory, speech_truth: di
     """MP4 (video + AAC): the speech fixture over music 12 dB below it, and a cheer at CHEER_AT."""
     duration = float(speech_truth["duration"])  # type: ignore[arg-type]
     return _mix(tmp_path_factory.mktemp("media") / "speech_music.mp4", duration, -12.0)
+
+
+@pytest.fixture(scope="session")
+def music_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 s of the same music, alone (AAC): no one speaks."""
+    out = tmp_path_factory.mktemp("media") / "music.m4a"
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", f"aevalsrc='{music_expr(-12.0)}':s=16000:d=20",
+                "-c:a", "aac", "-b:a", "96k", str(out)])  # fmt: skip
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +79,9 @@ def cuts_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def silent_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 1 s video with no audio stream."""
     out = tmp_path_factory.mktemp("media") / "silent.mp4"
-    run_ffmpeg(["-y", "-f", "lavfi", "-i", "testsrc2=s=64x64:r=10:d=1", "-c:v", "libx264", "-preset", "ultrafast",
-                str(out)])
+    run_ffmpeg(
+        ["-y", "-f", "lavfi", "-i", "testsrc2=s=64x64:r=10:d=1", "-c:v", "libx264", "-preset", "ultrafast", str(out)]
+    )
     return out
 
 

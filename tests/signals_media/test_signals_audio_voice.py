@@ -11,7 +11,7 @@ import pytest
 from studio.errors import MediaError
 from studio.signals import audio as audio_mod
 from studio.signals.audio import analyze_audio, audio_pipe_args
-from studio.signals.voice import hysteresis, speech_pauses
+from studio.signals.voice import hysteresis, speech_pauses, voice_activity
 
 from .conftest import CHEER_AT, CHEER_LEN
 
@@ -57,6 +57,25 @@ def test_pauses_over_music_lie_in_true_gaps(speech_over_music: Path, speech_trut
     long_gaps = [g for g in gaps if g[1] - g[0] >= 0.4]
     found = [g for g in long_gaps if any(s < g[1] and e > g[0] for s, e in inner)]
     assert len(found) >= len(long_gaps) - 1, f"found {found} of {long_gaps}"
+
+
+def test_music_alone_is_not_speech(music_only: Path) -> None:
+    """With no speech anywhere, the recording's own quiet flux falls between the beats; beats are still no voice."""
+    feats = analyze_audio(music_only)
+    assert float(np.mean(feats.voice >= 0.5)) < 0.15
+    assert sum(e - s for s, e in speech_pauses(feats.voice, feats.hz)) > 0.8 * feats.duration
+
+
+def test_steady_vowels_inside_a_spurt_stay_speech() -> None:
+    """Spectral change comes in syllable-rate bursts; a tick on a steady vowel nucleus is still speech."""
+    hz, n = 10.0, 70
+    bands = np.full((n, 16), -50.0, np.float32)
+    flux = np.full(n, 1.0, np.float32)  # steady music: quiet flux
+    bands[20:46] = -30.0  # a 2.6 s spurt 20 dB above the music in every band
+    flux[20:46] = np.tile(np.array([5.0, 1.0], np.float32), 13)  # onsets and transitions, then a steady vowel
+    voice = voice_activity(bands, flux, hz)
+    assert (voice[20:46] >= 0.5).all() and (voice[:19] < 0.5).all() and (voice[47:] < 0.5).all()
+    assert speech_pauses(voice, hz) == [(0.0, 2.0), (4.6, 7.0)]
 
 
 def test_plain_energy_gate_misses_pauses_under_music(speech_over_music: Path, speech_truth: dict[str, object]) -> None:

@@ -12,12 +12,15 @@ import pytest
 from liveslice.sample_data import SamplePlan, make_plan
 from studio.ffmpeg import run_ffmpeg
 from studio.synth import (
+    CHORD_STEPS,
+    FORMANTS,
     Scene,
     Span,
     StreamSpec,
     SynthSpecError,
     escape_text,
     gate_expr,
+    music_expr,
     render_sample_stream,
     sample_stream_args,
     sample_stream_graph,
@@ -65,7 +68,14 @@ def test_audio_gates_follow_the_planted_spans(plan: SamplePlan) -> None:
     assert graph.count("between(t,") == len(plan.speech) + len(plan.decoys)
     first = plan.speech[0]
     assert f"between(t,{first.start:g},{first.end:g})" in graph
-    assert "anoisesrc" in graph and "aevalsrc" in graph and graph.count("sine=f=") == 3
+    assert "anoisesrc" in graph and graph.count("aevalsrc") == 2  # voice and music; the cheers are noise
+    assert graph.count("equalizer=") == len(FORMANTS)
+
+
+def test_music_steps_through_chords_built_on_the_spec_chord() -> None:
+    expr = music_expr((220.0, 277.18, 329.63))
+    assert expr.count("mod(220*ld(1)*t,1)") == 1 and "329.63*ld(1)" in expr  # one sawtooth per note
+    assert expr.count("if(lt(") == len(CHORD_STEPS) - 1  # a root step per chord after the first
 
 
 def test_size_fps_and_graph_file_options(plan: SamplePlan, tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_segments_follow_an_intro_and_never_overlap(plan: SamplePlan) -> None:
 def test_orders_cluster_after_selling_moments_with_unique_ids(plan: SamplePlan) -> None:
     ids = [o.order_id for o in plan.orders]
     assert len(ids) == len(set(ids))
-    assert all(re.fullmatch(r"DY20261120-\d{6}", i) for i in ids)
+    assert all(i is not None and re.fullmatch(r"DY20261120-\d{6}", i) for i in ids)
     for order in plan.orders:
         seg = next(s for s in plan.segments if s.start <= order.ts < s.end)
         assert order.sku == seg.sku

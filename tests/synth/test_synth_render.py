@@ -58,6 +58,25 @@ def test_cheers_are_loud_speech_is_medium_pauses_keep_the_music(rendered_sample:
         assert 0.002 < level < 0.3 * typical_speech  # music continues under the pause, well below the voice
 
 
+def test_speech_is_broadband_and_syllabic(rendered_sample: Any) -> None:
+    """The synthetic voice is heard as speech: energy across the speech band, pulsing at a syllable rate."""
+    rate = round(rendered_sample.audio.size / rendered_sample.plan.duration)  # the decode's sample rate
+    spurts = [s for s in rendered_sample.plan.speech if s.length >= 2.0]
+    assert spurts
+    for spurt in spurts:
+        voice = rendered_sample.audio[int(spurt.start * rate) : int(spurt.end * rate)].astype(np.float64)
+        power = np.abs(np.fft.rfft(voice)) ** 2
+        freqs = np.fft.rfftfreq(voice.size, 1 / rate)
+        speech_band = power[(freqs >= 250) & (freqs < 3500)].sum()
+        assert power[(freqs >= 1000) & (freqs < 3500)].sum() > 0.15 * speech_band  # not a few low harmonics
+        hop = rate // 100  # a 10 ms energy envelope
+        envelope = np.sqrt(np.mean(voice[: voice.size // hop * hop].reshape(-1, hop) ** 2, axis=1))
+        modulation = np.abs(np.fft.rfft(envelope - envelope.mean()))
+        mod_freqs = np.fft.rfftfreq(envelope.size, 0.01)
+        above_drift = mod_freqs > 0.5
+        assert 3.0 <= mod_freqs[above_drift][np.argmax(modulation[above_drift])] <= 6.0
+
+
 def test_segments_are_distinct_scenes(rendered_sample: Any) -> None:
     first, second = rendered_sample.plan.segments
     a = _frame_at(rendered_sample.path, first.start + 2.0).reshape(-1, 3).mean(axis=0)

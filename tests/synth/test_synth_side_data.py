@@ -72,6 +72,7 @@ def test_rewrite_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
         "catalog.csv", "chat.jsonl", "orders.csv", "timeline.csv", "transcript.srt",
     ]  # fmt: skip
     expected_first_order = make_plan(seed=2).orders[0].order_id
+    assert expected_first_order is not None
     assert files.orders.read_text(encoding="utf-8").splitlines()[1].endswith(expected_first_order)
 
 
