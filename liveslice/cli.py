@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from liveslice.config import Settings, get_settings
@@ -34,7 +37,7 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 
@@ -282,6 +285,88 @@ def import_orders(file: FileArg, recording: RecordingOpt, stream_started_at: Sta
 def import_transcript(file: FileArg, recording: RecordingOpt) -> None:
     """Import a recording's transcript (SRT or WebVTT)."""
     _import("transcript", file, recording, None)
+
+
+@app.command()
+def analyze(
+    recording: Annotated[str, typer.Argument(help="A media file, or the id of a stored recording.")],
+    products: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Product catalog.")] = None,
+    timeline: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Product timeline.")] = None,
+    chat: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Chat log.")] = None,
+    orders: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Stream orders.")] = None,
+    transcript: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="SRT/WebVTT.")] = None,
+    stream_start: Annotated[
+        datetime | None, typer.Option("--stream-start", help="Stream start (ISO 8601), for wall-clock files.")
+    ] = None,
+    clips: Annotated[int, typer.Option(help="How many highlights (locked ones included).")] = 10,
+    preset: Annotated[str, typer.Option(help="Weights: sales, engagement or audio-only.")] = "sales",
+    weights: Annotated[str | None, typer.Option(help="Custom weights, e.g. orders=0.5,chat=0.3 (0 = off).")] = None,
+    min_len: Annotated[float, typer.Option(help="Shortest clip, seconds.")] = 15.0,
+    max_len: Annotated[float, typer.Option(help="Longest clip, seconds.")] = 60.0,
+    scenes: Annotated[bool, typer.Option("--scenes", help="Also detect scene changes (decodes the video).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (schema in the README).")] = False,
+) -> None:
+    """Find the selling moments of a recording and say why each was picked."""
+    import json
+
+    from liveslice.analyze import (
+        AnalyzeCommandError,
+        SideFiles,
+        analyze_file,
+        analyze_recording,
+        highlights_table,
+        notes,
+        parse_weights,
+    )
+    from studio.errors import StudioError
+    from workers.analyze import analysis_params
+
+    files = SideFiles(products, timeline, chat, orders, transcript)
+    path = Path(recording)
+    try:
+        params = analysis_params(
+            clips=clips, preset=preset, weights=parse_weights(weights), min_len=min_len, max_len=max_len,
+            scenes=scenes,
+        )  # fmt: skip
+        with _analysis_progress() as on_progress:
+            if path.is_file():
+                document = analyze_file(
+                    get_settings(), path, files, params=params, stream_start=stream_start, on_progress=on_progress
+                )
+            else:
+                settings = _settings()
+                _ensure_db(settings)
+                document = analyze_recording(
+                    settings, recording, files, params=params, stream_start=stream_start, on_progress=on_progress
+                )
+    except AnalyzeCommandError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    except StudioError as exc:  # bad parameters (AnalysisError) are caught before any work starts
+        raise _fail(str(exc), 2) from exc
+    if as_json:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    where = document["recording"].get("path") or document["recording"].get("id")
+    console.print(highlights_table(document["highlights"], title=f"Highlights of {where}"))
+    for line in notes(document):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _analysis_progress() -> Iterator[Callable[[str, float], None]]:
+    """A rich progress bar on stderr (never stdout); yields the ``on_progress(stage, fraction)`` callback."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("analyse", total=1.0)
+
+        def update(stage: str, fraction: float) -> None:
+            progress.update(task, completed=fraction, description=stage)
+
+        yield update
 
 
 @app.command()

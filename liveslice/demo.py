@@ -7,19 +7,22 @@ for the product data, and the worker's job bodies run in this process.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from liveslice.analyze import highlights_table, notes, recording_document
 from liveslice.config import Settings
 from liveslice.ingest import ingest_file
 from liveslice.sample_data import SamplePlan, make_plan, write_side_data
 from liveslice.sidedata_import import import_side_data
 from store.db import get_sessionmaker, session_scope
-from store.models import Recording
+from store.models import Job, Recording
 from store.sidedata import side_data_counts
 from studio.ffmpeg import Progress as FFmpegProgress
 from studio.fonts import find_cjk_font
@@ -35,6 +38,7 @@ class DemoResult:
     side_data: dict[str, Path]
     counts: dict[str, int]
     seconds: float
+    highlights: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _stream_path(out: Path, plan: SamplePlan) -> Path:
@@ -110,12 +114,39 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
         run_probe_job(settings, recording_id, job_id=result.job.id)
         progress.update(task, completed=1.0)
 
+        task = progress.add_task("analyze (worker job)", total=1.0)
+        analysis_job = _analyze(settings, recording_id, plan, lambda _s, f: progress.update(task, completed=f))
+        progress.update(task, completed=1.0)
+
     with session_scope(settings.database_url) as session:
         recording = session.get(Recording, recording_id)
         assert recording is not None
         counts = side_data_counts(session, recording_id)
         _print_summary(console, settings, recording, stream, side, counts)
-    return DemoResult(recording_id, stream, side, counts, time.monotonic() - started)
+        document = recording_document(session, recording_id)
+        job = session.get(Job, analysis_job)
+        if job is not None and job.status != "succeeded":
+            console.print(f"[bold red]analysis {job.status}:[/] {job.error}", highlight=False)
+    console.print(highlights_table(document["highlights"], title="Highlights (liveslice analyze)"))
+    for line in notes(document):
+        console.print(line, highlight=False, soft_wrap=True)
+    return DemoResult(recording_id, stream, side, counts, time.monotonic() - started, document["highlights"])
+
+
+def _analyze(settings: Settings, recording_id: str, plan: SamplePlan, on_progress: Callable[[str, float], None]) -> str:
+    """Run the worker's analyze job body here: one clip per product, lengths that fit; returns the job id."""
+    from workers.analyze import ANALYZE_KIND, analysis_params, run_analyze_job
+
+    min_len = min(15.0, plan.duration / 4)
+    max_len = max(min_len, min(60.0, plan.duration / 3))
+    params = analysis_params(clips=len(plan.segments), min_len=min_len, max_len=max_len)
+    with session_scope(settings.database_url) as session:
+        job = Job(kind=ANALYZE_KIND, recording_id=recording_id, status="queued", stage="analyze", options=params)
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    run_analyze_job(settings, job_id, on_progress=on_progress)
+    return job_id
 
 
 def _progress(console: Console) -> Progress:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 #: job kind -> (task name, queue)
 JOB_TASKS: dict[str, tuple[str, str]] = {
     "probe": ("liveslice.probe_recording", "analysis"),
+    "analyze": ("liveslice.analyze_recording", "analysis"),
 }
 PUBLISH_ERRORS: tuple[type[BaseException], ...] = (BrokerError, KombuError, OSError)
 

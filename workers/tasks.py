@@ -8,6 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from liveslice.config import get_settings
+from workers.analyze import run_analyze_job
 from workers.jobs import TRANSIENT_ERRORS, fail_job, requeue_job
 from workers.probe import run_probe_job
 
@@ -52,3 +53,10 @@ def _best_effort(action: Any, job_id: str, message: str) -> None:
 def probe_recording(self: JobTask, recording_id: str, job_id: str | None = None) -> None:
     """Probe a recording thoroughly and store its facts (see :func:`workers.probe.run_probe_job`)."""
     run_probe_job(get_settings(), recording_id, job_id=job_id, task_id=self.request.id)
+
+
+@shared_task(name="liveslice.analyze_recording", bind=True, base=JobTask, **RETRY_OPTIONS)
+def analyze_recording(self: JobTask, recording_id: str, job_id: str) -> None:
+    """Find a recording's highlights and store them (sent to the ``analysis`` queue by ``workers.dispatch``)."""
+    log.info("job=%s analysing recording %s", job_id, recording_id)
+    run_analyze_job(get_settings(), job_id, task_id=self.request.id)

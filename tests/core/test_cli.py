@@ -76,8 +76,11 @@ def test_demo_runs_end_to_end_on_a_short_stream(settings: Settings, tmp_path: Pa
         assert recording is not None and recording.status == "ready"
         assert (recording.width, recording.height) == (720, 1280)
         assert recording.duration == pytest.approx(60.0, abs=0.2)
-        job = session.query(Job).filter_by(recording_id=recording.id).one()
+        job = session.query(Job).filter_by(recording_id=recording.id, kind="probe").one()
         assert job.status == "succeeded"
+        analysis = session.query(Job).filter_by(recording_id=recording.id, kind="analyze").one()
+        assert analysis.status == "succeeded", analysis.error
+        assert result.highlights and all(h["id"] and h["reason"] for h in result.highlights)
         assert session.query(Product).count() >= 1
         assert session.query(TimelineSegment).filter_by(recording_id=recording.id).count() >= 1
         assert session.query(ChatEvent).filter_by(recording_id=recording.id).count() > 10

@@ -1,0 +1,309 @@
+"""The analyze job body: load a recording and its side data, find highlights, store them.
+
+A plain function, callable in-process without Celery (the CLI, the demo and tests do); the Celery
+task in :mod:`workers.tasks` is a thin wrapper. :func:`analysis_params` validates a run's options
+for the API and the CLI before a job is made.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from liveslice.config import Settings
+from liveslice.storage import StorageError
+from sidedata import records
+from store import models
+from store.db import session_scope
+from store.highlights import locked_highlights, save_analysis
+from store.models import Recording, SideDataImport
+from store.recordings import MissingMedia, recording_media_path
+from studio.errors import StudioError
+from studio.highlights import (
+    TAGGING_SIGNALS,
+    AnalysisError,
+    AnalysisInput,
+    Highlight,
+    HighlightResult,
+    detect_highlights,
+)
+from studio.highlights.presets import PRESETS, resolve_weights
+from workers.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, mark_cancelled, mark_failed, mark_succeeded
+
+log = logging.getLogger(__name__)
+
+ANALYZE_KIND = "analyze"
+DEFAULT_PARAMS: dict[str, Any] = {
+    "clips": 10, "preset": "sales", "weights": {}, "min_len": 15.0, "max_len": 60.0, "scenes": False,
+}  # fmt: skip
+MAX_CLIPS = 200
+PROGRESS_INTERVAL = 1.0  # seconds between progress writes to the job row
+LOAD_SHARE, DETECT_SHARE = 0.05, 0.9  # of the job's progress bar; saving takes the rest
+
+ProgressCallback = Callable[[str, float], None]
+
+
+class AnalyzeFailure(Exception):
+    """The analysis cannot run for this recording; retrying will not help."""
+
+    def __init__(self, message: str, *, code: str = "not_analyzable") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class JobCancelled(Exception):
+    """Someone asked the job to stop."""
+
+
+def signal_cache_dir(settings: Settings) -> Path:
+    """Where signal arrays are cached (per file, mtime and parameters)."""
+    return settings.media_root / "cache" / "signals"
+
+
+def analysis_params(
+    *,
+    clips: int = 10,
+    preset: str = "sales",
+    weights: Mapping[str, float] | None = None,
+    min_len: float = 15.0,
+    max_len: float = 60.0,
+    scenes: bool = False,
+    duration: float | None = None,
+) -> dict[str, Any]:
+    """Validated, JSON-safe parameters of one run (a job's options, an analysis's params).
+
+    Raises :class:`AnalysisError` naming the problem: unknown preset or signal, bad weight or lengths.
+    """
+    if not 0 <= clips <= MAX_CLIPS:
+        raise AnalysisError(f"clips must be 0..{MAX_CLIPS}, got {clips}")
+    if preset not in PRESETS:
+        raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
+    resolve_weights(preset, weights)
+    min_len, max_len = float(min_len), float(max_len)
+    if not (math.isfinite(min_len) and math.isfinite(max_len) and 0 < min_len <= max_len):
+        raise AnalysisError(f"need 0 < min_len <= max_len, got {min_len:g} and {max_len:g}")
+    if duration is not None and min_len > duration:
+        raise AnalysisError(f"the recording ({duration:.1f} s) is shorter than min_len ({min_len:g} s)")
+    return {
+        "clips": int(clips),
+        "preset": preset,
+        "weights": {str(k): float(v) for k, v in (weights or {}).items()},
+        "min_len": min_len,
+        "max_len": max_len,
+        "scenes": bool(scenes),
+    }
+
+
+def run_detection(inp: AnalysisInput, params: Mapping[str, Any], locked: Sequence[Highlight] = ()) -> HighlightResult:
+    """``detect_highlights`` with a run's parameters (see :func:`analysis_params`)."""
+    inp.scene_detection = bool(params.get("scenes", False))
+    return detect_highlights(
+        inp,
+        clips=int(params["clips"]),
+        preset=str(params["preset"]),
+        weights=params.get("weights") or None,
+        min_len=float(params["min_len"]),
+        max_len=float(params["max_len"]),
+        locked=locked,
+    )
+
+
+def run_analyze_job(
+    settings: Settings, job_id: str, *, on_progress: ProgressCallback | None = None, task_id: str | None = None
+) -> None:
+    """Run an analyze job and record the outcome; safe to run twice (a finished job is left alone).
+
+    ``on_progress(stage, fraction)`` is called with the job's overall progress (unthrottled).
+    Permanent problems (bad media, bad parameters, recording gone) fail the job at once with the
+    reason; transient errors (database, network) propagate so Celery retries.
+    """
+    claimed = claim_job(settings, job_id, task_id=task_id)
+    if claimed is None:
+        return
+    params = {**DEFAULT_PARAMS, **claimed.options}
+    try:
+        if claimed.recording_id is None:
+            raise AnalyzeFailure("the job names no recording", code="no_recording")
+        with Heartbeat(settings, job_id) as heartbeat:
+            report = ProgressReporter(on_progress, signal_count(params), heartbeat)
+            report("load", 0.0)
+            inp = _load_input(settings, claimed.recording_id, report)
+            with session_scope(settings.database_url) as session:
+                locked = locked_highlights(session, recording_id=claimed.recording_id)
+            result = run_detection(inp, params, locked)
+            report("save", LOAD_SHARE + DETECT_SHARE, force=True)
+            saved = _save(settings, job_id, claimed.recording_id, params, result, inp.duration)
+    except TRANSIENT_ERRORS:
+        raise
+    except JobCancelled:
+        with session_scope(settings.database_url) as session:
+            mark_cancelled(session, job_id)
+        log.info("job=%s analysis cancelled", job_id)
+        return
+    except (AnalyzeFailure, StudioError, MissingMedia, StorageError) as exc:
+        code = getattr(exc, "code", None) or ("bad_parameters" if isinstance(exc, AnalysisError) else "bad_media")
+        _fail(settings, job_id, str(exc), code=code)
+        return
+    except Exception as exc:
+        _fail(settings, job_id, f"unexpected error: {type(exc).__name__}: {exc}", code="internal")
+        raise
+    if saved and on_progress is not None:
+        on_progress("done", 1.0)
+
+
+class ProgressReporter:
+    """Maps detector progress onto one rising fraction for ``callback``; with a job's ``heartbeat``, also
+    writes it to the job row (at most once a second, and at each new stage) and stops a cancelled job.
+    """
+
+    def __init__(self, callback: ProgressCallback | None, signals: int, heartbeat: Heartbeat | None = None) -> None:
+        self.heartbeat = heartbeat
+        self.callback = callback
+        self.step = 1.0 / max(1, signals)  # share of detection taken by one signal
+        self.last_write = 0.0
+        self.stage = ""
+        self.signal_start = 0.0
+        self.done = 0.0
+
+    def __call__(self, stage: str, fraction: float, *, force: bool = False) -> None:
+        self.done = max(self.done, min(1.0, fraction))
+        if self.callback is not None:
+            self.callback(stage, self.done)
+        now = time.monotonic()
+        if self.heartbeat is None:
+            return
+        if force or stage != self.stage or now - self.last_write >= PROGRESS_INTERVAL:
+            self.stage, self.last_write = stage, now
+            if self.heartbeat.beat(stage=stage[:32], progress=self.done):
+                raise JobCancelled(f"job {self.heartbeat.job_id} was cancelled")
+
+    def detector(self, stage: str, fraction: float) -> None:
+        """``AnalysisInput.on_progress``: "signal X" steps, "audio" decode fractions within a step, "select"."""
+        if stage.startswith("signal "):
+            self.signal_start = fraction
+        elif stage == "audio":
+            fraction = self.signal_start + self.step * min(1.0, max(0.0, fraction))
+        self(stage, LOAD_SHARE + DETECT_SHARE * min(1.0, fraction))
+
+
+def signal_count(params: Mapping[str, Any]) -> int:
+    """How many signals ``detect_highlights`` computes for ``params`` (weighted, SKU tagging, voice)."""
+    wanted = resolve_weights(str(params["preset"]), params.get("weights") or None)
+    return len({*wanted, *TAGGING_SIGNALS, "voice"})
+
+
+def _load_input(settings: Settings, recording_id: str, report: ProgressReporter) -> AnalysisInput:
+    """The recording (probed first if it was not) and its side data, as an :class:`AnalysisInput`."""
+    duration, path = _probed(settings, recording_id)
+    with session_scope(settings.database_url) as session:
+        imported = set(session.scalars(select(SideDataImport.kind).where(SideDataImport.recording_id == recording_id)))
+        inp = AnalysisInput(
+            duration=duration,
+            media_path=path,
+            products=_products(session),
+            segments=_rows(session, models.TimelineSegment, recording_id, imported, "timeline", _segment),
+            chat=_rows(session, models.ChatEvent, recording_id, imported, "chat", _chat),
+            orders=_rows(session, models.StreamOrder, recording_id, imported, "orders", _order),
+            cues=_rows(session, models.TranscriptCue, recording_id, imported, "transcript", _cue),
+            cache_dir=signal_cache_dir(settings),
+            on_progress=report.detector,
+        )
+    report("load", LOAD_SHARE, force=True)
+    return inp
+
+
+def _probed(settings: Settings, recording_id: str) -> tuple[float, Path]:
+    """The recording's duration and media path; an unprobed recording is probed now (existing probe job)."""
+    for attempt in range(2):
+        with session_scope(settings.database_url) as session:
+            recording = session.get(Recording, recording_id)
+            if recording is None:
+                raise AnalyzeFailure(f"recording {recording_id} no longer exists", code="missing_media")
+            path = recording_media_path(settings.media_root, recording)
+            duration, status, error = recording.duration, recording.status, recording.error
+        if not path.is_file():
+            raise MissingMedia(f"the recording's file is missing: {path}")
+        if duration:
+            return duration, path
+        if attempt == 0:
+            from workers.probe import run_probe_job
+
+            run_probe_job(settings, recording_id)
+    raise AnalyzeFailure(f"the recording could not be probed (status {status}): {error or 'duration unknown'}",
+                         code="not_probed")  # fmt: skip
+
+
+def _products(session: Session) -> list[records.Product]:
+    return [
+        records.Product(p.sku, p.name, p.price, p.original_price, p.currency, p.coupon, p.image, p.buy_url)
+        for p in session.scalars(select(models.Product).order_by(models.Product.sku))
+    ]
+
+
+def _rows(
+    session: Session, model: Any, recording_id: str, imported: set[str], kind: str, convert: Callable[[Any], Any]
+) -> list[Any] | None:
+    """The recording's rows of one kind as side-data records; ``None`` if that kind was never imported."""
+    rows = [convert(r) for r in session.scalars(select(model).where(model.recording_id == recording_id))]
+    return rows if rows or kind in imported else None
+
+
+def _segment(r: models.TimelineSegment) -> records.TimelineSegment:
+    return records.TimelineSegment(r.sku, r.start, r.end)
+
+
+def _chat(r: models.ChatEvent) -> records.ChatEvent:
+    return records.ChatEvent(r.ts, r.user, r.text, r.kind)
+
+
+def _order(r: models.StreamOrder) -> records.StreamOrder:
+    return records.StreamOrder(r.ts, r.sku, r.qty, r.amount, r.order_id)
+
+
+def _cue(r: models.TranscriptCue) -> records.TranscriptCue:
+    return records.TranscriptCue(r.start, r.end, r.text)
+
+
+def _save(
+    settings: Settings,
+    job_id: str,
+    recording_id: str,
+    params: dict[str, Any],
+    result: HighlightResult,
+    duration: float,
+) -> bool:
+    """Store the analysis and finish the job in one transaction; nothing is kept if the job was taken away."""
+    with session_scope(settings.database_url) as session:
+        analysis = save_analysis(
+            session, recording_id=recording_id, job_id=job_id, params=params, result=result, duration=duration
+        )
+        auto = sum(1 for h in result.highlights if not h.locked)
+        summary = {
+            "recording_id": recording_id,
+            "analysis_id": analysis.id,
+            "highlights": len(result.highlights),
+            "auto": auto,
+            "locked": len(result.highlights) - auto,
+            "missing": dict(result.missing),
+            "warnings": list(result.warnings),
+        }
+        if not mark_succeeded(session, job_id, summary):
+            session.rollback()
+            log.warning("job=%s was no longer running when its analysis finished; result dropped", job_id)
+            return False
+    log.info("job=%s recording=%s analysed: %d highlights (%d auto)", job_id, recording_id,
+             len(result.highlights), auto)  # fmt: skip
+    return True
+
+
+def _fail(settings: Settings, job_id: str, message: str, *, code: str) -> None:
+    with session_scope(settings.database_url) as session:
+        mark_failed(session, job_id, message, result={"code": code})
+    log.warning("job=%s analysis failed (%s): %s", job_id, code, message)
