@@ -28,6 +28,7 @@ from sqlalchemy import distinct, func, select
 from starlette.exceptions import HTTPException
 
 import templates as templates_pkg
+from api.charts import score_timeline
 from api.deps import (
     INGEST_ROLES,
     KEY_COOKIE,
@@ -38,6 +39,7 @@ from api.deps import (
     presented_key,
 )
 from store import keys as key_store
+from store.highlights import highlight_payload, latest_analysis, list_highlights
 from store.models import (
     ApiKey,
     ChatEvent,
@@ -376,6 +378,16 @@ def side_data_counts(session: SessionDep, recording_id: str) -> dict[str, Any]:
     }
 
 
+def recording_timeline(session: SessionDep, rec: Recording) -> dict[str, Any] | None:
+    """The score-timeline context of the recording's latest analysis and its highlights (``None``: nothing yet)."""
+    analysis = latest_analysis(session, recording_id=rec.id)
+    rows = list_highlights(session, recording_id=rec.id)
+    if (analysis is None and not rows) or not rec.duration:
+        return None
+    series = analysis.series if analysis is not None and analysis.series else {}
+    return score_timeline(series, [highlight_payload(row) for row in rows], duration=rec.duration)
+
+
 @router.get("/recordings/{recording_id}")
 def recording_page(
     request: Request, recording_id: str, key: RecordingReader, session: SessionDep, settings: SettingsDep
@@ -399,6 +411,8 @@ def recording_page(
     ).all()
     context = {
         "rec": rec,
+        "analysis": latest_analysis(session, recording_id=rec.id),
+        "timeline": recording_timeline(session, rec),
         "counts": side_data_counts(session, rec.id),
         "imports": imports,
         "segments": segments,
