@@ -46,7 +46,7 @@ FPS = 5
 CRF = "40"  # very low bitrate: the picture barely matters, the audio is what the analysis decodes
 TARGET_SECONDS_PER_HOUR = 10.0
 MEMORY_GROWTH_LIMIT = 1.5  # 3 h peak RSS / 1 h peak RSS
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: broadband synthetic voice and music
 
 
 # -- the recording -----------------------------------------------------------------------------------------
