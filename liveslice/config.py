@@ -18,7 +18,11 @@ class Settings(BaseSettings):
     """Every knob liveslice has. Defaults run everything embedded on one machine."""
 
     model_config = SettingsConfigDict(
-        env_prefix="LIVESLICE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="LIVESLICE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,  # a rejected value may hold a secret (URL passwords): never echo it
     )
 
     media_root: Path = Field(Path("media"), description="Storage root for recordings, clips and state.")
@@ -43,7 +47,17 @@ class Settings(BaseSettings):
     ffmpeg: str = Field("", description="ffmpeg binary; default is the one imageio-ffmpeg ships.")
     font: Path | None = Field(None, description="CJK font file for cards and captions.")
     timezone: str = Field("Asia/Shanghai", description="Timezone for wall-clock side data without offset.")
-    storage: Literal["local"] = Field("local", description="Media storage backend.")
+    storage: Literal["local", "s3"] = Field(
+        "local", description="Media storage backend: 'local' (the media root) or 's3' (S3-compatible object storage)."
+    )
+    s3_bucket: str = Field("", description="Bucket for LIVESLICE_STORAGE=s3.")
+    s3_prefix: str = Field("", description="Key prefix inside the bucket, e.g. 'liveslice/prod'.")
+    s3_endpoint_url: str = Field("", description="S3-compatible endpoint (MinIO, Ceph, OSS, COS); empty: AWS.")
+    s3_region: str = Field("", description="Region; empty: the AWS configuration chain's region.")
+    s3_addressing_style: Literal["auto", "path", "virtual"] = Field(
+        "auto", description="Bucket addressing: 'path' for most MinIO/Ceph setups, 'virtual' for OSS/COS."
+    )
+    s3_presign_seconds: int = Field(3600, ge=1, le=7 * 24 * 3600, description="Lifetime of presigned URLs.")
     host: str = Field("127.0.0.1", description="Address serve binds to.")
     port: int = Field(8000, description="Port serve binds to.")
     worker_concurrency: int = Field(2, ge=1, description="Processes per worker.")
@@ -60,6 +74,36 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _clean_prefix(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if value and any(part in ("", ".", "..") for part in value.split("/")):
+            raise ValueError(f"LIVESLICE_S3_PREFIX must be a plain key prefix like 'liveslice/prod', got {value!r}")
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"LIVESLICE_S3_ENDPOINT_URL must start with http:// or https://, got {value!r}")
+        if "@" in value.split("//", 1)[1].split("/", 1)[0]:
+            raise ValueError(
+                "LIVESLICE_S3_ENDPOINT_URL must not carry credentials; "
+                "use AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or an AWS profile"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_storage(self) -> Settings:
+        if self.storage == "s3" and not self.s3_bucket.strip():
+            raise ValueError("LIVESLICE_S3_BUCKET is required when LIVESLICE_STORAGE=s3")
+        self.s3_bucket = self.s3_bucket.strip()
+        return self
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:

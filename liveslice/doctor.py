@@ -97,6 +97,8 @@ def check_broker(settings: Settings) -> Check:
 
 
 def check_storage(settings: Settings) -> Check:
+    if settings.storage == "s3":
+        return check_s3_storage(settings)
     root = settings.media_root
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -111,6 +113,34 @@ def check_storage(settings: Settings) -> Check:
     ok = free > settings.min_free_bytes
     fix = "" if ok else "free disk space or point LIVESLICE_MEDIA_ROOT at a larger disk"
     return Check("storage", ok, f"local {root}, {free / 1024**3:.1f} GB free", fix)
+
+
+def check_s3_storage(settings: Settings) -> Check:
+    """The bucket is reachable with the AWS chain's credentials, and the local cache has room."""
+    from liveslice.storage import AccessDenied, BucketNotFound, EndpointUnreachable, StorageError
+    from liveslice.storage_s3 import S3Storage
+
+    try:
+        storage = S3Storage.from_settings(settings, max_attempts=1)
+        storage.check()
+    except StorageError as exc:
+        if isinstance(exc, BucketNotFound):
+            fix = "create the bucket, or fix LIVESLICE_S3_BUCKET / LIVESLICE_S3_ENDPOINT_URL"
+        elif isinstance(exc, AccessDenied):
+            fix = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) allowed on the bucket"
+        elif isinstance(exc, EndpointUnreachable):
+            fix = "start the S3 server or fix LIVESLICE_S3_ENDPOINT_URL"
+        else:
+            fix = "check the LIVESLICE_S3_* settings"
+        return Check("storage", False, f"s3: {exc}", fix)
+    free = storage.free_bytes()
+    ok = free > settings.min_free_bytes
+    fix = "" if ok else "free disk space for the S3 working-copy cache under LIVESLICE_MEDIA_ROOT"
+    detail = (
+        f"{storage.describe()}, credentials from {storage.credential_source()}, "
+        f"{free / 1024**3:.1f} GB free for working copies"
+    )
+    return Check("storage", ok, detail, fix)
 
 
 def check_import_roots(settings: Settings) -> Check:
