@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from liveslice.config import Settings, get_settings
+from liveslice.render_cmd import render as render_command
 
 app = typer.Typer(help="liveslice: live-stream recordings in, share-ready product clips out.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -367,6 +368,9 @@ def _analysis_progress() -> Iterator[Callable[[str, float], None]]:
             progress.update(task, completed=fraction, description=stage)
 
         yield update
+
+
+app.command("render")(render_command)
 
 
 @app.command()

@@ -1,5 +1,8 @@
 """``liveslice demo``: a generated sample live stream, run through every pipeline stage that exists.
 
+Stages: sample stream, ingest, product data, probe, analyze, then render the highlights as clips
+(Douyin with two leaders' variants, and one Kuaishou clip with a corner QR code).
+
 It goes through the same code as the API: ``ingest_file`` for the recording, ``import_side_data``
 for the product data, and the worker's job bodies run in this process.
 """
@@ -15,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import select
 
 from liveslice.analyze import highlights_table, notes, recording_document
 from liveslice.config import Settings
@@ -22,11 +26,15 @@ from liveslice.ingest import ingest_file
 from liveslice.sample_data import SamplePlan, make_plan, write_side_data
 from liveslice.sidedata_import import import_side_data
 from store.db import get_sessionmaker, session_scope
-from store.models import Job, Recording
+from store.models import Job, Product, Recording
 from store.sidedata import side_data_counts
 from studio.ffmpeg import Progress as FFmpegProgress
 from studio.fonts import find_cjk_font
+from studio.highlights import clock
 from studio.synth import render_sample_stream
+
+DEMO_CLIPS = 5  # highlights rendered (all of them when there are no more)
+DEMO_LEADERS = (("wang", "小王团长"), ("lily", "Lily"))
 
 
 @dataclass
@@ -39,6 +47,8 @@ class DemoResult:
     counts: dict[str, int]
     seconds: float
     highlights: list[dict[str, Any]] = field(default_factory=list)
+    clips: list[dict[str, Any]] = field(default_factory=list)  # clip_document() of each rendered clip
+    render_seconds: float = 0.0
 
 
 def _stream_path(out: Path, plan: SamplePlan) -> Path:
@@ -118,6 +128,10 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
         analysis_job = _analyze(settings, recording_id, plan, lambda _s, f: progress.update(task, completed=f))
         progress.update(task, completed=1.0)
 
+        render_started = time.monotonic()
+        clips = _render_clips(settings, recording_id, progress)
+        render_seconds = time.monotonic() - render_started
+
     with session_scope(settings.database_url) as session:
         recording = session.get(Recording, recording_id)
         assert recording is not None
@@ -130,7 +144,74 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
     console.print(highlights_table(document["highlights"], title="Highlights (liveslice analyze)"))
     for line in notes(document):
         console.print(line, highlight=False, soft_wrap=True)
-    return DemoResult(recording_id, stream, side, counts, time.monotonic() - started, document["highlights"])
+    _print_clips(console, settings, clips, render_seconds)
+    return DemoResult(recording_id, stream, side, counts, time.monotonic() - started, document["highlights"], clips,
+                      render_seconds)  # fmt: skip
+
+
+def _render_clips(settings: Settings, recording_id: str, progress: Progress) -> list[dict[str, Any]]:
+    """Render the best highlights (all of them up to five) for Douyin with two leaders' variants, and the
+    best one again for Kuaishou with a corner QR; returns each clip's manifest document."""
+    from liveslice.clips import render_recording_clip
+    from liveslice.render_cmd import clip_document
+    from store.highlights import list_highlights
+
+    with session_scope(settings.database_url) as session:
+        rows = sorted(list_highlights(session, recording_id=recording_id), key=lambda h: (h.rank or 999, h.start))
+        picked = [(h.id, h.start, h.end, h.sku) for h in rows[:DEMO_CLIPS]]
+        buy_urls = {p.sku: p.buy_url for p in session.scalars(select(Product))}
+    jobs: list[tuple[str, float, float, str, str | None, list[dict[str, Any]]]]
+    jobs = [(hid, a, b, "douyin", None, _demo_leaders(buy_urls.get(sku or ""))) for hid, a, b, sku in picked]
+    if picked:
+        hid, start, end, sku = picked[0]
+        jobs.append((hid, start, end, "kuaishou", buy_urls.get(sku or ""), []))  # a corner QR to the product page
+    documents = []
+    task = progress.add_task("render clips", total=max(1, len(jobs)))
+    session = get_sessionmaker(settings.database_url)()
+    try:
+        for index, (hid, start, end, preset, share_url, leaders) in enumerate(jobs):
+
+            def on_progress(stage: str, fraction: float, index: int = index) -> None:
+                progress.update(task, completed=index + fraction)
+
+            clip = render_recording_clip(
+                settings, session, recording_id=recording_id, start=start, end=end, highlight_id=hid, preset=preset,
+                share_url=share_url, leaders=leaders, on_progress=on_progress,
+            )  # fmt: skip
+            documents.append(clip_document(settings, clip))
+            progress.update(task, completed=index + 1)
+    finally:
+        session.close()
+    return documents
+
+
+def _demo_leaders(buy_url: str | None) -> list[dict[str, Any]]:
+    """Two community leaders; until share links exist (issue 5) their QR codes lead to the product page,
+    each tagged with the leader so the codes differ."""
+    if not buy_url:
+        return []
+    return [
+        {"id": leader_id, "name": name, "share_url": f"{buy_url}{'&' if '?' in buy_url else '?'}ref={leader_id}"}
+        for leader_id, name in DEMO_LEADERS
+    ]
+
+
+def _print_clips(console: Console, settings: Settings, clips: list[dict[str, Any]], seconds: float) -> None:
+    if not clips:
+        return
+    table = Table(title=f"Clips (liveslice render) — rendered in {seconds:.0f} s")
+    for name in ("clip", "preset", "start–end", "SKU", "files"):
+        table.add_column(name)
+    for doc in clips:
+        files = doc["files"]
+        names = [Path(files[k]).name for k in ("video", "cover", "poster") if files.get(k)]
+        names += [Path(v["video"]).name for v in files["variants"].values()]
+        qr = " (corner QR)" if doc.get("corner_qr") else ""
+        table.add_row(doc["clip_id"][:8], doc["preset"] + qr, f"{clock(doc['start'])}–{clock(doc['end'])}",
+                      doc.get("sku") or "", ", ".join(names))  # fmt: skip
+    console.print(table)
+    folder = settings.media_root / "clips"
+    console.print(f"clips are in {folder}/<clip id>/ — and in the gallery at {settings.public_base_url}/clips")
 
 
 def _analyze(settings: Settings, recording_id: str, plan: SamplePlan, on_progress: Callable[[str, float], None]) -> str:

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 JOB_TASKS: dict[str, tuple[str, str]] = {
     "probe": ("liveslice.probe_recording", "analysis"),
     "analyze": ("liveslice.analyze_recording", "analysis"),
+    "render": ("liveslice.render_clip", "render"),
 }
 PUBLISH_ERRORS: tuple[type[BaseException], ...] = (BrokerError, KombuError, OSError)
 
@@ -39,6 +40,13 @@ def task_for(kind: str) -> tuple[str, str]:
         return JOB_TASKS[kind]
     except KeyError:
         raise UnknownJobKind(f"no task runs jobs of kind {kind!r}; known: {', '.join(sorted(JOB_TASKS))}") from None
+
+
+def task_subject(job: Job) -> str | None:
+    """The task's positional argument: the clip of a render job, else the job's recording."""
+    if job.kind == "render":
+        return str((job.options or {}).get("clip_id") or "") or None
+    return job.recording_id
 
 
 def enqueue_job(settings: Settings, job_id: str) -> bool:
@@ -80,7 +88,7 @@ def send_job(
         if job is None:
             return False
         name, queue = task_for(job.kind)
-        recording_id, previous_enqueued = job.recording_id, job.enqueued_at
+        subject, previous_enqueued = task_subject(job), job.enqueued_at
         token_matches = Job.celery_task_id.is_(None) if expect_token is None else Job.celery_task_id == expect_token
         claimed = session.execute(
             update(Job)
@@ -95,7 +103,7 @@ def send_job(
         from workers.app import get_celery
 
         celery = get_celery(settings)
-        celery.send_task(name, args=[recording_id], kwargs={"job_id": job_id}, queue=queue, task_id=token)
+        celery.send_task(name, args=[subject], kwargs={"job_id": job_id}, queue=queue, task_id=token)
     except PUBLISH_ERRORS as exc:
         log.warning("job=%s not sent (left %s for the reconciler): %s", job_id, expect_status, exc)
         with session_scope(settings.database_url) as session:

@@ -11,6 +11,7 @@ from liveslice.config import get_settings
 from workers.analyze import run_analyze_job
 from workers.jobs import TRANSIENT_ERRORS, fail_job, requeue_job
 from workers.probe import run_probe_job
+from workers.render import run_render_job
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +61,10 @@ def analyze_recording(self: JobTask, recording_id: str, job_id: str) -> None:
     """Find a recording's highlights and store them (sent to the ``analysis`` queue by ``workers.dispatch``)."""
     log.info("job=%s analysing recording %s", job_id, recording_id)
     run_analyze_job(get_settings(), job_id, task_id=self.request.id)
+
+
+@shared_task(name="liveslice.render_clip", bind=True, base=JobTask, **RETRY_OPTIONS)
+def render_clip(self: JobTask, clip_id: str, job_id: str) -> None:
+    """Render a prepared clip: base, cover, poster, leader variants (``render`` queue, see ``workers.dispatch``)."""
+    log.info("job=%s rendering clip %s", job_id, clip_id)
+    run_render_job(get_settings(), job_id, task_id=self.request.id)

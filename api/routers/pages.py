@@ -409,8 +409,11 @@ def recording_page(
         .order_by(TimelineSegment.start)
         .limit(SEGMENT_LIMIT)
     ).all()
+    from api.routers.clip_pages import recording_clips  # imports this module
+
     context = {
         "rec": rec,
+        "clips": recording_clips(session, rec.id),
         "analysis": latest_analysis(session, recording_id=rec.id),
         "timeline": recording_timeline(session, rec),
         "counts": side_data_counts(session, rec.id),

@@ -12,7 +12,7 @@ import pytest
 from liveslice.config import Settings
 from liveslice.demo import run_demo
 from store.db import session_scope
-from store.models import ChatEvent, Job, Product, Recording, StreamOrder, TimelineSegment
+from store.models import ChatEvent, Clip, Job, Product, Recording, StreamOrder, TimelineSegment
 
 
 def _cli(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -85,4 +85,17 @@ def test_demo_runs_end_to_end_on_a_short_stream(settings: Settings, tmp_path: Pa
         assert session.query(TimelineSegment).filter_by(recording_id=recording.id).count() >= 1
         assert session.query(ChatEvent).filter_by(recording_id=recording.id).count() > 10
         assert session.query(StreamOrder).filter_by(recording_id=recording.id).count() > 0
+        clips = session.query(Clip).filter_by(recording_id=recording.id).all()
+        assert len(clips) == len(result.highlights) + 1 and all(c.status == "ready" for c in clips)
     assert result.counts["timeline"] >= 1
+    # every highlight as a Douyin clip with two leaders' variants, the best one again for Kuaishou with a corner QR
+    *douyin, kuaishou = result.clips
+    assert [c["preset"] for c in douyin] == ["douyin"] * len(result.highlights) and kuaishou["preset"] == "kuaishou"
+    for clip in douyin:
+        assert not clip["corner_qr"] and sorted(v["leader"] for v in clip["files"]["variants"].values()) == [
+            "Lily", "小王团长"]  # fmt: skip
+        paths = [clip["files"][k] for k in ("video", "cover", "poster")]
+        paths += [v[k] for v in clip["files"]["variants"].values() for k in ("video", "poster")]
+        assert all(Path(p).is_file() for p in paths)
+    assert kuaishou["corner_qr"] and kuaishou["share_url"] == kuaishou["product"]["buy_url"]
+    assert result.render_seconds > 0

@@ -1,0 +1,187 @@
+"""Clips: render one from a highlight or in/out points (a Celery job on the ``render`` queue), list and
+fetch them, and serve their files (video, cover, poster, leader variants) with HTTP Range support.
+
+Community leaders may read clips and fetch their files (ready-to-share videos); rendering is for the
+admin, content and merchant roles.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import SessionDep, SettingsDep, StorageDep, require_roles
+from liveslice.clips import InvalidClipRequest, prepare_clip
+from store import clips as repo
+from store.models import ApiKey, Clip, Job, Recording
+from workers.dispatch import enqueue_job
+from workers.jobs import ACTIVE
+from workers.render import new_render_job
+
+router = APIRouter(tags=["clips"])
+
+CLIP_READ_ROLES = ("admin", "content", "merchant", "leader")
+CLIP_WRITE_ROLES = ("admin", "content", "merchant")
+ClipReader = Annotated[ApiKey, Depends(require_roles(*CLIP_READ_ROLES))]
+ClipWriter = Annotated[ApiKey, Depends(require_roles(*CLIP_WRITE_ROLES))]
+MEDIA_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".png": "image/png"}
+
+
+class LeaderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    share_url: str | None = Field(None, max_length=2000)
+    id: str | None = Field(None, max_length=64)
+
+
+class ClipCreate(BaseModel):
+    """A clip to render: a highlight's window, or ``start``/``end`` (seconds); both given: the times win."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    highlight_id: str | None = None
+    start: float | None = Field(None, ge=0)
+    end: float | None = Field(None, gt=0)
+    sku: str | None = None
+    preset: str = "douyin"
+    share_url: str | None = Field(None, max_length=2000)
+    mode: Literal["accurate", "fast"] = "accurate"
+    captions: bool = True
+    reframe: Literal["auto", "blur", "crop", "subject"] = "auto"
+    leaders: list[LeaderIn] = Field(default_factory=list, max_length=500)
+    theme: dict[str, Any] | None = None
+
+
+def media_url(clip_id: str, key: str | None) -> str | None:
+    """The URL that serves one of a clip's stored files."""
+    return f"/media/clips/{clip_id}/{key.rsplit('/', 1)[-1]}" if key else None
+
+
+def clip_payload(clip: Clip) -> dict[str, Any]:
+    """A clip as the API shows it; file URLs only once it is ready."""
+    ready = clip.status == "ready"
+
+    def url(key: str | None) -> str | None:
+        return media_url(clip.id, key) if ready else None
+
+    options = clip.options or {}
+    return {
+        "id": clip.id, "recording_id": clip.recording_id, "highlight_id": clip.highlight_id, "job_id": clip.job_id,
+        "status": clip.status, "error": clip.error, "preset": clip.preset, "mode": clip.mode,
+        "start": clip.start, "end": clip.end, "actual_start": clip.actual_start, "actual_end": clip.actual_end,
+        "duration": clip.duration, "peak": clip.peak, "score": clip.score, "reason": clip.reason,
+        "sku": clip.sku, "product": clip.product, "share_url": clip.share_url, "size_bytes": clip.size_bytes,
+        "captions": options.get("captions", True), "reframe": options.get("reframe", "auto"),
+        "files": {"video": url(clip.video_key), "cover": url(clip.cover_key), "poster": url(clip.poster_key)},
+        "variants": [
+            {"leader_id": v.leader_id, "leader_name": v.leader_name, "share_url": v.share_url,
+             "video": url(v.video_key), "poster": url(v.poster_key), "size_bytes": v.size_bytes}
+            for v in clip.variants
+        ],
+        "created_at": clip.created_at.isoformat(), "updated_at": clip.updated_at.isoformat(),
+    }  # fmt: skip
+
+
+def _recording(session: SessionDep, recording_id: str) -> Recording:
+    recording = session.get(Recording, recording_id)
+    if recording is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recording {recording_id!r}")
+    return recording
+
+
+def _clip(session: SessionDep, clip_id: str) -> Clip:
+    try:
+        return repo.get_clip(session, clip_id=clip_id)
+    except repo.ClipNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+@router.get("/api/clips", summary="All clips, newest first (roles: admin, content, merchant, leader)")
+def list_all_clips(
+    session: SessionDep,
+    _key: ClipReader,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    status_filter: Annotated[str | None, Query(alias="status")] = None,
+) -> dict[str, Any]:
+    rows = repo.list_clips(session, status=status_filter, limit=limit, offset=offset)
+    return {"total": repo.count_clips(session, status=status_filter), "items": [clip_payload(c) for c in rows]}
+
+
+@router.get(
+    "/api/recordings/{recording_id}/clips",
+    summary="A recording's clips, newest first (roles: admin, content, merchant, leader)",
+)
+def list_recording_clips(recording_id: str, session: SessionDep, _key: ClipReader) -> dict[str, Any]:
+    recording = _recording(session, recording_id)
+    rows = repo.list_clips(session, recording_id=recording.id, limit=1000)
+    return {"recording_id": recording.id, "items": [clip_payload(c) for c in rows]}
+
+
+@router.get("/api/clips/{clip_id}", summary="One clip with its file URLs (roles: admin, content, merchant, leader)")
+def get_clip(clip_id: str, session: SessionDep, _key: ClipReader) -> dict[str, Any]:
+    return clip_payload(_clip(session, clip_id))
+
+
+@router.post(
+    "/api/recordings/{recording_id}/clips",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Render a clip from a highlight or start/end; poll the returned job (roles: admin, content, merchant)",
+)
+def create_clip(
+    recording_id: str,
+    body: ClipCreate,
+    response: Response,
+    settings: SettingsDep,
+    session: SessionDep,
+    _key: ClipWriter,
+) -> dict[str, Any]:
+    """The same window, preset and mode again reuses the clip (its files are replaced); while a render of
+    it is queued or running, that render's job is returned instead of starting a second one."""
+    recording = _recording(session, recording_id)
+    if recording.status == "failed":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the recording failed its probe: {recording.error}")
+    try:
+        clip = prepare_clip(
+            settings, session, recording_id=recording.id, start=body.start, end=body.end,
+            highlight_id=body.highlight_id, sku=body.sku, preset=body.preset, share_url=body.share_url,
+            mode=body.mode, captions=body.captions, reframe=body.reframe, theme=body.theme,
+            leaders=[leader.model_dump() for leader in body.leaders],
+        )  # fmt: skip
+    except InvalidClipRequest as exc:
+        session.rollback()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": exc.code, "message": str(exc)}) from exc
+    running = session.get(Job, clip.job_id) if clip.job_id else None
+    if running is not None and running.status in ACTIVE:
+        session.rollback()  # leave the render in flight as it was asked
+        clip = repo.get_clip(session, clip_id=clip.id)
+        job = running
+    else:
+        job = new_render_job(session, clip)
+        session.commit()
+        enqueue_job(settings, job.id)  # after commit; if the broker is down the reconciler sends it later
+    url = f"/api/clips/{clip.id}"
+    response.headers["Location"] = url
+    return {"clip_id": clip.id, "job_id": job.id, "status": clip.status, "url": url, "job_url": f"/api/jobs/{job.id}"}
+
+
+@router.get(
+    "/media/clips/{clip_id}/{name}",
+    summary="A ready clip's file (video, cover, poster, variant), with Range support "
+    "(roles: admin, content, merchant, leader)",
+    response_class=FileResponse,
+)
+def clip_file(clip_id: str, name: str, session: SessionDep, storage: StorageDep, _key: ClipReader) -> FileResponse:
+    clip = _clip(session, clip_id)
+    key = repo.clip_file_keys(clip).get(name)
+    if clip.status != "ready" or key is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"clip {clip_id} has no ready file {name!r}")
+    path = storage.local_path(key)
+    if not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"the file {name!r} of clip {clip_id} is missing")
+    media_type = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-cache"})

@@ -1,0 +1,366 @@
+"""Making one clip's files from a resolved request: base video, cover, poster, per-leader variants.
+
+No database here: :mod:`liveslice.clips` resolves a request (times, product, cues, share URLs) from
+the database or from files, then calls :func:`produce_clip`. Every file is written atomically
+(``render_clip``, ``render_variants`` and ``save_image_atomic`` all rename a finished temp file into
+place), so a failed render never leaves a partial file at a final path.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image
+
+from sidedata.records import TranscriptCue
+from studio.cards import (
+    CardContent,
+    CardTheme,
+    pick_cover_frame,
+    qr_image,
+    render_cover,
+    render_end_card,
+    render_poster,
+    render_product_card,
+    save_image_atomic,
+)
+from studio.errors import FFmpegCancelled, ToolchainError
+from studio.ffmpeg import Progress
+from studio.probe import MediaInfo
+from studio.render import CardOverlay, Preset, QrOverlay, RenderFontError, make_plan, render_clip
+from studio.render.variants import render_variants
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, float], None]
+Mode = Literal["accurate", "fast"]
+QR_FRACTION = 0.22  # corner QR side, of the frame width
+MIN_QR_SIDE = 160
+END_CARD_SECONDS = 3.0
+#: progress shares: loudness + render, then cover and poster, then the variants
+RENDER_SHARE, COVER_SHARE, POSTER_SHARE = 0.8, 0.85, 0.9
+
+
+class ClipError(Exception):
+    """A clip cannot be made as asked. ``exit_code``: 2 for bad input, 1 for a failed render."""
+
+    code = "clip_error"
+    exit_code = 1
+
+
+class InvalidClipRequest(ClipError):
+    """Bad times, unknown SKU, preset or recording, bad leaders or share URLs (the API answers 422)."""
+
+    code = "invalid"
+    exit_code = 2
+
+
+class ClipCancelled(ClipError):
+    """Someone asked the render to stop."""
+
+    code = "cancelled"
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """The product a clip shows, as rendered (the clip keeps these prices even if the catalog changes)."""
+
+    sku: str
+    name: str
+    price: Decimal
+    original_price: Decimal | None = None
+    currency: str = "CNY"
+    coupon: str | None = None
+    buy_url: str | None = None
+    image: Path | None = None  # a local file checked to be usable; URLs are never fetched here
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-safe: what ``Clip.product`` stores and manifests show (money as decimal strings)."""
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "price": str(self.price),
+            "original_price": str(self.original_price) if self.original_price is not None else None,
+            "currency": self.currency,
+            "coupon": self.coupon,
+            "buy_url": self.buy_url,
+        }
+
+    def card_content(self) -> CardContent:
+        return CardContent(
+            name=self.name,
+            price=self.price,
+            original_price=self.original_price,
+            currency=self.currency,
+            coupon=self.coupon,
+            image=self.image,
+        )
+
+
+@dataclass(frozen=True)
+class Leader:
+    """A community leader to personalise for: ``id`` names the files, ``share_url`` goes in the QR."""
+
+    id: str
+    name: str
+    share_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """Everything :func:`produce_clip` needs, resolved. ``corner_qr_url`` is burned in for the whole clip."""
+
+    source: Path
+    start: float
+    end: float
+    preset: Preset
+    mode: Mode = "accurate"
+    product: ProductInfo | None = None
+    cues: Sequence[TranscriptCue] = ()
+    captions: bool = True
+    reframe: str = "auto"
+    theme: CardTheme = field(default_factory=CardTheme)
+    corner_qr_url: str | None = None
+    poster_url: str | None = None
+    leaders: Sequence[Leader] = ()  # each with its share URL resolved
+    peak: float | None = None
+    font: Path | None = None
+    info: MediaInfo | None = None
+
+
+@dataclass(frozen=True)
+class ClipTargets:
+    """Final paths: ``video``; ``cover``/``poster`` beside it; variants ``<video stem>.<leader>.mp4``
+    in the video's folder and leader posters from :meth:`leader_poster`."""
+
+    video: Path
+    cover: Path
+    poster: Path
+
+    def leader_poster(self, leader_id: str) -> Path:
+        return self.poster.with_name(f"{self.poster.stem}.{leader_id}{self.poster.suffix}")
+
+    def variant(self, leader_id: str) -> Path:
+        return self.video.with_name(f"{self.video.stem}.{leader_id}.mp4")
+
+
+@dataclass(frozen=True)
+class VariantOutcome:
+    leader: Leader
+    video: Path
+    poster: Path | None
+    size_bytes: int
+
+
+@dataclass
+class RenderOutcome:
+    """What was written. ``actual_start``/``actual_end`` are source times (keyframes in fast mode)."""
+
+    video: Path
+    preset: str
+    mode: str
+    start: float
+    end: float
+    actual_start: float
+    actual_end: float
+    duration: float
+    size_bytes: int
+    cover: Path | None = None
+    poster: Path | None = None
+    product: ProductInfo | None = None
+    share_url: str | None = None
+    corner_qr: bool = False
+    variants: list[VariantOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def files(self) -> dict[str, Any]:
+        """The manifest's ``files``: video, cover, poster and the variants by leader id."""
+        return {
+            "video": str(self.video),
+            "cover": str(self.cover) if self.cover else None,
+            "poster": str(self.poster) if self.poster else None,
+            "variants": {
+                v.leader.id: {
+                    "leader": v.leader.name,
+                    "share_url": v.leader.share_url,
+                    "video": str(v.video),
+                    "poster": str(v.poster) if v.poster else None,
+                }
+                for v in self.variants
+            },
+        }
+
+
+class _Stages:
+    """Maps each stage's own 0..1 onto the whole render's progress, and checks for cancellation."""
+
+    def __init__(self, callback: ProgressCallback | None, should_cancel: Callable[[], bool] | None) -> None:
+        self.callback = callback
+        self.should_cancel = should_cancel
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if self.should_cancel is not None and self.should_cancel():
+            raise ClipCancelled("the render was cancelled")
+        if self.callback is not None:
+            self.callback(stage, max(0.0, min(1.0, fraction)))
+
+    def ffmpeg(self, stage: str, lo: float, hi: float) -> Callable[[Progress], None]:
+        def report(p: Progress) -> None:
+            if self.callback is not None:
+                self.callback(stage, lo + (hi - lo) * min(1.0, max(0.0, p.fraction or 0.0)))
+
+        return report
+
+
+def corner_qr_side(preset: Preset) -> int:
+    """Side of a corner QR at ``preset``: about a fifth of the width, never too small to scan."""
+    return max(MIN_QR_SIDE, round(preset.width * QR_FRACTION))
+
+
+def card_width(preset: Preset) -> int:
+    """Product card width: the safe area's width less a small margin on each side."""
+    _x, _y, safe_w, _h = preset.safe_box
+    return max(200, min(preset.width, safe_w - 2 * round(preset.width * 0.02)))
+
+
+def _check_font(theme: CardTheme) -> None:
+    try:
+        theme.font_choice()
+    except ToolchainError as exc:
+        raise RenderFontError(f"cards and captions need a CJK font: {exc}") from exc
+
+
+def produce_clip(
+    job: ClipJob,
+    targets: ClipTargets,
+    *,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> RenderOutcome:
+    """Render ``job`` to ``targets``: the clip, its cover, its poster, then one variant per leader.
+
+    Raises :class:`ClipCancelled`, :class:`InvalidClipRequest`, or the studio errors as they come
+    (``RenderPlanError``, ``RenderFontError``, ``RenderFailed``, ``RenderValidationError``, ``CardError``).
+    """
+    stages = _Stages(on_progress, should_cancel)
+    stages("prepare", 0.0)
+    theme = replace(job.theme, font=job.theme.font or job.font)
+    if job.mode == "fast" and job.leaders:
+        raise InvalidClipRequest("--fast makes a raw excerpt without overlays: leader variants need an accurate render")
+    if job.product is not None or (job.captions and job.cues and job.mode == "accurate") or job.leaders:
+        _check_font(theme)
+    targets.video.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=".work-", dir=targets.video.parent))
+    try:
+        result = _render_base(job, theme, targets.video, workdir, stages)
+        outcome = RenderOutcome(
+            video=result.path, preset=job.preset.name, mode=result.mode, start=job.start, end=job.end,
+            actual_start=result.actual_start, actual_end=result.actual_end, duration=result.duration,
+            size_bytes=result.path.stat().st_size, product=job.product, share_url=job.poster_url,
+            corner_qr=job.mode == "accurate" and _wants_corner_qr(job),
+        )  # fmt: skip
+        stages("cover", RENDER_SHARE)
+        cover = _cover(job, theme, outcome)
+        save_image_atomic(cover, targets.cover)
+        outcome.cover = targets.cover
+        stages("poster", COVER_SHARE)
+        content = job.product.card_content() if job.product is not None else None
+        if content is not None and job.poster_url:
+            poster = render_poster(cover=cover, content=content, qr_url=job.poster_url, leader=None, theme=theme)
+            outcome.poster = save_image_atomic(poster, targets.poster)
+        elif content is not None:
+            outcome.warnings.append("no poster: neither a share URL nor the product's buy_url is known")
+        if job.leaders:
+            stages("variants", POSTER_SHARE)
+            outcome.variants = _variants(job, theme, content, cover, targets, workdir)
+        stages("done", 1.0)
+        return outcome
+    except FFmpegCancelled as exc:
+        raise ClipCancelled("the render was cancelled") from exc
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wants_corner_qr(job: ClipJob) -> bool:
+    """A single-link clip on a preset that allows it; a base meant for variants never has one."""
+    return bool(job.corner_qr_url) and job.preset.qr_policy == "corner" and not job.leaders
+
+
+def _render_base(job: ClipJob, theme: CardTheme, output: Path, workdir: Path, stages: _Stages) -> Any:
+    options: dict[str, Any] = {"mode": job.mode, "font": job.font}
+    if job.mode == "accurate":
+        options["reframe"] = job.reframe
+        if job.product is not None:
+            card = render_product_card(job.product.card_content(), width=card_width(job.preset), theme=theme)
+            card_png = workdir / "card.png"
+            card.save(card_png)
+            options["card"] = CardOverlay(card_png, position=theme.position, entrance=theme.entrance)
+        if job.captions and job.cues:
+            options["captions"] = list(job.cues)
+        if _wants_corner_qr(job):
+            assert job.corner_qr_url is not None
+            qr_png = workdir / "qr.png"
+            qr_image(job.corner_qr_url, size=corner_qr_side(job.preset)).save(qr_png)
+            options["qr"] = QrOverlay(qr_png, corner="bottom-right" if theme.position == "top" else "top-right")
+    plan = make_plan(job.source, start=job.start, end=job.end, preset=job.preset, info=job.info, **options)
+    stages("render", 0.02)
+    return render_clip(
+        plan, output, on_progress=stages.ffmpeg("render", 0.02, RENDER_SHARE), should_cancel=stages.should_cancel
+    )
+
+
+def _cover(job: ClipJob, theme: CardTheme, outcome: RenderOutcome) -> Image.Image:
+    """The sharpest well-lit source frame near the peak, framed like the clip, titled with the product name.
+
+    Taken from the source rather than the rendered clip so the title band never lands on the product
+    card or the captions burned into the clip (accurate mode: cover-cropped to the preset's size).
+    """
+    lo, hi = outcome.actual_start, max(outcome.actual_start, outcome.actual_end - 0.05)
+    window = min(2.0, max(0.1, (hi - lo) / 2))
+    peak = job.peak if job.peak is not None else (lo + hi) / 2
+    around = min(max(peak, lo + window / 2), max(lo + window / 2, hi - window / 2))
+    size = (job.preset.width, job.preset.height) if job.mode == "accurate" else None
+    frame = pick_cover_frame(job.source, around=around, window=window, size=size)
+    title = job.product.name if job.product is not None else ""
+    return render_cover(frame, title=title, size=frame.size, theme=theme)
+
+
+def _variants(
+    job: ClipJob,
+    theme: CardTheme,
+    content: CardContent | None,
+    cover: Image.Image,
+    targets: ClipTargets,
+    workdir: Path,
+) -> list[VariantOutcome]:
+    """End cards with each leader's QR and name, joined to the base by stream copy; plus their posters."""
+    cards: dict[str, Image.Image | Path] = {}
+    for leader in job.leaders:
+        if not leader.share_url:
+            raise InvalidClipRequest(f"leader {leader.name!r} has no share URL (and the product has no buy_url)")
+        card = render_end_card(
+            size=(job.preset.width, job.preset.height), qr_url=leader.share_url, leader=leader.name,
+            content=content, theme=theme,
+        )  # fmt: skip
+        path = workdir / f"end.{leader.id}.png"
+        card.save(path)
+        cards[leader.id] = path
+    made = render_variants(targets.video, cards, targets.video.parent, preset=job.preset, seconds=END_CARD_SECONDS)
+    outcomes = []
+    for leader in job.leaders:
+        video = made[leader.id]
+        poster_path: Path | None = None
+        if content is not None and leader.share_url:
+            poster = render_poster(cover=cover, content=content, qr_url=leader.share_url, leader=leader.name,
+                                   theme=theme)  # fmt: skip
+            poster_path = save_image_atomic(poster, targets.leader_poster(leader.id))
+        outcomes.append(VariantOutcome(leader, video, poster_path, video.stat().st_size))
+    log.debug("%d leader variants of %s made", len(outcomes), targets.video)
+    return outcomes

@@ -1,0 +1,280 @@
+"""Clip rendering as a product feature: a stored recording's window in, clip files and a row out.
+
+:func:`render_recording_clip` validates the request against the recording, resolves the product
+(the SKU given, else the one on air mid-window) and its transcript cues from the database, renders
+the clip, its cover, poster and per-leader variants under ``media/clips/<clip_id>/``, and records the
+:class:`~store.models.Clip` row (rendering -> ready | failed). The API and the worker split it in two:
+:func:`prepare_clip` (checks, row queued) and :func:`run_clip` (render, record). A media file with no
+database goes through :func:`render_file_clip` (``liveslice render FILE``); the media work itself
+is :func:`liveslice.clip_render.produce_clip`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from liveslice.clip_render import (
+    ClipCancelled,
+    ClipError,
+    ClipJob,
+    ClipTargets,
+    InvalidClipRequest,
+    Leader,
+    ProductInfo,
+    ProgressCallback,
+    RenderOutcome,
+    produce_clip,
+)
+from liveslice.clip_requests import (
+    check_share_url,
+    check_window,
+    leader_id_for,
+    make_leaders,
+    preset_named,
+    product_info,
+    render_file_clip,
+    share_url_for,
+    theme_mapping,
+    usable_image,
+)
+from liveslice.config import Settings
+from liveslice.storage import get_storage
+from store import clips as repo
+from store.models import Clip, HighlightRow, Recording
+from store.recordings import MissingMedia, recording_media_path
+from studio.cards import CardTheme, theme_from_mapping
+from studio.render import get_preset
+from studio.render.plan import REFRAMES
+
+__all__ = [
+    "ClipCancelled",
+    "ClipError",
+    "InvalidClipRequest",
+    "Leader",
+    "RenderOutcome",
+    "leader_id_for",
+    "make_leaders",
+    "prepare_clip",
+    "render_file_clip",
+    "render_recording_clip",
+    "run_clip",
+    "share_url_for",
+]
+
+log = logging.getLogger(__name__)
+
+
+def prepare_clip(
+    settings: Settings,
+    session: Session,
+    *,
+    recording_id: str,
+    start: float | None = None,
+    end: float | None = None,
+    highlight_id: str | None = None,
+    sku: str | None = None,
+    preset: str = "douyin",
+    share_url: str | None = None,
+    mode: str = "accurate",
+    captions: bool = True,
+    reframe: str = "auto",
+    theme: CardTheme | Mapping[str, Any] | None = None,
+    leaders: Sequence[Leader | Mapping[str, Any]] = (),
+) -> Clip:
+    """Check a clip request and find or create its row (status queued, options stored); no commit.
+
+    Times default to the highlight's. The SKU is the one given (it must be in the catalog), else the
+    highlight's, else the product on air mid-window (kept None when nothing is: no card).
+    """
+    recording = session.get(Recording, recording_id)
+    if recording is None:
+        raise InvalidClipRequest(f"{recording_id!r} is not a recording id")
+    highlight = session.get(HighlightRow, highlight_id) if highlight_id else None
+    if highlight_id and (highlight is None or highlight.recording_id != recording_id):
+        raise InvalidClipRequest(f"no highlight {highlight_id!r} in recording {recording_id}")
+    if start is None or end is None:
+        if highlight is None:
+            raise InvalidClipRequest("give start and end, or a highlight")
+        start, end = highlight.start if start is None else start, highlight.end if end is None else end
+    if not recording.duration:
+        raise InvalidClipRequest(f"recording {recording_id} has not been probed yet (status {recording.status})")
+    chosen = preset_named(preset)
+    start, end = check_window(start, end, duration=recording.duration, preset=chosen, mode=mode)
+    if sku is not None and repo.get_product(session, sku=sku) is None:
+        raise InvalidClipRequest(f"unknown SKU {sku!r}: it is not in the product catalog")
+    if sku is None and highlight is not None and highlight.sku:
+        sku = highlight.sku
+    if sku is None:
+        on_air = repo.product_on_air(session, recording_id=recording_id, at=(start + end) / 2)
+        sku = on_air.sku if on_air is not None else None
+    people = [item if isinstance(item, Leader) else make_leaders([item])[0] for item in leaders]
+    if len({p.id for p in people}) != len(people):
+        raise InvalidClipRequest("two leaders share one id")
+    if mode == "fast" and people:
+        raise InvalidClipRequest("fast mode makes a raw excerpt without overlays: leader variants need accurate mode")
+    if reframe not in REFRAMES:
+        raise InvalidClipRequest(f"unknown reframe {reframe!r}; choose one of {', '.join(REFRAMES)}")
+    options = {
+        "captions": bool(captions),
+        "reframe": reframe,
+        "theme": theme_mapping(theme),
+        "leaders": [{"id": p.id, "name": p.name, "share_url": p.share_url} for p in people],
+    }
+    url = check_share_url(share_url)
+    peak = (highlight.peak, highlight.score, highlight.reason) if highlight is not None else (None, None, None)
+    clip, _created = repo.find_or_create_clip(
+        session, recording_id=recording_id, start=start, end=end, preset=chosen.name, mode=mode
+    )
+    clip.sku, clip.share_url, clip.options = sku, url, options
+    clip.highlight_id = highlight_id if highlight is not None else None
+    clip.peak, clip.score, clip.reason = peak
+    if clip.status != "rendering":
+        clip.status = "queued"
+    session.flush()
+    return clip
+
+
+def clip_key(clip_id: str, name: str) -> str:
+    """Storage key of one of a clip's files: ``clips/<clip_id>/<name>``."""
+    return f"clips/{clip_id}/{name}"
+
+
+def run_clip(
+    settings: Settings,
+    session: Session,
+    *,
+    clip_id: str,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Clip:
+    """Render a prepared clip and record the outcome (commits: rendering, then ready or failed).
+
+    No transaction is held while ffmpeg runs. On failure the row says why and the error is re-raised.
+    """
+    clip = repo.get_clip(session, clip_id=clip_id)
+    recording = session.get(Recording, clip.recording_id)
+    if recording is None:
+        raise MissingMedia(f"recording {clip.recording_id} no longer exists")
+    warnings: list[str] = []
+    try:
+        job, targets = _clip_job(settings, session, clip, recording, dict(clip.options or {}), warnings)
+        old_keys = set(repo.clip_file_keys(clip).values())
+        repo.mark_rendering(clip)
+        clip.product = job.product.snapshot() if job.product is not None else None
+        session.commit()
+        outcome = produce_clip(job, targets, on_progress=on_progress, should_cancel=should_cancel)
+    except BaseException as exc:
+        session.rollback()
+        clip = repo.get_clip(session, clip_id=clip_id)
+        repo.mark_failed(clip, str(exc) or type(exc).__name__)
+        session.commit()
+        raise
+    for warning in warnings + outcome.warnings:
+        log.warning("clip=%s %s", clip.id, warning)
+    _record(session, clip, outcome, old_keys, settings)
+    return clip
+
+
+def _clip_job(
+    settings: Settings, session: Session, clip: Clip, recording: Recording, options: dict[str, Any], warnings: list[str]
+) -> tuple[ClipJob, ClipTargets]:
+    source = recording_media_path(settings.media_root, recording)
+    if not source.is_file():
+        raise MissingMedia(f"the recording's file is missing: {source}")
+    row = repo.get_product(session, sku=clip.sku) if clip.sku else None
+    product: ProductInfo | None = None
+    if row is not None:
+        product = product_info(row, usable_image(row.image, settings.import_roots or [], warnings))
+    elif clip.sku and clip.product:  # the SKU left the catalog: keep the snapshot taken before
+        snap = clip.product
+        product = ProductInfo(clip.sku, snap["name"], Decimal(snap["price"]),
+                              Decimal(snap["original_price"]) if snap.get("original_price") else None,
+                              snap.get("currency") or "CNY", snap.get("coupon"), snap.get("buy_url"))  # fmt: skip
+    buy_url = product.buy_url if product is not None else None
+    leaders = [
+        Leader(item["id"], item["name"], share_url_for(settings, clip_id=clip.id, leader_id=item["id"],
+                                                       explicit=item.get("share_url"), buy_url=buy_url))
+        for item in options.get("leaders") or []
+    ]  # fmt: skip
+    captions = bool(options.get("captions", True))
+    cues = repo.cues_between(session, recording_id=recording.id, start=clip.start, end=clip.end) if captions else []
+    theme = theme_from_mapping(options.get("theme") or {})
+    job = ClipJob(
+        source=source, start=clip.start, end=clip.end, preset=get_preset(clip.preset), mode=clip.mode,  # type: ignore[arg-type]
+        product=product, cues=cues, captions=captions, reframe=str(options.get("reframe") or "auto"), theme=theme,
+        corner_qr_url=share_url_for(settings, clip_id=clip.id, explicit=clip.share_url),
+        poster_url=share_url_for(settings, clip_id=clip.id, explicit=clip.share_url, buy_url=buy_url),
+        leaders=leaders, peak=clip.peak, font=settings.font,
+    )  # fmt: skip
+    storage = get_storage(settings.media_root)
+    targets = ClipTargets(
+        video=storage.local_path(clip_key(clip.id, "clip.mp4")),
+        cover=storage.local_path(clip_key(clip.id, "cover.jpg")),
+        poster=storage.local_path(clip_key(clip.id, "poster.png")),
+    )
+    return job, targets
+
+
+def _record(session: Session, clip: Clip, outcome: RenderOutcome, old_keys: set[str], settings: Settings) -> None:
+    """Store the outcome on the row and drop files an earlier render made that this one did not."""
+    variants = [
+        repo.VariantFiles(
+            leader_id=v.leader.id, leader_name=v.leader.name, share_url=v.leader.share_url,
+            video_key=clip_key(clip.id, v.video.name), size_bytes=v.size_bytes,
+            poster_key=clip_key(clip.id, v.poster.name) if v.poster else None,
+        )
+        for v in outcome.variants
+    ]  # fmt: skip
+    repo.replace_variants(session, clip=clip, variants=variants)
+    repo.mark_ready(
+        clip,
+        video_key=clip_key(clip.id, outcome.video.name),
+        cover_key=clip_key(clip.id, outcome.cover.name) if outcome.cover else None,
+        poster_key=clip_key(clip.id, outcome.poster.name) if outcome.poster else None,
+        duration=round(outcome.duration, 3),
+        size_bytes=outcome.size_bytes,
+        actual_start=outcome.actual_start,
+        actual_end=outcome.actual_end,
+    )
+    session.commit()
+    storage = get_storage(settings.media_root)
+    for key in old_keys - set(repo.clip_file_keys(clip).values()):
+        storage.delete(key)
+
+
+def render_recording_clip(
+    settings: Settings,
+    session: Session,
+    *,
+    recording_id: str,
+    start: float,
+    end: float,
+    sku: str | None = None,
+    preset: str = "douyin",
+    share_url: str | None = None,
+    mode: str = "accurate",
+    captions: bool = True,
+    reframe: str = "auto",
+    theme: CardTheme | Mapping[str, Any] | None = None,
+    leaders: Sequence[Leader | Mapping[str, Any]] = (),
+    highlight_id: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Clip:
+    """Render one clip of a stored recording now, in this process; returns the ready :class:`Clip`.
+
+    The same (recording, start, end, preset, mode) again reuses the row and replaces its files.
+    Raises :class:`InvalidClipRequest` for a bad request (nothing stored), else the render's error
+    (the row is then ``failed`` with the reason).
+    """
+    clip = prepare_clip(
+        settings, session, recording_id=recording_id, start=start, end=end, highlight_id=highlight_id, sku=sku,
+        preset=preset, share_url=share_url, mode=mode, captions=captions, reframe=reframe, theme=theme, leaders=leaders,
+    )  # fmt: skip
+    session.commit()
+    return run_clip(settings, session, clip_id=clip.id, on_progress=on_progress, should_cancel=should_cancel)

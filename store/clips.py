@@ -1,0 +1,180 @@
+"""Clips and their per-leader variants. Each function runs inside the caller's transaction.
+
+A clip is one row per (recording, start, end, preset, mode): rendering the same window again finds
+and reuses the row (:func:`find_or_create_clip`) and its files are replaced in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sidedata.records import TranscriptCue as CueRecord
+from store.models import Clip, ClipVariant, Product, TimelineSegment, TranscriptCue, utcnow
+
+CLIP_STATUSES = ("queued", "rendering", "ready", "failed")
+
+
+class ClipNotFound(LookupError):
+    """No such clip (the API answers 404)."""
+
+
+@dataclass(frozen=True)
+class VariantFiles:
+    """A rendered leader variant, as stored."""
+
+    leader_id: str
+    leader_name: str
+    share_url: str | None
+    video_key: str
+    poster_key: str | None
+    size_bytes: int
+
+
+def get_clip(session: Session, *, clip_id: str) -> Clip:
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        raise ClipNotFound(f"no clip {clip_id!r}")
+    return clip
+
+
+def find_clip(session: Session, *, recording_id: str, start: float, end: float, preset: str, mode: str) -> Clip | None:
+    """The clip of exactly this window, preset and mode, if one was made before."""
+    stmt = select(Clip).where(
+        Clip.recording_id == recording_id,
+        Clip.start == start,
+        Clip.end == end,
+        Clip.preset == preset,
+        Clip.mode == mode,
+    )
+    return session.scalars(stmt).first()
+
+
+def find_or_create_clip(
+    session: Session, *, recording_id: str, start: float, end: float, preset: str, mode: str
+) -> tuple[Clip, bool]:
+    """The clip row for this window (created, status queued, if new); ``(clip, created)``.
+
+    A concurrent insert of the same window loses on the unique constraint: the session's transaction
+    is then rolled back (so call this before other changes) and the winner's row is returned.
+    """
+    existing = find_clip(session, recording_id=recording_id, start=start, end=end, preset=preset, mode=mode)
+    if existing is not None:
+        return existing, False
+    clip = Clip(recording_id=recording_id, start=start, end=end, preset=preset, mode=mode, status="queued", options={})
+    session.add(clip)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        existing = find_clip(session, recording_id=recording_id, start=start, end=end, preset=preset, mode=mode)
+        if existing is None:
+            raise
+        return existing, False
+    return clip, True
+
+
+def list_clips(
+    session: Session, *, recording_id: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Clip]:
+    """Clips, newest first (of one recording when ``recording_id`` is given)."""
+    stmt = select(Clip)
+    if recording_id is not None:
+        stmt = stmt.where(Clip.recording_id == recording_id)
+    if status is not None:
+        stmt = stmt.where(Clip.status == status)
+    stmt = stmt.order_by(Clip.created_at.desc(), Clip.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(stmt))
+
+
+def count_clips(session: Session, *, recording_id: str | None = None, status: str | None = None) -> int:
+    stmt = select(func.count()).select_from(Clip)
+    if recording_id is not None:
+        stmt = stmt.where(Clip.recording_id == recording_id)
+    if status is not None:
+        stmt = stmt.where(Clip.status == status)
+    return session.scalar(stmt) or 0
+
+
+def get_product(session: Session, *, sku: str) -> Product | None:
+    return session.get(Product, sku)
+
+
+def product_on_air(session: Session, *, recording_id: str, at: float) -> Product | None:
+    """The product the timeline says was presented at ``at`` seconds, if any."""
+    stmt = (
+        select(Product)
+        .join(TimelineSegment, TimelineSegment.sku == Product.sku)
+        .where(TimelineSegment.recording_id == recording_id, TimelineSegment.start <= at, TimelineSegment.end > at)
+        .order_by(TimelineSegment.start.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def cues_between(session: Session, *, recording_id: str, start: float, end: float) -> list[CueRecord]:
+    """Transcript cues overlapping ``[start, end)``, in source time."""
+    stmt = (
+        select(TranscriptCue)
+        .where(TranscriptCue.recording_id == recording_id, TranscriptCue.end > start, TranscriptCue.start < end)
+        .order_by(TranscriptCue.start, TranscriptCue.id)
+    )
+    return [CueRecord(row.start, row.end, row.text) for row in session.scalars(stmt)]
+
+
+def mark_rendering(clip: Clip) -> None:
+    clip.status = "rendering"
+    clip.error = None
+    clip.updated_at = utcnow()
+
+
+def mark_failed(clip: Clip, error: str) -> None:
+    clip.status = "failed"
+    clip.error = error
+    clip.updated_at = utcnow()
+
+
+def mark_ready(clip: Clip, **fields: Any) -> None:
+    """Record a finished render: ``fields`` are columns (keys, duration, size_bytes, actual times…)."""
+    for name, value in fields.items():
+        setattr(clip, name, value)
+    clip.status = "ready"
+    clip.error = None
+    clip.updated_at = utcnow()
+
+
+def replace_variants(session: Session, *, clip: Clip, variants: Sequence[VariantFiles]) -> list[str]:
+    """Make ``variants`` the clip's set (upsert by leader id); returns the storage keys of dropped ones."""
+    wanted = {v.leader_id: v for v in variants}
+    dropped: list[str] = []
+    for row in list(clip.variants):
+        if row.leader_id not in wanted:
+            dropped += [key for key in (row.video_key, row.poster_key) if key]
+            clip.variants.remove(row)
+    existing = {row.leader_id: row for row in clip.variants}
+    for leader_id, files in wanted.items():
+        found = existing.get(leader_id)
+        row = found if found is not None else ClipVariant(leader_id=leader_id)
+        if found is None:
+            clip.variants.append(row)
+        row.leader_name = files.leader_name
+        row.share_url = files.share_url
+        row.video_key = files.video_key
+        row.poster_key = files.poster_key
+        row.size_bytes = files.size_bytes
+        row.updated_at = utcnow()
+    session.flush()
+    return dropped
+
+
+def clip_file_keys(clip: Clip) -> dict[str, str]:
+    """Every stored file of a clip: file name -> storage key (the base, cover, poster and variants)."""
+    keys = [clip.video_key, clip.cover_key, clip.poster_key]
+    for variant in clip.variants:
+        keys += [variant.video_key, variant.poster_key]
+    return {key.rsplit("/", 1)[-1]: key for key in keys if key}
