@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import cast
 
@@ -35,13 +36,16 @@ from PIL import Image, ImageOps
 
 from studio.errors import FFmpegCancelled, FFmpegError, FFmpegTimeout
 from studio.ffmpeg import run_ffmpeg
+from studio.render import splice
 from studio.render.errors import RenderFailed, RenderPlanError
 from studio.render.presets import Preset, encoder_args
+from studio.render.splice import CardTemplate, SpliceRejected, TemplateCache
 from studio.render.validate import validate_output
 
 __all__ = [
     "CARD_SPEED_PARAMS",
     "MAX_PARALLEL",
+    "SPLICE_CARDS",
     "BaseFacts",
     "CardInput",
     "VariantBaseError",
@@ -63,6 +67,10 @@ MAX_PARALLEL = 2  # ffmpeg processes at once (2-core machines)
 CARD_SPEED_PARAMS = (
     "rc-lookahead=0:mbtree=0:b-adapt=0:subme=0:me=dia:trellis=0:partitions=none:aq-mode=0:psy=0:threads=1"
 )
+#: Splice each end card from the leader's IDR frame and a cached template's skip frames (checked per
+#: variant by decoding; any failed check falls back to a full card encode). See :mod:`studio.render.splice`.
+SPLICE_CARDS = True
+_TEMPLATES = TemplateCache()
 _UNSPECIFIED = 2  # AVCOL_PRI/TRC/SPC_UNSPECIFIED
 _COLOUR_MATRICES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020"}
 _SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -288,6 +296,94 @@ def _card_parameter_sets(card: Path) -> tuple[bytes, bytes]:
         )
 
 
+def _encode_card(
+    card_input: CardInput, card: Path, *, facts: BaseFacts, preset: Preset, seconds: float, timeout: float | None
+) -> bool:
+    """Encode the whole card; True if its SPS/PPS equal the base's (plain flags tried if the fast ones differ)."""
+    for fast in (True, False):
+        _run(end_card_args(card_input, card, facts=facts, preset=preset, seconds=seconds, fast=fast),
+             duration=seconds, timeout=timeout, what="end card encode")  # fmt: skip
+        video_sets, audio_config = _card_parameter_sets(card)
+        if audio_config != facts.audio_extradata:
+            raise VariantBaseError(
+                f"{facts.path.name}: the end card's AAC config {audio_config.hex()} differs from the "
+                f"base's {facts.audio_extradata.hex()}; was the base encoded with encoder_args({preset.name})?"
+            )
+        if video_sets == facts.video_extradata:
+            return True
+    return False
+
+
+def _template_input(workdir: Path, size: tuple[int, int]) -> CardInput:
+    """The template card's picture (a neutral still) as ffmpeg input, read like a leader's card."""
+    raw = workdir / "template.rgb"
+    raw.write_bytes(splice.neutral_card(size).tobytes())
+    return CardInput(raw, raw_size=size)
+
+
+def _build_template(
+    facts: BaseFacts, preset: Preset, seconds: float, fast: bool, timeout: float | None
+) -> CardTemplate | str:
+    """Encode the template card exactly like a leader's; refuse it (a reason) unless it decodes as one still."""
+    with tempfile.TemporaryDirectory(prefix="liveslice-template-") as tmp:
+        out = Path(tmp) / "template.mp4"
+        card_input = _template_input(Path(tmp), (facts.width, facts.height))
+        _run(end_card_args(card_input, out, facts=facts, preset=preset, seconds=seconds, fast=fast),
+             duration=seconds, timeout=timeout, what="template card encode")  # fmt: skip
+        mismatch = splice.still_mismatch(out)
+        if mismatch is not None:
+            return f"template card is not one still picture: {mismatch}"
+        video_sets, audio_config = _card_parameter_sets(out)
+        return CardTemplate(out.read_bytes(), video_sets, audio_config, fast=fast)
+
+
+def _card_template(facts: BaseFacts, preset: Preset, seconds: float, timeout: float | None) -> CardTemplate | str:
+    """The cached template card whose SPS/PPS and AAC config equal the base's, else why there is none."""
+    reasons = []
+    for fast in (True, False):
+        placeholder = CardInput(Path("template"), raw_size=(facts.width, facts.height))
+        args = end_card_args(placeholder, Path("template.mp4"), facts=facts, preset=preset, seconds=seconds, fast=fast)
+        source = _template_input  # part of the key: another picture source is another template
+        entry = _TEMPLATES.get((source, tuple(args)), partial(_build_template, facts, preset, seconds, fast, timeout))
+        if isinstance(entry, str):
+            reasons.append(entry)
+        elif (entry.video_extradata, entry.audio_extradata) == (facts.video_extradata, facts.audio_extradata):
+            return entry
+        else:
+            reasons.append(f"{'fast' if fast else 'plain'} template's parameter sets differ from the base's")
+    return "; ".join(reasons)
+
+
+def _spliced_card(
+    card_input: CardInput,
+    card: Path,
+    workdir: Path,
+    *,
+    facts: BaseFacts,
+    preset: Preset,
+    seconds: float,
+    timeout: float | None,
+) -> str | None:
+    """Write ``card`` as the leader's IDR + the template's skip frames, decoded and checked still.
+
+    None on success, else why not (the caller then encodes the card in full).
+    """
+    if not SPLICE_CARDS:
+        return "splicing is off"
+    template = _card_template(facts, preset, seconds, timeout)
+    if isinstance(template, str):
+        return template
+    idr, template_file, one_frame = workdir / "idr.mp4", workdir / "template.mp4", float(1 / facts.fps)
+    _run(end_card_args(card_input, idr, facts=facts, preset=preset, seconds=one_frame, fast=template.fast),
+         duration=one_frame, timeout=timeout, what="end card IDR encode")  # fmt: skip
+    template_file.write_bytes(template.data)
+    try:
+        splice.splice_card(idr, template_file, card, timescale=facts.timescale)
+    except (SpliceRejected, av.error.FFmpegError) as exc:
+        return f"splice failed: {exc}"
+    return splice.still_mismatch(card)
+
+
 def _render_with_facts(
     facts: BaseFacts,
     end_card: Image.Image | Path,
@@ -306,19 +402,12 @@ def _render_with_facts(
             workdir = Path(tmp)
             card_input = _card_input(end_card, (facts.width, facts.height), workdir)
             card = workdir / "card.mp4"
-            same_sets = False
-            for fast in (True, False):  # the plain flags only if the fast card's parameter sets differ
-                _run(end_card_args(card_input, card, facts=facts, preset=preset, seconds=seconds, fast=fast),
-                     duration=seconds, timeout=timeout, what="end card encode")  # fmt: skip
-                video_sets, audio_config = _card_parameter_sets(card)
-                if audio_config != facts.audio_extradata:
-                    raise VariantBaseError(
-                        f"{facts.path.name}: the end card's AAC config {audio_config.hex()} differs from the "
-                        f"base's {facts.audio_extradata.hex()}; was the base encoded with encoder_args({preset.name})?"
-                    )
-                same_sets = video_sets == facts.video_extradata
-                if same_sets:
-                    break
+            why_not = _spliced_card(card_input, card, workdir, facts=facts, preset=preset, seconds=seconds,
+                                    timeout=timeout)  # fmt: skip
+            same_sets = why_not is None
+            if why_not is not None:
+                log.info("%s: end card encoded in full (%s)", output.name, why_not)
+                same_sets = _encode_card(card_input, card, facts=facts, preset=preset, seconds=seconds, timeout=timeout)
             if not same_sets:
                 log.warning("%s: end card SPS/PPS differ from the base's; joining with in-band parameter sets",
                             facts.path.name)  # fmt: skip
