@@ -276,7 +276,10 @@ def produce_clip(
             poster = render_poster(cover=cover, content=content, qr_url=job.poster_url, leader=None, theme=theme)
             outcome.poster = save_image_atomic(poster, targets.poster)
         elif content is not None:
-            outcome.warnings.append("no poster: neither a share URL nor the product's buy_url is known")
+            outcome.warnings.append(
+                f"no QR code and no poster: product {job.product.sku if job.product else ''} has no buy_url "
+                "(add it to the catalog and render again) and no share URL was given"
+            )
         if job.leaders:
             stages("variants", POSTER_SHARE)
             outcome.variants = _variants(job, theme, content, cover, targets, workdir)

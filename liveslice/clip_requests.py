@@ -15,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from liveslice.clip_render import (
     ClipJob,
     ClipTargets,
@@ -29,6 +31,7 @@ from liveslice.config import Settings
 from sidedata import records
 from sidedata.catalog import check_http_url
 from store.models import Product as ProductRow
+from store.share_links import ShareLinkError, get_or_create_link
 from studio.cards import CardTheme, load_product_image, theme_from_mapping
 from studio.errors import CardError, MediaError
 from studio.probe import probe
@@ -46,14 +49,29 @@ def share_url_for(
     leader_id: str | None = None,
     explicit: str | None = None,
     buy_url: str | None = None,
+    session: Session | None = None,
+    channel: str | None = None,
 ) -> str | None:
     """The URL a clip's QR codes encode (poster, end card, corner QR).
 
-    Seam for share links (issue 5): that will create or find the link bound to (clip, leader, channel)
-    and return ``{public_base_url}/s/{code}``. Until then: the URL the caller gave, else the product's
-    ``buy_url`` (never a link that leads nowhere), else None.
+    - ``explicit`` (the merchant's own link, e.g. ``--share-url``) is used as given.
+    - A stored clip (``settings``, ``session`` and ``clip_id``) whose product has a ``buy_url`` gets
+      its share link ``{public_base_url}/s/{code}``, made once per (clip, leader, channel) and reused
+      on every re-render; the link redirects to that buy_url (:mod:`store.share_links`).
+    - A file render has no database and so no link: its QR goes straight to the ``buy_url``.
+    - No URL at all: None, and the caller draws no QR (never a link that leads nowhere).
     """
-    return explicit or buy_url or None
+    if explicit:
+        return explicit
+    if not buy_url:
+        return None
+    if settings is None or session is None or clip_id is None:
+        return buy_url
+    try:
+        link = get_or_create_link(session, clip_id=clip_id, leader_id=leader_id, channel=channel, target_url=buy_url)
+    except ShareLinkError as exc:
+        raise InvalidClipRequest(f"the product's buy_url cannot be a share link target: {exc}") from exc
+    return f"{settings.public_base_url}/s/{link.code}"
 
 
 def check_share_url(url: str | None, what: str = "share URL") -> str | None:

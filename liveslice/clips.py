@@ -45,6 +45,7 @@ from liveslice.clip_requests import (
 from liveslice.config import Settings
 from liveslice.storage import get_storage
 from store import clips as repo
+from store import share_links
 from store.models import Clip, HighlightRow, Recording
 from store.recordings import MissingMedia, recording_media_path
 from studio.cards import CardTheme, theme_from_mapping
@@ -119,13 +120,21 @@ def prepare_clip(
         raise InvalidClipRequest("fast mode makes a raw excerpt without overlays: leader variants need accurate mode")
     if reframe not in REFRAMES:
         raise InvalidClipRequest(f"unknown reframe {reframe!r}; choose one of {', '.join(REFRAMES)}")
+    url = check_share_url(share_url)
+    buy_url = _buy_url(session, sku)
+    for person in people:
+        if not person.share_url and not buy_url:
+            raise InvalidClipRequest(
+                f"leader {person.name!r} needs a QR link, but {'product ' + sku if sku else 'the clip'} has no "
+                "buy_url: add buy_url to the catalog, or give the leader a share_url"
+            )
     options = {
+        "share_url": url,  # the merchant's own link, used as given; else the clip gets a /s/{code} link
         "captions": bool(captions),
         "reframe": reframe,
         "theme": theme_mapping(theme),
         "leaders": [{"id": p.id, "name": p.name, "share_url": p.share_url} for p in people],
     }
-    url = check_share_url(share_url)
     peak = (highlight.peak, highlight.score, highlight.reason) if highlight is not None else (None, None, None)
     clip, _created = repo.find_or_create_clip(
         session, recording_id=recording_id, start=start, end=end, preset=chosen.name, mode=mode
@@ -137,6 +146,11 @@ def prepare_clip(
         clip.status = "queued"
     session.flush()
     return clip
+
+
+def _buy_url(session: Session, sku: str | None) -> str | None:
+    product = repo.get_product(session, sku=sku) if sku else None
+    return product.buy_url if product is not None else None
 
 
 def clip_key(clip_id: str, name: str) -> str:
@@ -196,19 +210,21 @@ def _clip_job(
                               Decimal(snap["original_price"]) if snap.get("original_price") else None,
                               snap.get("currency") or "CNY", snap.get("coupon"), snap.get("buy_url"))  # fmt: skip
     buy_url = product.buy_url if product is not None else None
+    explicit = options.get("share_url", clip.share_url)  # rows from before share links kept it on the clip
     leaders = [
-        Leader(item["id"], item["name"], share_url_for(settings, clip_id=clip.id, leader_id=item["id"],
-                                                       explicit=item.get("share_url"), buy_url=buy_url))
+        Leader(item["id"], item["name"], share_url_for(settings, session=session, clip_id=clip.id,
+                                                       leader_id=item["id"], explicit=item.get("share_url"),
+                                                       buy_url=buy_url))
         for item in options.get("leaders") or []
     ]  # fmt: skip
+    clip.share_url = share_url_for(settings, session=session, clip_id=clip.id, explicit=explicit, buy_url=buy_url)
     captions = bool(options.get("captions", True))
     cues = repo.cues_between(session, recording_id=recording.id, start=clip.start, end=clip.end) if captions else []
     theme = theme_from_mapping(options.get("theme") or {})
     job = ClipJob(
         source=source, start=clip.start, end=clip.end, preset=get_preset(clip.preset), mode=clip.mode,  # type: ignore[arg-type]
         product=product, cues=cues, captions=captions, reframe=str(options.get("reframe") or "auto"), theme=theme,
-        corner_qr_url=share_url_for(settings, clip_id=clip.id, explicit=clip.share_url),
-        poster_url=share_url_for(settings, clip_id=clip.id, explicit=clip.share_url, buy_url=buy_url),
+        corner_qr_url=clip.share_url, poster_url=clip.share_url,
         leaders=leaders, peak=clip.peak, font=settings.font,
     )  # fmt: skip
     storage = get_storage(settings.media_root)
@@ -231,6 +247,7 @@ def _record(session: Session, clip: Clip, outcome: RenderOutcome, old_keys: set[
         for v in outcome.variants
     ]  # fmt: skip
     repo.replace_variants(session, clip=clip, variants=variants)
+    share_links.attach_variants(session, clip_id=clip.id, variant_ids={v.leader_id: v.id for v in clip.variants})
     repo.mark_ready(
         clip,
         video_key=clip_key(clip.id, outcome.video.name),

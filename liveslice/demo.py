@@ -163,8 +163,8 @@ def _render_clips(settings: Settings, recording_id: str, progress: Progress) -> 
     jobs: list[tuple[str, float, float, str, str | None, list[dict[str, Any]]]]
     jobs = [(hid, a, b, "douyin", None, _demo_leaders(buy_urls.get(sku or ""))) for hid, a, b, sku in picked]
     if picked:
-        hid, start, end, sku = picked[0]
-        jobs.append((hid, start, end, "kuaishou", buy_urls.get(sku or ""), []))  # a corner QR to the product page
+        hid, start, end, _sku = picked[0]
+        jobs.append((hid, start, end, "kuaishou", None, []))  # a corner QR: the clip's share link
     documents = []
     task = progress.add_task("render clips", total=max(1, len(jobs)))
     session = get_sessionmaker(settings.database_url)()
@@ -186,14 +186,11 @@ def _render_clips(settings: Settings, recording_id: str, progress: Progress) -> 
 
 
 def _demo_leaders(buy_url: str | None) -> list[dict[str, Any]]:
-    """Two community leaders; until share links exist (issue 5) their QR codes lead to the product page,
-    each tagged with the leader so the codes differ."""
+    """Two community leaders when the product can be bought online; each gets their own share link
+    ``/s/{code}`` (made by the render) that redirects to the product page."""
     if not buy_url:
         return []
-    return [
-        {"id": leader_id, "name": name, "share_url": f"{buy_url}{'&' if '?' in buy_url else '?'}ref={leader_id}"}
-        for leader_id, name in DEMO_LEADERS
-    ]
+    return [{"id": leader_id, "name": name} for leader_id, name in DEMO_LEADERS]
 
 
 def _print_clips(console: Console, settings: Settings, clips: list[dict[str, Any]], seconds: float) -> None:

@@ -20,6 +20,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -358,3 +360,33 @@ class ClipVariant(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     clip: Mapped[Clip] = relationship(back_populates="variants")
+
+
+class ShareLink(Base):
+    """A short link ``/s/{code}`` bound to (clip, leader, channel): it redirects to ``target_url`` only.
+
+    ``target_url`` is the product's buy_url when the link was made (refreshed when a re-render finds
+    the catalog changed); it never comes from the visitor's request. One link per (clip, leader,
+    channel): the unique index treats a missing leader or channel as one value, so re-rendering reuses it.
+    """
+
+    __tablename__ = "share_links"
+    __table_args__ = (
+        Index(
+            "uq_share_links_binding",
+            "clip_id",
+            func.coalesce(text("leader_id"), ""),
+            func.coalesce(text("channel"), ""),
+            unique=True,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"))
+    variant_id: Mapped[str | None] = mapped_column(ForeignKey("clip_variants.id", ondelete="SET NULL"))
+    leader_id: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(32))  # later: wecom, telegram, douyin…
+    target_url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

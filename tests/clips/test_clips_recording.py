@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from liveslice.clips import InvalidClipRequest, prepare_clip, render_recording_clip, run_clip
 from liveslice.config import Settings
 from liveslice.storage import get_storage
+from store import share_links
 from store.clips import clip_file_keys
 from store.db import get_sessionmaker, session_scope
 from store.highlights import add_manual_highlight
@@ -71,7 +72,11 @@ def test_rendering_the_same_window_again_reuses_the_row_and_keeps_each_renders_p
         assert first.sku == "LS-0002" and first.product is not None and first.product["price"] == "59.90"
         assert sorted(v.leader_name for v in first.variants) == ["Lily", "小王团长"]
         lily = next(v for v in first.variants if v.leader_name == "Lily")
-        assert lily.share_url == "https://shop.example.com/p/LS-0002"  # no link given: the product page
+        # no link given: Lily gets her own share link /s/{code}, which leads to the product page
+        assert lily.share_url is not None and lily.share_url.startswith(f"{settings.public_base_url}/s/")
+        lily_link = share_links.resolve(session, lily.share_url.rsplit("/", 1)[1])
+        assert lily_link is not None and lily_link.target_url == "https://shop.example.com/p/LS-0002"
+        assert lily_link.leader_id == lily.leader_id and lily_link.variant_id == lily.id
         for key in first_keys.values():
             assert _path(settings, key).is_file()
         variant_video = _path(settings, lily.video_key)
@@ -90,6 +95,7 @@ def test_rendering_the_same_window_again_reuses_the_row_and_keeps_each_renders_p
         assert again.id == first_id and again.product is not None and again.product["price"] == "49.90"
         assert session.scalar(select(func.count()).select_from(Clip)) == 1
         assert [v.leader_name for v in again.variants] == ["Lily"]
+        assert again.variants[0].share_url == lily.share_url  # re-rendering keeps the leader's code
         assert session.scalar(select(func.count()).select_from(ClipVariant)) == 1
     finally:
         session.close()

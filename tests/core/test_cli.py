@@ -11,6 +11,7 @@ import pytest
 
 from liveslice.config import Settings
 from liveslice.demo import run_demo
+from store import share_links
 from store.db import session_scope
 from store.models import ChatEvent, Clip, Job, Product, Recording, StreamOrder, TimelineSegment
 
@@ -97,5 +98,13 @@ def test_demo_runs_end_to_end_on_a_short_stream(settings: Settings, tmp_path: Pa
         paths = [clip["files"][k] for k in ("video", "cover", "poster")]
         paths += [v[k] for v in clip["files"]["variants"].values() for k in ("video", "poster")]
         assert all(Path(p).is_file() for p in paths)
-    assert kuaishou["corner_qr"] and kuaishou["share_url"] == kuaishou["product"]["buy_url"]
+    # every QR is a share link /s/{code} of this server that resolves to the product's buy_url
+    assert kuaishou["corner_qr"] and kuaishou["share_url"].startswith(f"{settings.public_base_url}/s/")
+    links = [(c["share_url"], c["product"]["buy_url"]) for c in result.clips]
+    links += [(v["share_url"], c["product"]["buy_url"]) for c in douyin for v in c["files"]["variants"].values()]
+    assert len({url for url, _buy in links}) == len(links)
+    with session_scope(settings.database_url) as session:
+        for url, buy_url in links:
+            link = share_links.resolve(session, url.rsplit("/s/", 1)[1])
+            assert link is not None and link.target_url == buy_url and buy_url.startswith("https://")
     assert result.render_seconds > 0

@@ -108,7 +108,11 @@ def test_clip_files_are_served_with_range_support(
     assert poster.headers["content-type"] == "image/png"
     png = settings.media_root / "poster-check.png"
     png.write_bytes(poster.content)
-    assert qr_texts(png) == [BUY_URL.replace("0001", "0002")]  # no share URL given: the product page
+    # no share URL given: the clip's share link, which this app redirects to the product page
+    (link,) = qr_texts(png)
+    assert link.startswith(f"{settings.public_base_url}/s/") and link == ready_clip["share_url"]
+    followed = client.get(link.removeprefix(settings.public_base_url), follow_redirects=False)
+    assert followed.status_code == 302 and followed.headers["location"] == BUY_URL.replace("0001", "0002")
     for name in ("liveslice.db", "..%2F..%2Fliveslice.db", "clip.nobody.mp4"):
         assert client.get(f"/media/clips/{ready_clip['id']}/{name}", headers=headers).status_code == 404
     assert client.get(url).status_code == 401
