@@ -14,7 +14,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
-    from api.routers import clip_pages, clips, highlights, keys, pages, recordings, sidedata, tus, uploads
+    from api.routers import clip_pages, clips, highlights, keys, pages, recordings, share, sidedata, tus, uploads
 
     settings = settings or get_settings()
     settings.ensure_dirs()
@@ -25,6 +25,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (uploads, tus, recordings, highlights, clips, sidedata, keys, pages, clip_pages):
+    for module in (uploads, tus, recordings, highlights, clips, sidedata, keys, pages, clip_pages, share):
         app.include_router(module.router)
+    from api.metrics import install_observability
+
+    install_observability(app)  # /metrics and request ids
     return app

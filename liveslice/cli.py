@@ -74,6 +74,10 @@ def worker(
     queues: Annotated[str, typer.Option(help="Comma-separated queues to consume.")] = "analysis,render,publish",
     concurrency: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
     beat: Annotated[bool, typer.Option("--beat", help="Also run the reconciler periodically.")] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's task metrics for Prometheus on this port.")
+    ] = None,
+    metrics_addr: Annotated[str, typer.Option(help="Address for --metrics-port.")] = "0.0.0.0",
 ) -> None:
     """Run a Celery worker on its own (the broker must be reachable)."""
     from liveslice.runtime import RuntimeSetupError, run_worker
@@ -85,6 +89,8 @@ def worker(
             queues=[q.strip() for q in queues.split(",") if q.strip()],
             concurrency=concurrency or settings.worker_concurrency,
             beat=beat,
+            metrics_port=metrics_port,
+            metrics_addr=metrics_addr,
         )
     except RuntimeSetupError as exc:
         raise _fail(str(exc)) from exc

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED = "embedded"
@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="Port serve binds to.")
     worker_concurrency: int = Field(2, ge=1, description="Processes per worker.")
     tus_expiry_hours: int = Field(72, ge=1, description="Hours an unfinished resumable upload is kept.")
+    log_format: Literal["text", "json"] = Field("text", description="Log lines: 'text' or 'json' (one object a line).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Root log level.")
+    metrics_token: str = Field(
+        "", description="Bearer token for /metrics from other hosts; empty: /metrics answers loopback clients only."
+    )
 
     @field_validator("import_roots", "allowed_image_hosts", mode="before")
     @classmethod
@@ -69,6 +74,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _normalise_log_option(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @field_validator("public_base_url")
     @classmethod

@@ -7,6 +7,7 @@ the worker gets a warm shutdown, then the broker stops.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import ctypes.util
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from liveslice.config import Settings, get_settings
+from liveslice.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +357,10 @@ def serve(
 
     prepare(settings)
     _export(settings)
+    configure_logging(settings)
+    from api.metrics import enable_multiprocess_metrics, metrics_dir
+
+    enable_multiprocess_metrics(metrics_dir(settings))  # the worker's children write task metrics here
     mode, reason = broker_mode(settings)
     if reason:
         log.warning("%s", reason)
@@ -378,6 +384,7 @@ def serve(
             port=port or settings.port,
             reload=reload,
             reload_dirs=[str(PROJECT_ROOT)] if reload else None,
+            log_config=None,  # uvicorn's loggers go through configure_logging's handler (text or JSON)
         )
     if give_up.failed:
         raise RuntimeSetupError(f"{' and '.join(give_up.failed)} kept crashing; see the log above")
@@ -390,15 +397,23 @@ def run_worker(
     concurrency: int | None = None,
     beat: bool = False,
     reconcile_every: float = 30.0,
+    metrics_port: int | None = None,
+    metrics_addr: str = "0.0.0.0",
 ) -> int:
     """``liveslice worker``: a Celery worker (plus the reconciler with ``beat``) until Ctrl-C or SIGTERM."""
     from liveslice.broker import BrokerUnavailable, resolve_broker_url
 
     prepare(settings)
+    configure_logging(settings)
     try:
         resolve_broker_url(settings)
     except BrokerUnavailable as exc:
         raise RuntimeSetupError(str(exc)) from exc
+    if metrics_port is not None:
+        from api.metrics import serve_worker_metrics
+
+        stop_metrics = serve_worker_metrics(settings, metrics_port, metrics_addr)
+        atexit.register(stop_metrics)
     done, gave_up = threading.Event(), threading.Event()
 
     def give_up() -> None:

@@ -19,6 +19,7 @@ from kombu import Exchange, Queue
 
 from liveslice.broker import resolve_broker_url
 from liveslice.config import Settings, get_settings
+from workers import signals as _signals  # noqa: F401  (connects logging, log-context and metrics handlers)
 
 QUEUES = ("analysis", "render", "publish")
 TASK_ROUTES: dict[str, dict[str, str]] = {"liveslice.probe_recording": {"queue": "analysis"}}
@@ -51,12 +52,14 @@ def celery_config(broker_url: str) -> dict[str, Any]:
         "worker_task_log_format": (
             "%(asctime)s %(levelname)s [%(processName)s] %(task_name)s[%(task_id)s] %(name)s: %(message)s"
         ),
-        "worker_send_task_events": False,
+        "worker_send_task_events": True,  # Flower (and `celery events`) follow tasks through these
+        "task_send_sent_event": True,
         "include": ["workers.tasks"],
     }
     if broker_url.startswith("sqla+"):
         # kombu's SQLAlchemy transport has no fanout: no remote control, no events.
         config["worker_enable_remote_control"] = False
+        config["worker_send_task_events"] = config["task_send_sent_event"] = False
     _apply_overrides(config)
     return config
 
