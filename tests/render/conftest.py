@@ -10,6 +10,7 @@ import pytest
 
 from studio.ffmpeg import run_ffmpeg
 from studio.render.presets import Preset, get_preset
+from tests.support.lazy_media import lazy_media
 
 MakeSource = Callable[[str], Path]
 
@@ -88,15 +89,7 @@ def _build(kind: str, root: Path, make: MakeSource) -> Path:
 @pytest.fixture(scope="session")
 def render_source(tmp_path_factory: pytest.TempPathFactory) -> MakeSource:
     """``render_source(kind)``: the path of a small generated source, made on first use."""
-    root = tmp_path_factory.mktemp("render-sources")
-    made: dict[str, Path] = {}
-
-    def make(kind: str) -> Path:
-        if kind not in made:
-            made[kind] = _build(kind, root, make)
-        return made[kind]
-
-    return make
+    return lazy_media(_build, tmp_path_factory.mktemp("render-sources"))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from studio.ffmpeg import run_ffmpeg
+from tests.support.lazy_media import lazy_media
 
 MakeMedia = Callable[[str], Path]
 
@@ -102,12 +103,4 @@ def _build(kind: str, root: Path, make: MakeMedia) -> Path:
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> MakeMedia:
     """``media(kind)`` returns the path of a small test file, made on first use."""
-    root = tmp_path_factory.mktemp("studio-media")
-    made: dict[str, Path] = {}
-
-    def make(kind: str) -> Path:
-        if kind not in made:
-            made[kind] = _build(kind, root, make)
-        return made[kind]
-
-    return make
+    return lazy_media(_build, tmp_path_factory.mktemp("studio-media"))
