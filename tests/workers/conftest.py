@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from liveslice.broker import EmbeddedBroker
 from liveslice.config import Settings
@@ -16,6 +19,8 @@ from liveslice.runtime import SupervisedProcess, start_worker
 from liveslice.storage import get_storage
 from store.db import session_scope
 from store.models import Job, Recording
+from tests.conftest import make_settings
+from workers.app import CONFIG_ENV, _celery_for
 
 AddJob = Callable[..., tuple[str, str]]
 
@@ -127,3 +132,48 @@ def run_worker_process(tmp_path: Path) -> Iterator[Callable[[Settings], WorkerHa
     for process, log_file in started:
         process.stop()
         log_file.close()
+
+
+def _celery_config_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    """Keep this test's keys apart on a shared Redis (a key prefix), for the worker and for us."""
+    folder = tmp_path / "celeryconf"
+    folder.mkdir()
+    name = f"lstest_celeryconf_{prefix[7:15]}"
+    (folder / f"{name}.py").write_text(f"broker_transport_options = {{'global_keyprefix': {prefix!r}}}\n")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setenv("PYTHONPATH", str(folder))
+    monkeypatch.setenv(CONFIG_ENV, name)
+
+
+@contextmanager
+def running_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """Settings for the ``broker-database`` pair in ``request.param``, broker running; cleaned up afterwards."""
+    broker, database = request.param.split("-")
+    overrides: dict[str, object] = {}
+    if database == "postgres":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+    prefix = ""
+    if broker == "redis":
+        overrides["broker_url"] = request.getfixturevalue("redis_url")
+        prefix = f"lstest-{secrets.token_hex(4)}:"
+        _celery_config_module(tmp_path, monkeypatch, prefix)
+    elif broker == "sqla":
+        overrides["broker_url"] = "sqla"
+    settings = make_settings(tmp_path, **overrides)
+    _celery_for.cache_clear()
+    embedded = EmbeddedBroker(settings) if broker == "embedded" else None
+    if embedded is not None:
+        embedded.start()
+    try:
+        yield settings
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        _celery_for.cache_clear()
+        if prefix:
+            client = redis.Redis.from_url(settings.broker_url)
+            keys = list(client.scan_iter(match=f"{prefix}*"))
+            if keys:
+                client.delete(*keys)

@@ -4,15 +4,12 @@ when ``LIVESLICE_TEST_REDIS_URL`` and ``LIVESLICE_TEST_DATABASE_URL`` are set.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 
-from liveslice.broker import EmbeddedBroker
 from liveslice.config import Settings
 from store.db import session_scope
 from store.highlights import highlight_payload, latest_analysis, list_highlights
@@ -24,9 +21,7 @@ from tests.api_highlights.highlight_media import (
     ingest,
     small_stream,
 )
-from tests.conftest import make_settings
-from tests.workers.conftest import WorkerHandle, wait_for_job
-from workers.app import CONFIG_ENV, _celery_for
+from tests.workers.conftest import WorkerHandle, running_backend, wait_for_job
 from workers.dispatch import enqueue_job
 from workers.reconcile import reconcile
 
@@ -38,38 +33,9 @@ def stream(tmp_path_factory: pytest.TempPathFactory) -> SmallStream:
 
 @pytest.fixture(params=["embedded-sqlite", "redis-postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings for one broker/database pair with the broker running; a Redis run gets its own key prefix."""
-    broker, database = request.param.split("-")
-    overrides: dict[str, object] = {}
-    prefix = ""
-    if broker == "redis":
-        overrides["broker_url"] = request.getfixturevalue("redis_url")
-        prefix = f"lstest-{secrets.token_hex(4)}:"
-        folder = tmp_path / "celeryconf"
-        folder.mkdir()
-        name = f"lstest_analyze_conf_{prefix[7:15]}"
-        (folder / f"{name}.py").write_text(f"broker_transport_options = {{'global_keyprefix': {prefix!r}}}\n")
-        monkeypatch.syspath_prepend(str(folder))
-        monkeypatch.setenv("PYTHONPATH", str(folder))
-        monkeypatch.setenv(CONFIG_ENV, name)
-    if database == "postgres":
-        overrides["database_url"] = request.getfixturevalue("postgres_url")
-    settings = make_settings(tmp_path, **overrides)
-    _celery_for.cache_clear()
-    embedded = EmbeddedBroker(settings) if broker == "embedded" else None
-    if embedded is not None:
-        embedded.start()
-    try:
+    """Settings for one broker/database pair, with the broker running; cleaned up afterwards."""
+    with running_backend(request, tmp_path, monkeypatch) as settings:
         yield settings
-    finally:
-        if embedded is not None:
-            embedded.stop()
-        _celery_for.cache_clear()
-        if prefix:
-            client = redis.Redis.from_url(settings.broker_url)
-            keys = list(client.scan_iter(match=f"{prefix}*"))
-            if keys:
-                client.delete(*keys)
 
 
 @pytest.mark.slow

@@ -6,21 +6,17 @@ Backends: the embedded Valkey and kombu's SQLAlchemy transport always run; a rea
 
 from __future__ import annotations
 
-import secrets
 import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 
-from liveslice.broker import EmbeddedBroker
 from liveslice.config import Settings
 from store.models import utcnow
 from tests.conftest import make_settings
-from tests.workers.conftest import WorkerHandle, add_probe_job, job_row, recording_row, wait_for_job
-from workers.app import CONFIG_ENV, _celery_for
+from tests.workers.conftest import WorkerHandle, add_probe_job, job_row, recording_row, running_backend, wait_for_job
 from workers.dispatch import enqueue_job
 from workers.reconcile import reconcile
 
@@ -30,44 +26,8 @@ BACKENDS = ["embedded-sqlite", "sqla-sqlite", "redis-sqlite", "embedded-postgres
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings for one broker/database pair, with the broker running; cleaned up afterwards."""
-    broker, database = request.param.split("-")
-    overrides: dict[str, object] = {}
-    if database == "postgres":
-        overrides["database_url"] = request.getfixturevalue("postgres_url")
-    prefix = ""
-    if broker == "redis":
-        overrides["broker_url"] = request.getfixturevalue("redis_url")
-        prefix = f"lstest-{secrets.token_hex(4)}:"
-        _celery_config_module(tmp_path, monkeypatch, prefix)
-    elif broker == "sqla":
-        overrides["broker_url"] = "sqla"
-    settings = make_settings(tmp_path, **overrides)
-    _celery_for.cache_clear()
-    embedded = EmbeddedBroker(settings) if broker == "embedded" else None
-    if embedded is not None:
-        embedded.start()
-    try:
+    with running_backend(request, tmp_path, monkeypatch) as settings:
         yield settings
-    finally:
-        if embedded is not None:
-            embedded.stop()
-        _celery_for.cache_clear()
-        if prefix:
-            client = redis.Redis.from_url(settings.broker_url)
-            keys = list(client.scan_iter(match=f"{prefix}*"))
-            if keys:
-                client.delete(*keys)
-
-
-def _celery_config_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
-    """Keep this test's keys apart on a shared Redis (a key prefix), for the worker and for us."""
-    folder = tmp_path / "celeryconf"
-    folder.mkdir()
-    name = f"lstest_celeryconf_{prefix[7:15]}"
-    (folder / f"{name}.py").write_text(f"broker_transport_options = {{'global_keyprefix': {prefix!r}}}\n")
-    monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.setenv("PYTHONPATH", str(folder))
-    monkeypatch.setenv(CONFIG_ENV, name)
 
 
 def test_worker_process_runs_jobs(
