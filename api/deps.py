@@ -37,7 +37,8 @@ SessionDep = Annotated[Session, Depends(session_dep)]
 
 
 def storage_dep(settings: SettingsDep) -> MediaStorage:
-    return get_storage(settings.media_root)
+    """The configured media store (``LIVESLICE_STORAGE``: local folder or S3 bucket)."""
+    return get_storage(settings)
 
 
 StorageDep = Annotated[MediaStorage, Depends(storage_dep)]
@@ -56,8 +57,7 @@ def current_key(request: Request, session: SessionDep) -> ApiKey:
     if not secret:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "an API key is required: send 'Authorization: Bearer <key>' (create one with "
-            "'liveslice keys create')",
+            "an API key is required: send 'Authorization: Bearer <key>' (create one with 'liveslice keys create')",
             headers={"WWW-Authenticate": "Bearer"},
         )
     row = key_store.authenticate(session, secret)

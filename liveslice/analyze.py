@@ -149,8 +149,7 @@ def analyze_recording(
     on_progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Import ``files`` for a stored recording, run the analyze job body here, return the JSON document."""
-    from liveslice.sidedata_import import import_side_data
-    from store.db import get_sessionmaker, session_scope
+    from store.db import session_scope
     from store.models import Job, Recording
     from workers.analyze import ANALYZE_KIND, run_analyze_job
 
@@ -162,6 +161,28 @@ def analyze_recording(
             raise AnalyzeCommandError(
                 f"the recording ({recording.duration:.1f} s) is shorter than min_len ({params['min_len']:g} s)"
             )
+    import_files(settings, recording_id, files, stream_start=stream_start)
+    with session_scope(settings.database_url) as session:
+        job = Job(kind=ANALYZE_KIND, recording_id=recording_id, status="queued", stage="analyze", options=dict(params))
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    run_analyze_job(settings, job_id, on_progress=on_progress)
+    with session_scope(settings.database_url) as session:
+        finished = session.get(Job, job_id)
+        if finished is None or finished.status != "succeeded":
+            reason = finished.error if finished is not None else "the job disappeared"
+            raise AnalyzeCommandError(f"analysis failed: {reason}", exit_code=1)
+        return recording_document(session, recording_id)
+
+
+def import_files(
+    settings: Settings, recording_id: str, files: SideFiles, *, stream_start: datetime | None = None
+) -> None:
+    """Import the side-data files given on the command line for a stored recording (as ``liveslice import``)."""
+    from liveslice.sidedata_import import import_side_data
+    from store.db import get_sessionmaker
+
     for kind, path in files.given().items():
         session = get_sessionmaker(settings.database_url)()
         try:
@@ -178,18 +199,6 @@ def analyze_recording(
             raise AnalyzeCommandError(str(exc)) from exc
         finally:
             session.close()
-    with session_scope(settings.database_url) as session:
-        job = Job(kind=ANALYZE_KIND, recording_id=recording_id, status="queued", stage="analyze", options=dict(params))
-        session.add(job)
-        session.flush()
-        job_id = job.id
-    run_analyze_job(settings, job_id, on_progress=on_progress)
-    with session_scope(settings.database_url) as session:
-        finished = session.get(Job, job_id)
-        if finished is None or finished.status != "succeeded":
-            reason = finished.error if finished is not None else "the job disappeared"
-            raise AnalyzeCommandError(f"analysis failed: {reason}", exit_code=1)
-        return recording_document(session, recording_id)
 
 
 def recording_document(session: Any, recording_id: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from liveslice.config import Settings, get_settings
+from liveslice.process_cmd import process_command
 from liveslice.render_cmd import render as render_command
 
 app = typer.Typer(help="liveslice: live-stream recordings in, share-ready product clips out.", no_args_is_help=True)
@@ -377,6 +378,7 @@ def _analysis_progress() -> Iterator[Callable[[str, float], None]]:
 
 
 app.command("render")(render_command)
+app.command("process")(process_command)
 
 
 @app.command()

@@ -44,8 +44,8 @@ Mode = Literal["accurate", "fast"]
 QR_FRACTION = 0.22  # corner QR side, of the frame width
 MIN_QR_SIDE = 160
 END_CARD_SECONDS = 3.0
-#: progress shares: loudness + render, then cover and poster, then the variants
-RENDER_SHARE, COVER_SHARE, POSTER_SHARE = 0.8, 0.85, 0.9
+#: progress shares: loudness + render, then cover and posters, then the variants
+RENDER_SHARE, POSTER_SHARE = 0.8, 0.9
 
 
 class ClipError(Exception):
@@ -178,6 +178,7 @@ class RenderOutcome:
     share_url: str | None = None
     corner_qr: bool = False
     variants: list[VariantOutcome] = field(default_factory=list)
+    leader_posters: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def files(self) -> dict[str, Any]:
@@ -246,12 +247,41 @@ def produce_clip(
 ) -> RenderOutcome:
     """Render ``job`` to ``targets``: the clip, its cover, its poster, then one variant per leader.
 
-    Raises :class:`ClipCancelled`, :class:`InvalidClipRequest`, or the studio errors as they come
-    (``RenderPlanError``, ``RenderFontError``, ``RenderFailed``, ``RenderValidationError``, ``CardError``).
+    The three parts (:func:`produce_base`, :func:`produce_covers`, :func:`produce_variants`) are also
+    run one by one, as separate pipeline stages. Raises :class:`ClipCancelled`,
+    :class:`InvalidClipRequest`, or the studio errors as they come (``RenderPlanError``,
+    ``RenderFontError``, ``RenderFailed``, ``RenderValidationError``, ``CardError``).
+    """
+    outcome = produce_base(job, targets, on_progress=on_progress, should_cancel=should_cancel, share=RENDER_SHARE)
+    stages = _Stages(on_progress, should_cancel)
+    stages("cover", RENDER_SHARE)
+    cover = produce_covers(job, targets, outcome)
+    if job.leaders:
+        stages("variants", POSTER_SHARE)
+        produce_variants(job, targets, outcome, cover=cover, should_cancel=should_cancel)
+    stages("done", 1.0)
+    return outcome
+
+
+def _theme(job: ClipJob) -> CardTheme:
+    return replace(job.theme, font=job.theme.font or job.font)
+
+
+def produce_base(
+    job: ClipJob,
+    targets: ClipTargets,
+    *,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    share: float = 1.0,
+) -> RenderOutcome:
+    """Render the base clip only (the one ffmpeg run with card, captions and corner QR) to ``targets.video``.
+
+    ``share`` is the part of ``on_progress``'s 0..1 that the render takes.
     """
     stages = _Stages(on_progress, should_cancel)
     stages("prepare", 0.0)
-    theme = replace(job.theme, font=job.theme.font or job.font)
+    theme = _theme(job)
     if job.mode == "fast" and job.leaders:
         raise InvalidClipRequest("--fast makes a raw excerpt without overlays: leader variants need an accurate render")
     if job.product is not None or (job.captions and job.cues and job.mode == "accurate") or job.leaders:
@@ -259,36 +289,70 @@ def produce_clip(
     targets.video.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".work-", dir=targets.video.parent))
     try:
-        result = _render_base(job, theme, targets.video, workdir, stages)
-        outcome = RenderOutcome(
-            video=result.path, preset=job.preset.name, mode=result.mode, start=job.start, end=job.end,
-            actual_start=result.actual_start, actual_end=result.actual_end, duration=result.duration,
-            size_bytes=result.path.stat().st_size, product=job.product, share_url=job.poster_url,
-            corner_qr=job.mode == "accurate" and _wants_corner_qr(job),
-        )  # fmt: skip
-        stages("cover", RENDER_SHARE)
-        cover = _cover(job, theme, outcome)
-        save_image_atomic(cover, targets.cover)
-        outcome.cover = targets.cover
-        stages("poster", COVER_SHARE)
-        content = job.product.card_content() if job.product is not None else None
-        if content is not None and job.poster_url:
-            poster = render_poster(cover=cover, content=content, qr_url=job.poster_url, leader=None, theme=theme)
-            outcome.poster = save_image_atomic(poster, targets.poster)
-        elif content is not None:
-            outcome.warnings.append(
-                f"no QR code and no poster: product {job.product.sku if job.product else ''} has no buy_url "
-                "(add it to the catalog and render again) and no share URL was given"
-            )
-        if job.leaders:
-            stages("variants", POSTER_SHARE)
-            outcome.variants = _variants(job, theme, content, cover, targets, workdir)
-        stages("done", 1.0)
-        return outcome
+        result = _render_base(job, theme, targets.video, workdir, stages, share)
     except FFmpegCancelled as exc:
         raise ClipCancelled("the render was cancelled") from exc
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return RenderOutcome(
+        video=result.path, preset=job.preset.name, mode=result.mode, start=job.start, end=job.end,
+        actual_start=result.actual_start, actual_end=result.actual_end, duration=result.duration,
+        size_bytes=result.path.stat().st_size, product=job.product, share_url=job.poster_url,
+        corner_qr=job.mode == "accurate" and _wants_corner_qr(job),
+    )  # fmt: skip
+
+
+def produce_covers(job: ClipJob, targets: ClipTargets, outcome: RenderOutcome) -> Image.Image:
+    """The cover, the share poster and each leader's poster of a rendered base; returns the cover image.
+
+    Sets ``outcome.cover``, ``outcome.poster`` and the leaders' posters on ``outcome.variants`` (in
+    ``outcome.leader_posters`` when the variants are not made yet).
+    """
+    theme = _theme(job)
+    cover = _cover(job, theme, outcome)
+    outcome.cover = save_image_atomic(cover, targets.cover)
+    content = job.product.card_content() if job.product is not None else None
+    if content is not None and job.poster_url:
+        poster = render_poster(cover=cover, content=content, qr_url=job.poster_url, leader=None, theme=theme)
+        outcome.poster = save_image_atomic(poster, targets.poster)
+    elif content is not None:
+        outcome.warnings.append(
+            f"no QR code and no poster: product {job.product.sku if job.product else ''} has no buy_url "
+            "(add it to the catalog and render again) and no share URL was given"
+        )
+    if content is not None:
+        for leader in job.leaders:
+            if leader.share_url:
+                poster = render_poster(cover=cover, content=content, qr_url=leader.share_url, leader=leader.name,
+                                       theme=theme)  # fmt: skip
+                outcome.leader_posters[leader.id] = save_image_atomic(poster, targets.leader_poster(leader.id))
+    for index, variant in enumerate(outcome.variants):
+        outcome.variants[index] = replace(variant, poster=outcome.leader_posters.get(variant.leader.id))
+    return cover
+
+
+def produce_variants(
+    job: ClipJob,
+    targets: ClipTargets,
+    outcome: RenderOutcome,
+    *,
+    cover: Image.Image | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> list[VariantOutcome]:
+    """One video per leader: the base joined by stream copy to an end card with the leader's QR and name.
+
+    Sets and returns ``outcome.variants`` (with the leaders' posters when :func:`produce_covers` ran first).
+    """
+    if should_cancel is not None and should_cancel():
+        raise ClipCancelled("the render was cancelled")
+    theme = _theme(job)
+    content = job.product.card_content() if job.product is not None else None
+    workdir = Path(tempfile.mkdtemp(prefix=".work-", dir=targets.video.parent))
+    try:
+        outcome.variants = _variants(job, theme, content, targets, workdir, outcome.leader_posters)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return outcome.variants
 
 
 def _wants_corner_qr(job: ClipJob) -> bool:
@@ -296,7 +360,7 @@ def _wants_corner_qr(job: ClipJob) -> bool:
     return bool(job.corner_qr_url) and job.preset.qr_policy == "corner" and not job.leaders
 
 
-def _render_base(job: ClipJob, theme: CardTheme, output: Path, workdir: Path, stages: _Stages) -> Any:
+def _render_base(job: ClipJob, theme: CardTheme, output: Path, workdir: Path, stages: _Stages, share: float) -> Any:
     options: dict[str, Any] = {"mode": job.mode, "font": job.font}
     if job.mode == "accurate":
         options["reframe"] = job.reframe
@@ -315,7 +379,7 @@ def _render_base(job: ClipJob, theme: CardTheme, output: Path, workdir: Path, st
     plan = make_plan(job.source, start=job.start, end=job.end, preset=job.preset, info=job.info, **options)
     stages("render", 0.02)
     return render_clip(
-        plan, output, on_progress=stages.ffmpeg("render", 0.02, RENDER_SHARE), should_cancel=stages.should_cancel
+        plan, output, on_progress=stages.ffmpeg("render", 0.02, share), should_cancel=stages.should_cancel
     )
 
 
@@ -339,11 +403,11 @@ def _variants(
     job: ClipJob,
     theme: CardTheme,
     content: CardContent | None,
-    cover: Image.Image,
     targets: ClipTargets,
     workdir: Path,
+    posters: dict[str, Path],
 ) -> list[VariantOutcome]:
-    """End cards with each leader's QR and name, joined to the base by stream copy; plus their posters."""
+    """End cards with each leader's QR and name, joined to the base by stream copy."""
     cards: dict[str, Image.Image | Path] = {}
     for leader in job.leaders:
         if not leader.share_url:
@@ -356,14 +420,9 @@ def _variants(
         card.save(path)
         cards[leader.id] = path
     made = render_variants(targets.video, cards, targets.video.parent, preset=job.preset, seconds=END_CARD_SECONDS)
-    outcomes = []
-    for leader in job.leaders:
-        video = made[leader.id]
-        poster_path: Path | None = None
-        if content is not None and leader.share_url:
-            poster = render_poster(cover=cover, content=content, qr_url=leader.share_url, leader=leader.name,
-                                   theme=theme)  # fmt: skip
-            poster_path = save_image_atomic(poster, targets.leader_poster(leader.id))
-        outcomes.append(VariantOutcome(leader, video, poster_path, video.stat().st_size))
+    outcomes = [
+        VariantOutcome(leader, made[leader.id], posters.get(leader.id), made[leader.id].stat().st_size)
+        for leader in job.leaders
+    ]
     log.debug("%d leader variants of %s made", len(outcomes), targets.video)
     return outcomes

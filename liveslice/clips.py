@@ -12,7 +12,9 @@ is :func:`liveslice.clip_render.produce_clip`.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +30,11 @@ from liveslice.clip_render import (
     ProductInfo,
     ProgressCallback,
     RenderOutcome,
+    VariantOutcome,
+    produce_base,
     produce_clip,
+    produce_covers,
+    produce_variants,
 )
 from liveslice.clip_requests import (
     check_share_url,
@@ -43,16 +49,18 @@ from liveslice.clip_requests import (
     usable_image,
 )
 from liveslice.config import Settings
-from liveslice.storage import get_storage
+from liveslice.media_files import recording_source
+from liveslice.storage import get_storage, is_temp_name, local_copy, save_outputs
 from store import clips as repo
 from store import share_links
 from store.models import Clip, HighlightRow, Recording
-from store.recordings import MissingMedia, recording_media_path
+from store.recordings import MissingMedia
 from studio.cards import CardTheme, theme_from_mapping
 from studio.render import get_preset
 from studio.render.plan import REFRAMES
 
 __all__ = [
+    "CLIP_PARTS",
     "ClipCancelled",
     "ClipError",
     "InvalidClipRequest",
@@ -68,6 +76,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The parts of a clip, in the order they are made (separate pipeline stages; one render job makes all).
+CLIP_PARTS = ("base", "variants", "covers")
 
 
 def prepare_clip(
@@ -165,11 +176,18 @@ def run_clip(
     clip_id: str,
     on_progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    parts: Sequence[str] = CLIP_PARTS,
 ) -> Clip:
-    """Render a prepared clip and record the outcome (commits: rendering, then ready or failed).
+    """Render a prepared clip (or some of its :data:`CLIP_PARTS`) and record the outcome.
 
-    No transaction is held while ffmpeg runs. On failure the row says why and the error is re-raised.
+    ``base`` renders the video (the row stays ``rendering``), ``variants`` the leaders' videos from
+    that base, ``covers`` the cover and posters, after which the clip is ``ready``. The pipeline runs
+    them as separate stages; the render job runs all three. No transaction is held while ffmpeg
+    runs. On failure the row says why and the error is re-raised.
     """
+    unknown = set(parts) - set(CLIP_PARTS)
+    if unknown or not parts:
+        raise ValueError(f"clip parts must be some of {CLIP_PARTS}, got {list(parts)}")
     clip = repo.get_clip(session, clip_id=clip_id)
     recording = session.get(Recording, clip.recording_id)
     if recording is None:
@@ -177,11 +195,13 @@ def run_clip(
     warnings: list[str] = []
     try:
         job, targets = _clip_job(settings, session, clip, recording, dict(clip.options or {}), warnings)
-        old_keys = set(repo.clip_file_keys(clip).values())
-        repo.mark_rendering(clip)
-        clip.product = job.product.snapshot() if job.product is not None else None
+        if "base" in parts:
+            repo.mark_rendering(clip)
+            clip.product = job.product.snapshot() if job.product is not None else None
+        elif not clip.video_key:
+            raise ClipError(f"clip {clip.id} has no base video yet: render its base first")
         session.commit()
-        outcome = produce_clip(job, targets, on_progress=on_progress, should_cancel=should_cancel)
+        outcome = _produce(settings, clip, job, targets, parts, on_progress, should_cancel)
     except BaseException as exc:
         session.rollback()
         clip = repo.get_clip(session, clip_id=clip_id)
@@ -190,14 +210,60 @@ def run_clip(
         raise
     for warning in warnings + outcome.warnings:
         log.warning("clip=%s %s", clip.id, warning)
-    _record(session, clip, outcome, old_keys, settings)
+    _record(session, clip, outcome, parts, settings)
     return clip
+
+
+def _produce(
+    settings: Settings,
+    clip: Clip,
+    job: ClipJob,
+    targets: ClipTargets,
+    parts: Sequence[str],
+    on_progress: ProgressCallback | None,
+    should_cancel: Callable[[], bool] | None,
+) -> RenderOutcome:
+    if set(parts) == set(CLIP_PARTS):
+        return produce_clip(job, targets, on_progress=on_progress, should_cancel=should_cancel)
+    if "base" in parts:
+        outcome = produce_base(job, targets, on_progress=on_progress, should_cancel=should_cancel)
+    else:
+        outcome = _stored_outcome(settings, clip, job, targets)
+    if "variants" in parts and job.leaders:
+        produce_variants(job, targets, outcome, should_cancel=should_cancel)
+    if "covers" in parts:
+        produce_covers(job, targets, outcome)
+    if on_progress is not None:
+        on_progress("done", 1.0)
+    return outcome
+
+
+def _stored_outcome(settings: Settings, clip: Clip, job: ClipJob, targets: ClipTargets) -> RenderOutcome:
+    """What an earlier stage rendered, read back from the row (its base fetched from storage if need be)."""
+    assert clip.video_key is not None
+    video = local_copy(settings, clip.video_key)
+    if video != targets.video:
+        targets = replace(targets, video=video)
+    leaders = {leader.id: leader for leader in job.leaders}
+    variants = [
+        VariantOutcome(leaders.get(v.leader_id) or Leader(v.leader_id, v.leader_name, v.share_url),
+                       local_copy(settings, v.video_key), None, v.size_bytes or 0)
+        for v in clip.variants
+        if v.video_key
+    ]  # fmt: skip
+    return RenderOutcome(
+        video=video, preset=clip.preset, mode=clip.mode, start=clip.start, end=clip.end,
+        actual_start=clip.actual_start if clip.actual_start is not None else clip.start,
+        actual_end=clip.actual_end if clip.actual_end is not None else clip.end,
+        duration=clip.duration or clip.end - clip.start, size_bytes=clip.size_bytes or 0, product=job.product,
+        share_url=job.poster_url, corner_qr=bool(clip.options.get("corner_qr")), variants=variants,
+    )  # fmt: skip
 
 
 def _clip_job(
     settings: Settings, session: Session, clip: Clip, recording: Recording, options: dict[str, Any], warnings: list[str]
 ) -> tuple[ClipJob, ClipTargets]:
-    source = recording_media_path(settings.media_root, recording)
+    source = recording_source(settings, recording)
     if not source.is_file():
         raise MissingMedia(f"the recording's file is missing: {source}")
     row = repo.get_product(session, sku=clip.sku) if clip.sku else None
@@ -227,7 +293,7 @@ def _clip_job(
         corner_qr_url=clip.share_url, poster_url=clip.share_url,
         leaders=leaders, peak=clip.peak, font=settings.font,
     )  # fmt: skip
-    storage = get_storage(settings.media_root)
+    storage = get_storage(settings)
     targets = ClipTargets(
         video=storage.local_path(clip_key(clip.id, "clip.mp4")),
         cover=storage.local_path(clip_key(clip.id, "cover.jpg")),
@@ -236,32 +302,54 @@ def _clip_job(
     return job, targets
 
 
-def _record(session: Session, clip: Clip, outcome: RenderOutcome, old_keys: set[str], settings: Settings) -> None:
-    """Store the outcome on the row and drop files an earlier render made that this one did not."""
-    variants = [
-        repo.VariantFiles(
-            leader_id=v.leader.id, leader_name=v.leader.name, share_url=v.leader.share_url,
-            video_key=clip_key(clip.id, v.video.name), size_bytes=v.size_bytes,
-            poster_key=clip_key(clip.id, v.poster.name) if v.poster else None,
-        )
-        for v in outcome.variants
-    ]  # fmt: skip
-    repo.replace_variants(session, clip=clip, variants=variants)
-    share_links.attach_variants(session, clip_id=clip.id, variant_ids={v.leader_id: v.id for v in clip.variants})
-    repo.mark_ready(
-        clip,
-        video_key=clip_key(clip.id, outcome.video.name),
-        cover_key=clip_key(clip.id, outcome.cover.name) if outcome.cover else None,
-        poster_key=clip_key(clip.id, outcome.poster.name) if outcome.poster else None,
-        duration=round(outcome.duration, 3),
-        size_bytes=outcome.size_bytes,
-        actual_start=outcome.actual_start,
-        actual_end=outcome.actual_end,
-    )
+def _record(session: Session, clip: Clip, outcome: RenderOutcome, parts: Sequence[str], settings: Settings) -> None:
+    """Store what ``parts`` made on the row; once the covers are made the clip is ready, and files an
+    earlier render made that this one did not (or that a killed render left behind) are dropped."""
+    written: list[str] = []
+    if "base" in parts:
+        clip.video_key = clip_key(clip.id, outcome.video.name)
+        clip.duration, clip.size_bytes = round(outcome.duration, 3), outcome.size_bytes
+        clip.actual_start, clip.actual_end = outcome.actual_start, outcome.actual_end
+        clip.options = {**(clip.options or {}), "corner_qr": outcome.corner_qr}
+        written.append(clip.video_key)
+    if "variants" in parts or "covers" in parts:
+        variants = [
+            repo.VariantFiles(
+                leader_id=v.leader.id, leader_name=v.leader.name, share_url=v.leader.share_url,
+                video_key=clip_key(clip.id, v.video.name), size_bytes=v.size_bytes,
+                poster_key=clip_key(clip.id, v.poster.name) if v.poster else None,
+            )
+            for v in outcome.variants
+        ]  # fmt: skip
+        repo.replace_variants(session, clip=clip, variants=variants)
+        share_links.attach_variants(session, clip_id=clip.id, variant_ids={v.leader_id: v.id for v in clip.variants})
+        written += [key for v in variants for key in (v.video_key, v.poster_key) if key]
+    if "covers" in parts:
+        clip.cover_key = clip_key(clip.id, outcome.cover.name) if outcome.cover else None
+        clip.poster_key = clip_key(clip.id, outcome.poster.name) if outcome.poster else None
+        written += [key for key in (clip.cover_key, clip.poster_key) if key]
+    save_outputs(settings, written)
+    if "covers" in parts:
+        repo.mark_ready(clip)
     session.commit()
-    storage = get_storage(settings.media_root)
-    for key in old_keys - set(repo.clip_file_keys(clip).values()):
-        storage.delete(key)
+    if "covers" in parts:
+        _drop_stale_files(settings, clip)
+
+
+def _drop_stale_files(settings: Settings, clip: Clip) -> None:
+    """Remove files in the clip's folder that the row no longer names, and temp files of killed renders."""
+    keep = set(repo.clip_file_keys(clip).values())
+    storage = get_storage(settings)
+    for key in storage.list_keys(f"clips/{clip.id}/"):
+        if key not in keep:
+            storage.delete(key)
+    folder = get_storage(settings).local_path(clip_key(clip.id, "clip.mp4")).parent
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            if entry.name.startswith(".work-") and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            elif is_temp_name(entry.name):
+                entry.unlink(missing_ok=True)
 
 
 def render_recording_clip(

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="Port serve binds to.")
     worker_concurrency: int = Field(2, ge=1, description="Processes per worker.")
     tus_expiry_hours: int = Field(72, ge=1, description="Hours an unfinished resumable upload is kept.")
+    heartbeat_seconds: float = Field(
+        15.0, gt=0, description="How often a running job beats; one silent for 4 beats may be taken over."
+    )
+    stale_after_seconds: float = Field(
+        300.0, gt=0, description="The reconciler re-sends a running job whose heartbeat is this old."
+    )
+    reconcile_seconds: float = Field(
+        30.0, gt=0, description="Seconds between reconciler passes (serve, worker --beat)."
+    )
     log_format: Literal["text", "json"] = Field("text", description="Log lines: 'text' or 'json' (one object a line).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Root log level.")
     metrics_token: str = Field(

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from liveslice.config import Settings
-from liveslice.storage import MediaStorage, get_storage
+from liveslice.storage import MediaStorage, StorageError, get_storage
 from store.models import Job, Recording, new_id
 from store.recordings import apply_probe
 from studio.errors import MediaError
@@ -152,9 +152,11 @@ def ingest_file(
     """Probe ``source``, store it, record it and queue its full probe.
 
     With ``move=True`` the source is consumed: on success it is moved into the store, on any
-    failure it is deleted. Nothing is left behind on failure: no stored file, no row.
+    failure it is deleted. Nothing is left behind on failure: no stored file, no row. The store is the
+    configured one (``LIVESLICE_STORAGE``): with S3 the file is uploaded to the bucket and stays here
+    as this machine's working copy.
     """
-    storage = get_storage(settings.media_root)
+    storage = get_storage(settings)
     stored_key: str | None = None
     try:
         info = _probe_or_reject(source)
@@ -180,10 +182,13 @@ def ingest_file(
         session.commit()
     except BaseException:
         session.rollback()
-        if stored_key is not None:
-            storage.delete(stored_key)
         if move:
             source.unlink(missing_ok=True)
+        if stored_key is not None:
+            try:
+                storage.delete(stored_key)
+            except StorageError as exc:  # the store is down: keep the original error
+                log.warning("could not remove %s after a failed ingest: %s", stored_key, exc)
         raise
     if enqueue:
         _enqueue(settings, job.id)

@@ -169,13 +169,12 @@ def outcome_document(outcome: RenderOutcome, *, recording: dict[str, Any], clip_
 
 
 def clip_document(settings: Settings, clip: Clip) -> dict:
-    """The ``--json`` manifest of a stored clip; files are local paths under the media root."""
-    from liveslice.storage import get_storage
-
-    storage = get_storage(settings.media_root)
+    """The ``--json`` manifest of a stored clip; files are local paths under the media root
+    (with S3 storage: this machine's working copies, downloaded if need be)."""
+    from liveslice.storage import local_copy
 
     def path(key: str | None) -> str | None:
-        return str(storage.local_path(key)) if key else None
+        return str(local_copy(settings, key)) if key else None
 
     return {
         "clip_id": clip.id,

@@ -250,10 +250,10 @@ def start_worker(
 class ReconcilerThread(threading.Thread):
     """Runs :func:`workers.reconcile.reconcile` every ``every`` seconds until stopped."""
 
-    def __init__(self, settings: Settings, every: float = 30.0) -> None:
+    def __init__(self, settings: Settings, every: float | None = None) -> None:
         super().__init__(name="reconciler", daemon=True)
         self.settings = settings
-        self.every = every
+        self.every = every if every is not None else settings.reconcile_seconds
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -348,7 +348,7 @@ def serve(
     port: int | None = None,
     worker: bool = True,
     reload: bool = False,
-    reconcile_every: float = 30.0,
+    reconcile_every: float | None = None,
 ) -> None:
     """Run the whole system in the foreground until Ctrl-C or SIGTERM."""
     import uvicorn
@@ -396,7 +396,7 @@ def run_worker(
     queues: Sequence[str] = ALL_QUEUES,
     concurrency: int | None = None,
     beat: bool = False,
-    reconcile_every: float = 30.0,
+    reconcile_every: float | None = None,
     metrics_port: int | None = None,
     metrics_addr: str = "0.0.0.0",
 ) -> int:

@@ -2,7 +2,8 @@
 
 Two backends share the :class:`MediaStorage` protocol: :class:`LocalStorage` (a folder, the default)
 and :class:`liveslice.storage_s3.S3Storage` (any S3-compatible object store, with a local working-copy
-cache). :func:`storage_from_settings` picks one from the settings.
+cache). :func:`storage_from_settings` picks one from the settings. :func:`local_copy` and
+:func:`save_outputs` are what job code uses to read objects as files and to publish the files it made.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -268,3 +269,29 @@ def get_storage(settings_or_root: Settings | Path) -> MediaStorage:
     if isinstance(settings_or_root, str | os.PathLike):
         return LocalStorage(Path(settings_or_root))
     return storage_from_settings(settings_or_root)
+
+
+def local_copy(settings: Settings, key: str) -> Path:
+    """A local file holding the object under ``key``, for tools that read files (ffmpeg, PyAV).
+
+    Local storage: the stored file itself. S3: this machine's working copy, downloaded now unless the
+    cached one is current. Treat it as read-only. :class:`KeyNotFound` when nothing is stored there.
+    """
+    return get_storage(settings).fetch(key)
+
+
+def save_outputs(settings: Settings, keys: Iterable[str]) -> None:
+    """Publish files a job wrote at ``get_storage(settings).local_path(key)`` under their keys.
+
+    Local storage: they already are in place, nothing to do. S3: each file is uploaded (the object
+    appears whole or not at all) and stays as this machine's working copy. :class:`KeyNotFound` if a
+    file is missing (the keys before it are already uploaded).
+    """
+    storage = get_storage(settings)
+    if isinstance(storage, LocalStorage):
+        return
+    for key in keys:
+        path = storage.local_path(key)
+        if not path.is_file():
+            raise KeyNotFound(f"no output file for key {key!r} at {path}")
+        storage.put_file(key, path, move=True)

@@ -214,10 +214,16 @@ class S3Storage:
             if _read_meta(meta_path, final) == current:
                 return final
             meta_path.unlink(missing_ok=True)  # never a meta file describing other bytes
-            _write_meta(meta_path, *self._download(key, obj, final))
+            _write_meta(meta_path, final, *self._download(key, obj, final))
         return final
 
-    local_path = fetch
+    def local_path(self, key: str) -> Path:
+        """This machine's working-copy path for ``key``, whether or not it exists (no request is made).
+
+        Usable as an output path: write the file there, then publish it with ``put_file(key, path,
+        move=True)`` (:func:`liveslice.storage.save_outputs`). To read an object use :meth:`fetch`.
+        """
+        return self._cache_path(self._object_key(key))
 
     def read_bytes(self, key: str) -> bytes:
         with self._errors(key):
@@ -401,7 +407,7 @@ class S3Storage:
             move_or_copy(source, final)
             size = final.stat().st_size
             if int(head["ContentLength"]) == size:  # else another writer won the race: download next time
-                _write_meta(meta_path, str(head["ETag"]), size)
+                _write_meta(meta_path, final, str(head["ETag"]), size)
 
     @contextmanager
     def _locked(self, obj: str) -> Iterator[Path]:
@@ -436,19 +442,25 @@ def _addressable(key: str) -> bool:
 
 
 def _read_meta(meta_path: Path, final: Path) -> tuple[str, int] | None:
-    """The (ETag, size) the cached copy was downloaded as, if the copy is still there at that size."""
+    """The (ETag, size) the cached copy was downloaded as, if the copy is still there, untouched since.
+
+    A copy rewritten in place (an output written at :meth:`S3Storage.local_path` but never published)
+    has another mtime, so it is never mistaken for the object.
+    """
     try:
         meta = json.loads(meta_path.read_text())
-        if final.stat().st_size != meta["size"]:
+        stat = final.stat()
+        if stat.st_size != meta["size"] or stat.st_mtime_ns != meta["mtime_ns"]:
             return None
         return str(meta["etag"]), int(meta["size"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # no copy, or no readable sidecar: download again
 
 
-def _write_meta(meta_path: Path, etag: str, size: int) -> None:
+def _write_meta(meta_path: Path, final: Path, etag: str, size: int) -> None:
+    record = {"etag": etag, "size": size, "mtime_ns": final.stat().st_mtime_ns}
     with atomic_write(meta_path) as out:
-        out.write(json.dumps({"etag": etag, "size": size}).encode())
+        out.write(json.dumps(record).encode())
 
 
 _SHARED: dict[tuple[object, ...], S3Storage] = {}

@@ -216,10 +216,17 @@ class Job(Base):
     """A unit of background work. The broker only delivers; this row says what is true."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),
+        UniqueConstraint("parent_id", "key", name="uq_jobs_parent_key"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    kind: Mapped[str] = mapped_column(String(32))  # probe | analyze | process ...
+    kind: Mapped[str] = mapped_column(String(32))  # probe | analyze | render | process | product | stages...
+    #: A pipeline stage's job names its pipeline job; ``key`` makes each stage unique within it
+    #: (``probe``, ``render:<clip id>``…), so two advancing workers can never create one twice.
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str | None] = mapped_column(String(120))
     recording_id: Mapped[str | None] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|succeeded|failed|cancelled
     stage: Mapped[str | None] = mapped_column(String(32))

@@ -18,13 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from liveslice.config import Settings
+from liveslice.media_files import recording_source
 from liveslice.storage import StorageError
 from sidedata import records
 from store import models
 from store.db import session_scope
 from store.highlights import locked_highlights, save_analysis
 from store.models import Recording, SideDataImport
-from store.recordings import MissingMedia, recording_media_path
+from store.recordings import MissingMedia
 from studio.errors import StudioError
 from studio.highlights import (
     TAGGING_SIGNALS,
@@ -115,8 +116,18 @@ def run_detection(inp: AnalysisInput, params: Mapping[str, Any], locked: Sequenc
     )
 
 
+#: Called in the transaction that stores an analysis, before the job is marked done; what it returns
+#: joins the job's result (the pipeline makes its clips here, so clips and analysis commit together).
+AfterSave = Callable[[Session, str, HighlightResult], dict[str, Any]]
+
+
 def run_analyze_job(
-    settings: Settings, job_id: str, *, on_progress: ProgressCallback | None = None, task_id: str | None = None
+    settings: Settings,
+    job_id: str,
+    *,
+    on_progress: ProgressCallback | None = None,
+    task_id: str | None = None,
+    after_save: AfterSave | None = None,
 ) -> None:
     """Run an analyze job and record the outcome; safe to run twice (a finished job is left alone).
 
@@ -127,19 +138,19 @@ def run_analyze_job(
     claimed = claim_job(settings, job_id, task_id=task_id)
     if claimed is None:
         return
-    params = {**DEFAULT_PARAMS, **claimed.options}
+    params = {**DEFAULT_PARAMS, **{k: v for k, v in claimed.options.items() if k in DEFAULT_PARAMS}}
     try:
         if claimed.recording_id is None:
             raise AnalyzeFailure("the job names no recording", code="no_recording")
         with Heartbeat(settings, job_id) as heartbeat:
             report = ProgressReporter(on_progress, signal_count(params), heartbeat)
             report("load", 0.0)
-            inp = _load_input(settings, claimed.recording_id, report)
+            inp = load_analysis_input(settings, claimed.recording_id, report)
             with session_scope(settings.database_url) as session:
                 locked = locked_highlights(session, recording_id=claimed.recording_id)
             result = run_detection(inp, params, locked)
             report("save", LOAD_SHARE + DETECT_SHARE, force=True)
-            saved = _save(settings, job_id, claimed.recording_id, params, result, inp.duration)
+            saved = _save(settings, job_id, claimed.recording_id, params, result, inp.duration, after_save)
     except TRANSIENT_ERRORS:
         raise
     except JobCancelled:
@@ -199,7 +210,7 @@ def signal_count(params: Mapping[str, Any]) -> int:
     return len({*wanted, *TAGGING_SIGNALS, "voice"})
 
 
-def _load_input(settings: Settings, recording_id: str, report: ProgressReporter) -> AnalysisInput:
+def load_analysis_input(settings: Settings, recording_id: str, report: ProgressReporter) -> AnalysisInput:
     """The recording (probed first if it was not) and its side data, as an :class:`AnalysisInput`."""
     duration, path = _probed(settings, recording_id)
     with session_scope(settings.database_url) as session:
@@ -226,8 +237,8 @@ def _probed(settings: Settings, recording_id: str) -> tuple[float, Path]:
             recording = session.get(Recording, recording_id)
             if recording is None:
                 raise AnalyzeFailure(f"recording {recording_id} no longer exists", code="missing_media")
-            path = recording_media_path(settings.media_root, recording)
             duration, status, error = recording.duration, recording.status, recording.error
+        path = recording_source(settings, recording)  # may download (S3): outside the transaction
         if not path.is_file():
             raise MissingMedia(f"the recording's file is missing: {path}")
         if duration:
@@ -278,6 +289,7 @@ def _save(
     params: dict[str, Any],
     result: HighlightResult,
     duration: float,
+    after_save: AfterSave | None = None,
 ) -> bool:
     """Store the analysis and finish the job in one transaction; nothing is kept if the job was taken away."""
     with session_scope(settings.database_url) as session:
@@ -285,7 +297,7 @@ def _save(
             session, recording_id=recording_id, job_id=job_id, params=params, result=result, duration=duration
         )
         auto = sum(1 for h in result.highlights if not h.locked)
-        summary = {
+        summary: dict[str, Any] = {
             "recording_id": recording_id,
             "analysis_id": analysis.id,
             "highlights": len(result.highlights),
@@ -294,6 +306,9 @@ def _save(
             "missing": dict(result.missing),
             "warnings": list(result.warnings),
         }
+        if after_save is not None:
+            extra = after_save(session, analysis.id, result)
+            summary = {**summary, **extra, "warnings": [*result.warnings, *(extra.get("warnings") or [])]}
         if not mark_succeeded(session, job_id, summary):
             session.rollback()
             log.warning("job=%s was no longer running when its analysis finished; result dropped", job_id)

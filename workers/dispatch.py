@@ -26,6 +26,14 @@ JOB_TASKS: dict[str, tuple[str, str]] = {
     "probe": ("liveslice.probe_recording", "analysis"),
     "analyze": ("liveslice.analyze_recording", "analysis"),
     "render": ("liveslice.render_clip", "render"),
+    # pipeline stages (see pipeline.plan); the pipeline jobs themselves have no task: stages drive them
+    "signals": ("liveslice.stage_signals", "analysis"),
+    "highlights": ("liveslice.stage_highlights", "analysis"),
+    "find_product": ("liveslice.stage_find_product", "analysis"),
+    "clip_render": ("liveslice.stage_clip", "render"),
+    "clip_variants": ("liveslice.stage_clip", "render"),
+    "clip_covers": ("liveslice.stage_clip", "render"),
+    "finalize": ("liveslice.stage_finalize", "analysis"),
 }
 PUBLISH_ERRORS: tuple[type[BaseException], ...] = (BrokerError, KombuError, OSError)
 
@@ -43,10 +51,22 @@ def task_for(kind: str) -> tuple[str, str]:
 
 
 def task_subject(job: Job) -> str | None:
-    """The task's positional argument: the clip of a render job, else the job's recording."""
-    if job.kind == "render":
+    """The task's positional argument: the clip of a render job or clip stage, the pipeline of a
+    pipeline-wide stage, else the job's recording."""
+    if job.kind == "render" or job.kind.startswith("clip_"):
         return str((job.options or {}).get("clip_id") or "") or None
+    if job.kind in ("finalize", "find_product"):
+        return job.parent_id
     return job.recording_id
+
+
+def task_limits(job: Job) -> dict[str, int]:
+    """Per-message Celery time limits stored on the job (renders scale with the clip's duration)."""
+    limits = (job.options or {}).get("time_limits")
+    if not limits:
+        return {}
+    soft, hard = (int(v) for v in limits)
+    return {"soft_time_limit": soft, "time_limit": hard}
 
 
 def enqueue_job(settings: Settings, job_id: str) -> bool:
@@ -88,7 +108,7 @@ def send_job(
         if job is None:
             return False
         name, queue = task_for(job.kind)
-        subject, previous_enqueued = task_subject(job), job.enqueued_at
+        subject, previous_enqueued, limits = task_subject(job), job.enqueued_at, task_limits(job)
         token_matches = Job.celery_task_id.is_(None) if expect_token is None else Job.celery_task_id == expect_token
         claimed = session.execute(
             update(Job)
@@ -103,7 +123,7 @@ def send_job(
         from workers.app import get_celery
 
         celery = get_celery(settings)
-        celery.send_task(name, args=[subject], kwargs={"job_id": job_id}, queue=queue, task_id=token)
+        celery.send_task(name, args=[subject], kwargs={"job_id": job_id}, queue=queue, task_id=token, **limits)
     except PUBLISH_ERRORS as exc:
         log.warning("job=%s not sent (left %s for the reconciler): %s", job_id, expect_status, exc)
         with session_scope(settings.database_url) as session:

@@ -27,9 +27,15 @@ TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 ACTIVE = (QUEUED, RUNNING)
 #: Starts of one job (task retries, worker losses) before it is failed for good.
 MAX_ATTEMPTS = 8
-HEARTBEAT_INTERVAL = 15.0
-#: A running job whose heartbeat is newer than this belongs to a live worker.
-HEARTBEAT_GRACE = timedelta(seconds=4 * HEARTBEAT_INTERVAL)
+HEARTBEAT_INTERVAL = 15.0  # default of LIVESLICE_HEARTBEAT_SECONDS
+#: A running job whose heartbeat is newer than this many beats belongs to a live worker.
+HEARTBEAT_GRACE_BEATS = 4
+
+
+def heartbeat_grace(settings: Settings) -> timedelta:
+    """A running job whose heartbeat is newer than this belongs to a live worker."""
+    return timedelta(seconds=HEARTBEAT_GRACE_BEATS * settings.heartbeat_seconds)
+
 
 #: Errors worth retrying: the database or a network peer was briefly unavailable.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -95,7 +101,7 @@ def claim_job(
             log.info("job=%s kind=%s cancelled before it started", job.id, job.kind)
             return None
         beat = as_utc(job.heartbeat_at)
-        if job.status == RUNNING and beat and now - beat < HEARTBEAT_GRACE:
+        if job.status == RUNNING and beat and now - beat < heartbeat_grace(settings):
             log.info("job=%s kind=%s is running in a live worker; skipping delivery task=%s", job.id, job.kind, task_id)
             return None
         if job.attempts >= MAX_ATTEMPTS:
@@ -191,10 +197,10 @@ class Heartbeat:
     ``cancel_requested`` turns true once someone asks the job to stop.
     """
 
-    def __init__(self, settings: Settings, job_id: str | None, *, interval: float = HEARTBEAT_INTERVAL) -> None:
+    def __init__(self, settings: Settings, job_id: str | None, *, interval: float | None = None) -> None:
         self.settings = settings
         self.job_id = job_id
-        self.interval = interval
+        self.interval = interval if interval is not None else settings.heartbeat_seconds
         self.cancel_requested = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from liveslice.config import Settings
+from liveslice.media_files import recording_source
 from liveslice.storage import StorageError
 from store.db import session_scope
 from store.models import Recording
-from store.recordings import MissingMedia, apply_probe, recording_media_path
+from store.recordings import MissingMedia, apply_probe
 from studio.errors import StudioError
 from workers.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, latest_job_id, mark_failed, mark_succeeded
 
@@ -66,7 +67,7 @@ def _media_path(settings: Settings, recording_id: str) -> Path:
         recording = session.get(Recording, recording_id)
         if recording is None:
             raise MissingMedia(f"recording {recording_id} no longer exists")
-        return recording_media_path(settings.media_root, recording)
+    return recording_source(settings, recording)  # may download (S3): outside the transaction
 
 
 def _record_success(settings: Settings, recording_id: str, job_id: str | None, info: Any) -> None:

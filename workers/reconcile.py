@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 
 from liveslice.config import Settings
+from pipeline.plan import PIPELINE_KINDS
 from store.db import session_scope
 from store.models import Job, utcnow
 from workers.dispatch import JOB_TASKS, send_job
@@ -21,7 +22,7 @@ from workers.jobs import MAX_ATTEMPTS, QUEUED, RUNNING, mark_cancelled, mark_fai
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=5)
+STALE_AFTER = timedelta(minutes=5)  # default of LIVESLICE_STALE_AFTER_SECONDS
 LOST_AFTER = timedelta(hours=1)
 UNSENT_AFTER = timedelta(seconds=10)
 BATCH = 200
@@ -37,15 +38,16 @@ class ReconcileReport:
     cancelled: list[str] = field(default_factory=list)
     not_sent: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    advanced: list[str] = field(default_factory=list)  # pipelines that had stages to send
 
     @property
     def changed(self) -> bool:
-        return bool(self.resent or self.failed or self.cancelled or self.not_sent)
+        return bool(self.resent or self.failed or self.cancelled or self.not_sent or self.advanced)
 
     def summary(self) -> str:
         return (
             f"checked {self.checked}, resent {len(self.resent)}, failed {len(self.failed)}, "
-            f"cancelled {len(self.cancelled)}, not sent {len(self.not_sent)}"
+            f"cancelled {len(self.cancelled)}, not sent {len(self.not_sent)}, pipelines advanced {len(self.advanced)}"
         )
 
 
@@ -63,7 +65,7 @@ def reconcile(
     settings: Settings,
     *,
     now: datetime | None = None,
-    stale_after: timedelta = STALE_AFTER,
+    stale_after: timedelta | None = None,
     lost_after: timedelta = LOST_AFTER,
     unsent_after: timedelta = UNSENT_AFTER,
     max_attempts: int = MAX_ATTEMPTS,
@@ -74,6 +76,7 @@ def reconcile(
     ``lost_after`` should exceed how long a message may legitimately wait in a busy queue.
     """
     now = now or utcnow()
+    stale_after = stale_after if stale_after is not None else timedelta(seconds=settings.stale_after_seconds)
     report = ReconcileReport()
     for job in _candidates(settings, now=now, stale_after=stale_after, lost_after=lost_after,
                            unsent_after=unsent_after):  # fmt: skip
@@ -90,7 +93,19 @@ def reconcile(
             log.info("job=%s kind=%s was %s with no live message; re-sent", job.id, job.kind, job.status)
         else:
             report.not_sent.append(job.id)
+    _drive_pipelines(settings, report)
     return report
+
+
+def _drive_pipelines(settings: Settings, report: ReconcileReport) -> None:
+    """Advance every active pipeline: a stage that finished while its pipeline's next step was lost
+    (a crash between commit and send) gets its successors; unsent stages are sent."""
+    from pipeline.advance import active_pipelines, drive
+
+    for pipeline_id in active_pipelines(settings, limit=BATCH):
+        sent = drive(settings, pipeline_id)
+        if sent:
+            report.advanced.append(pipeline_id)
 
 
 def _candidates(
@@ -100,13 +115,14 @@ def _candidates(
     stmt = (
         select(Job)
         .where(
+            Job.kind.not_in(PIPELINE_KINDS),  # pipelines have no message of their own: _drive_pipelines
             or_(
                 and_(Job.status == QUEUED, Job.enqueued_at.is_(None), Job.created_at < now - unsent_after),
                 and_(Job.status == QUEUED, Job.enqueued_at < now - lost_after),
                 and_(
                     Job.status == RUNNING, last_beat, or_(Job.started_at.is_(None), Job.started_at < now - stale_after)
                 ),
-            )
+            ),
         )
         .order_by(Job.created_at)
         .limit(BATCH)

@@ -7,7 +7,9 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from liveslice.config import get_settings
+from liveslice.config import Settings, get_settings
+from pipeline import stages
+from pipeline.advance import drive, parent_of
 from workers.analyze import run_analyze_job
 from workers.jobs import TRANSIENT_ERRORS, fail_job, requeue_job
 from workers.probe import run_probe_job
@@ -40,6 +42,7 @@ class JobTask(Task):
         log.error("job=%s task=%s failed: %s: %s", job_id, task_id, type(exc).__name__, exc)
         if job_id:
             _best_effort(fail_job, job_id, f"{type(exc).__name__}: {exc}")
+            _best_effort(_drive_parent, job_id, "")
 
 
 def _best_effort(action: Any, job_id: str, message: str) -> None:
@@ -50,10 +53,23 @@ def _best_effort(action: Any, job_id: str, message: str) -> None:
         log.error("job=%s could not be updated (%s); the reconciler will pick it up", job_id, exc)
 
 
+def _drive_parent(settings: Settings, job_id: str, _reason: str = "") -> None:
+    """A finished stage moves its pipeline on: the next stages are created and sent (after the commit)."""
+    parent = parent_of(settings, job_id)
+    if parent is not None:
+        drive(settings, parent)
+
+
+def _continue(job_id: str | None) -> None:
+    if job_id:
+        _drive_parent(get_settings(), job_id)
+
+
 @shared_task(name="liveslice.probe_recording", bind=True, base=JobTask, **RETRY_OPTIONS)
 def probe_recording(self: JobTask, recording_id: str, job_id: str | None = None) -> None:
     """Probe a recording thoroughly and store its facts (see :func:`workers.probe.run_probe_job`)."""
     run_probe_job(get_settings(), recording_id, job_id=job_id, task_id=self.request.id)
+    _continue(job_id)
 
 
 @shared_task(name="liveslice.analyze_recording", bind=True, base=JobTask, **RETRY_OPTIONS)
@@ -68,3 +84,38 @@ def render_clip(self: JobTask, clip_id: str, job_id: str) -> None:
     """Render a prepared clip: base, cover, poster, leader variants (``render`` queue, see ``workers.dispatch``)."""
     log.info("job=%s rendering clip %s", job_id, clip_id)
     run_render_job(get_settings(), job_id, task_id=self.request.id)
+
+
+@shared_task(name="liveslice.stage_signals", bind=True, base=JobTask, **RETRY_OPTIONS)
+def stage_signals(self: JobTask, recording_id: str, job_id: str) -> None:
+    """Pipeline stage 2: decode the recording's signals into the cache (``analysis`` queue)."""
+    stages.run_signals_stage(get_settings(), job_id, task_id=self.request.id)
+    _continue(job_id)
+
+
+@shared_task(name="liveslice.stage_highlights", bind=True, base=JobTask, **RETRY_OPTIONS)
+def stage_highlights(self: JobTask, recording_id: str, job_id: str) -> None:
+    """Pipeline stage 3: pick the highlights and make their clip rows (``analysis`` queue)."""
+    stages.run_highlights_stage(get_settings(), job_id, task_id=self.request.id)
+    _continue(job_id)
+
+
+@shared_task(name="liveslice.stage_find_product", bind=True, base=JobTask, **RETRY_OPTIONS)
+def stage_find_product(self: JobTask, pipeline_id: str, job_id: str) -> None:
+    """A product job's first stage: the SKU's best moments across recordings (``analysis`` queue)."""
+    stages.run_find_product_stage(get_settings(), job_id, task_id=self.request.id)
+    _continue(job_id)
+
+
+@shared_task(name="liveslice.stage_clip", bind=True, base=JobTask, **RETRY_OPTIONS)
+def stage_clip(self: JobTask, clip_id: str, job_id: str) -> None:
+    """Pipeline stages 4-6 for one clip: base render, leader variants, covers and posters (``render`` queue)."""
+    stages.run_clip_stage(get_settings(), job_id, task_id=self.request.id)
+    _continue(job_id)
+
+
+@shared_task(name="liveslice.stage_finalize", bind=True, base=JobTask, **RETRY_OPTIONS)
+def stage_finalize(self: JobTask, pipeline_id: str, job_id: str) -> None:
+    """Pipeline stage 7: write the manifest; the pipeline then ends (``analysis`` queue)."""
+    stages.run_finalize_stage(get_settings(), job_id, task_id=self.request.id)
+    _continue(job_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SessionDep, SettingsDep, StorageDep, require_roles
@@ -171,17 +171,26 @@ def create_clip(
 
 @router.get(
     "/media/clips/{clip_id}/{name}",
-    summary="A ready clip's file (video, cover, poster, variant), with Range support "
-    "(roles: admin, content, merchant, leader)",
+    summary="A ready clip's file (video, cover, poster, variant), with Range support; with S3 storage a "
+    "307 redirect to a presigned URL (roles: admin, content, merchant, leader)",
     response_class=FileResponse,
+    response_model=None,
 )
-def clip_file(clip_id: str, name: str, session: SessionDep, storage: StorageDep, _key: ClipReader) -> FileResponse:
+def clip_file(
+    clip_id: str, name: str, session: SessionDep, storage: StorageDep, _key: ClipReader
+) -> FileResponse | RedirectResponse:
     clip = _clip(session, clip_id)
     key = repo.clip_file_keys(clip).get(name)
     if clip.status != "ready" or key is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"clip {clip_id} has no ready file {name!r}")
+    missing = HTTPException(status.HTTP_404_NOT_FOUND, f"the file {name!r} of clip {clip_id} is missing")
+    url = storage.presigned_url(key)
+    if url is not None:  # object storage: the client fetches (and ranges) the object from the store itself
+        if not storage.exists(key):
+            raise missing
+        return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT, headers={"Cache-Control": "no-store"})
     path = storage.local_path(key)
     if not path.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"the file {name!r} of clip {clip_id} is missing")
+        raise missing
     media_type = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-cache"})

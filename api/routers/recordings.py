@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -9,9 +10,12 @@ from sqlalchemy import func, select
 
 from api.deps import IngestKey, RecordingReader, SessionDep, StorageDep
 from liveslice.ingest import recording_summary
-from store.models import Job, Recording
+from liveslice.storage import StorageError
+from store.clips import clip_file_keys
+from store.models import Clip, Job, Recording
 from store.sidedata import side_data_counts
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/recordings", tags=["recordings"])
 
 
@@ -57,9 +61,15 @@ def get_recording(recording_id: str, session: SessionDep, _key: RecordingReader)
     summary="Delete a recording, its side data and its stored media (roles: admin, content)",
 )
 def delete_recording(recording_id: str, session: SessionDep, storage: StorageDep, _key: IngestKey) -> None:
+    """The row goes first; then its stored file and its clips' files (objects, with S3 storage)."""
     recording = _get(session, recording_id)
-    key = recording.storage_key
+    keys = [recording.storage_key] if recording.storage_key else []
+    for clip in session.scalars(select(Clip).where(Clip.recording_id == recording.id)):
+        keys += clip_file_keys(clip).values()
     session.delete(recording)
     session.commit()
-    if key:
-        storage.delete(key)
+    for key in keys:
+        try:
+            storage.delete(key)
+        except StorageError as exc:  # the row is gone either way: a retry would answer 404
+            log.warning("recording %s deleted, but not its stored file %s: %s", recording_id, key, exc)
