@@ -14,7 +14,19 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
-    from api.routers import clip_pages, clips, highlights, keys, pages, recordings, share, sidedata, tus, uploads
+    from api.routers import (
+        clip_pages,
+        clips,
+        highlights,
+        jobs,
+        keys,
+        pages,
+        recordings,
+        share,
+        sidedata,
+        tus,
+        uploads,
+    )  # fmt: skip
 
     settings = settings or get_settings()
     settings.ensure_dirs()
@@ -25,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (uploads, tus, recordings, highlights, clips, sidedata, keys, pages, clip_pages, share):
+    for module in (uploads, tus, recordings, highlights, jobs, clips, sidedata, keys, pages, clip_pages, share):
         app.include_router(module.router)
     from api.metrics import install_observability
 

@@ -64,18 +64,6 @@ def _invalid(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": "invalid", "message": str(exc)})
 
 
-def job_summary(job: Job) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return {
-        "id": job.id, "kind": job.kind, "recording_id": job.recording_id, "status": job.status,
-        "stage": job.stage, "progress": job.progress, "error": job.error, "result": job.result,
-        "options": job.options, "attempts": job.attempts, "created_at": iso(job.created_at),
-        "started_at": iso(job.started_at), "finished_at": iso(job.finished_at),
-    }  # fmt: skip
-
-
 def analysis_summary(analysis: Analysis) -> dict[str, Any]:
     """Parameters and outcome of one analysis (``HighlightResult.to_dict()`` less the highlights)."""
     result = analysis.result or {}
@@ -128,16 +116,6 @@ def start_analysis(
         "highlights_url": f"/api/recordings/{recording.id}/highlights",
         "params": params,
     }
-
-
-@router.get(
-    "/jobs/{job_id}", summary="A background job's status, progress and result (roles: admin, content, merchant)"
-)
-def get_job(job_id: str, session: SessionDep, _key: RecordingReader) -> dict[str, Any]:
-    job = session.get(Job, job_id)
-    if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id!r}")
-    return job_summary(job)
 
 
 @router.get(

@@ -1,0 +1,186 @@
+"""Processing jobs: start one for a recording or for a product (SKU), follow it, cancel it, retry what failed.
+
+A processing job runs the whole pipeline (probe, signals, highlights, then per clip: render,
+variants, covers; finalize) as Celery stages; see :mod:`pipeline`. ``GET /api/jobs/{id}`` also
+serves every other job kind (probe, analyze, render).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from api.deps import RecordingReader, SessionDep, SettingsDep, require_roles
+from liveslice.clips import InvalidClipRequest
+from pipeline import plan
+from pipeline.advance import PipelineStateError, create_pipeline, drive, request_cancel, retry_failed
+from pipeline.clipmaking import pipeline_options
+from pipeline.manifest import pipeline_manifest
+from pipeline.status import job_view
+from store.models import ApiKey, Job, Product, Recording
+from studio.errors import StudioError
+from workers.analyze import MAX_CLIPS
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+
+JOB_ROLES = ("admin", "content", "merchant")
+JobEditor = Annotated[ApiKey, Depends(require_roles(*JOB_ROLES))]
+
+
+class LeaderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    id: str | None = Field(None, max_length=64)
+    share_url: str | None = Field(None, max_length=2000)
+
+
+class ProcessRequest(BaseModel):
+    """Options of a processing job (all optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clips: int = Field(10, ge=0, le=MAX_CLIPS, description="Highlights to clip (each in every preset).")
+    presets: list[str] = Field(default_factory=lambda: ["douyin"], min_length=1, description="Platform presets.")
+    weight_preset: str = Field("sales", description="Highlight weights: sales, engagement or audio-only.")
+    weights: dict[str, float] = Field(default_factory=dict, description="Custom weights (0 switches one off).")
+    min_len: float = Field(15.0, gt=0)
+    max_len: float = Field(60.0, gt=0)
+    scenes: bool = False
+    leaders: list[LeaderIn] = Field(default_factory=list, max_length=500, description="Leaders to personalise for.")
+    mode: Literal["accurate", "fast"] = "accurate"
+    captions: bool = True
+    reframe: str = "auto"
+    theme: dict[str, Any] = Field(default_factory=dict)
+
+
+def _options(body: ProcessRequest, *, sku: str | None = None, duration: float | None = None) -> dict[str, Any]:
+    values = body.model_dump()
+    values["leaders"] = [{k: v for k, v in leader.items() if v is not None} for leader in values["leaders"]]
+    try:
+        return pipeline_options(**values, sku=sku, duration=duration)
+    except (InvalidClipRequest, StudioError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+
+
+def _started(settings: SettingsDep, session: SessionDep, job: Job, created: bool, response: Response) -> dict[str, Any]:
+    session.commit()
+    if created:
+        drive(settings, job.id)  # after the commit; a broker outage only delays it (the reconciler drives it)
+    session.refresh(job)
+    response.status_code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+    response.headers["Location"] = f"/api/jobs/{job.id}"
+    return {**job_view(session, job), "created": created, "url": f"/api/jobs/{job.id}", "page": f"/jobs/{job.id}"}
+
+
+@router.post(
+    "/recordings/{recording_id}/process",
+    summary="Start processing a recording into share-ready clips (roles: admin, content, merchant)",
+    responses={200: {"description": "The same job is already running: that one is returned"}},
+)
+def start_process(
+    recording_id: str, body: ProcessRequest, response: Response, settings: SettingsDep, session: SessionDep,
+    _key: JobEditor,
+) -> dict[str, Any]:  # fmt: skip
+    recording = session.get(Recording, recording_id)
+    if recording is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recording {recording_id!r}")
+    if recording.status == "failed":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the recording failed its probe: {recording.error}")
+    options = _options(body, duration=recording.duration)
+    job, created = create_pipeline(session, kind=plan.PROCESS, recording_id=recording.id, options=options)
+    return _started(settings, session, job, created, response)
+
+
+@router.post(
+    "/products/{sku}/clips",
+    summary="Clips of one product: its best moments across every recording it appears in (roles: admin, content, "
+    "merchant)",
+)
+def start_product_clips(
+    sku: str, body: ProcessRequest, response: Response, settings: SettingsDep, session: SessionDep, _key: JobEditor
+) -> dict[str, Any]:
+    if session.get(Product, sku) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown SKU {sku!r}: it is not in the product catalog")
+    options = _options(body, sku=sku)
+    job, created = create_pipeline(session, kind=plan.PRODUCT, recording_id=None, options=options)
+    return _started(settings, session, job, created, response)
+
+
+@router.get("/jobs", summary="Jobs, newest first (roles: admin, content, merchant)")
+def list_jobs(
+    session: SessionDep,
+    _key: RecordingReader,
+    kind: Annotated[str | None, Query(description="process, product, probe, analyze, render…")] = None,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    recording_id: str | None = None,
+    sku: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    stmt = select(Job).where(Job.parent_id.is_(None))
+    if kind:
+        stmt = stmt.where(Job.kind == kind)
+    if status_:
+        stmt = stmt.where(Job.status == status_)
+    if recording_id:
+        stmt = stmt.where(Job.recording_id == recording_id)
+    jobs = list(session.scalars(stmt.order_by(Job.created_at.desc()).limit(limit if not sku else 1000)))
+    if sku:
+        jobs = [j for j in jobs if (j.options or {}).get("sku") == sku][:limit]
+    return {"jobs": [job_view(session, j) for j in jobs]}
+
+
+def _job(session: SessionDep, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id!r}")
+    return job
+
+
+@router.get("/jobs/{job_id}", summary="A job's status, stage, percent, ETA, clips and errors (roles: admin, content, "
+            "merchant)")  # fmt: skip
+def get_job(job_id: str, session: SessionDep, _key: RecordingReader) -> dict[str, Any]:
+    return job_view(session, _job(session, job_id))
+
+
+@router.get("/jobs/{job_id}/manifest", summary="The processing job's manifest (roles: admin, content, merchant)")
+def get_manifest(job_id: str, settings: SettingsDep, session: SessionDep, _key: RecordingReader) -> dict[str, Any]:
+    job = _job(session, job_id)
+    if job.kind not in plan.PIPELINE_KINDS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} is a {job.kind} job: only processing jobs "
+                            "have a manifest")  # fmt: skip
+    session.rollback()
+    return pipeline_manifest(settings, job_id)
+
+
+@router.post("/jobs/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED,
+             summary="Cancel a job: queued stages stop at once, a running render stops its ffmpeg (roles: admin, "
+             "content, merchant)")  # fmt: skip
+def cancel_job(job_id: str, settings: SettingsDep, session: SessionDep, _key: JobEditor) -> dict[str, Any]:
+    _job(session, job_id)
+    session.rollback()
+    try:
+        request_cancel(settings, job_id)
+    except PipelineStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    session.expire_all()
+    return job_view(session, _job(session, job_id))
+
+
+@router.post(
+    "/jobs/{job_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Retry only the failed parts of a finished processing job (roles: admin, content, merchant)",
+)
+def retry_job(job_id: str, settings: SettingsDep, session: SessionDep, _key: JobEditor) -> dict[str, Any]:
+    _job(session, job_id)
+    session.rollback()
+    try:
+        retry_failed(settings, job_id)
+    except PipelineStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    session.expire_all()
+    return job_view(session, _job(session, job_id))
