@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clip_pages,
         clips,
         highlights,
+        job_pages,
         jobs,
         keys,
         pages,
@@ -37,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (uploads, tus, recordings, highlights, jobs, clips, sidedata, keys, pages, clip_pages, share):
+    routers = (uploads, tus, recordings, highlights, jobs, clips, sidedata, keys, pages, clip_pages, job_pages, share)
+    for module in routers:
         app.include_router(module.router)
     from api.metrics import install_observability
 

@@ -50,7 +50,7 @@ from liveslice.clip_requests import (
 )
 from liveslice.config import Settings
 from liveslice.media_files import recording_source
-from liveslice.storage import get_storage, is_temp_name, local_copy, save_outputs
+from liveslice.storage import get_storage, local_copy, save_outputs
 from store import clips as repo
 from store import share_links
 from store.models import Clip, HighlightRow, Recording
@@ -337,7 +337,7 @@ def _record(session: Session, clip: Clip, outcome: RenderOutcome, parts: Sequenc
 
 
 def _drop_stale_files(settings: Settings, clip: Clip) -> None:
-    """Remove files in the clip's folder that the row no longer names, and temp files of killed renders."""
+    """Remove files in the clip's folder that the row no longer names, and what killed renders left there."""
     keep = set(repo.clip_file_keys(clip).values())
     storage = get_storage(settings)
     for key in storage.list_keys(f"clips/{clip.id}/"):
@@ -345,10 +345,10 @@ def _drop_stale_files(settings: Settings, clip: Clip) -> None:
             storage.delete(key)
     folder = get_storage(settings).local_path(clip_key(clip.id, "clip.mp4")).parent
     if folder.is_dir():
-        for entry in folder.iterdir():
-            if entry.name.startswith(".work-") and entry.is_dir():
+        for entry in folder.iterdir():  # every working name starts with a dot (temp files, .work-*, .clip.render-*)
+            if entry.name.startswith(".") and entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
-            elif is_temp_name(entry.name):
+            elif entry.name.startswith("."):
                 entry.unlink(missing_ok=True)
 
 

@@ -60,6 +60,9 @@ def resolve_recording(settings: Settings, recording: str, *, stream_start: datet
         raise ProcessCommandError(f"{resolved.name}: {exc}") from exc
     finally:
         session.close()
+    from workers.probe import run_probe_job
+
+    run_probe_job(settings, result.recording.id, job_id=result.job.id)  # registration's probe, here: no broker
     return result.recording.id
 
 

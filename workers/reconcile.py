@@ -1,7 +1,8 @@
 """The reconciler: the database says what should run; make sure the broker has a message for it.
 
 Re-sends jobs that are queued but were never sent (the broker was down at enqueue time), queued
-jobs sent long ago that never started (message lost, e.g. a Redis restart without persistence),
+jobs sent before the Redis broker last restarted (it keeps nothing on disk here) or long ago and
+never started (message lost),
 and running jobs whose heartbeat stopped (worker killed). Jobs out of attempts fail with a reason.
 """
 
@@ -11,8 +12,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 
+from liveslice.broker import BrokerError
 from liveslice.config import Settings
 from pipeline.plan import PIPELINE_KINDS
 from store.db import session_scope
@@ -78,8 +80,9 @@ def reconcile(
     now = now or utcnow()
     stale_after = stale_after if stale_after is not None else timedelta(seconds=settings.stale_after_seconds)
     report = ReconcileReport()
+    restarted = broker_started_at(settings)
     for job in _candidates(settings, now=now, stale_after=stale_after, lost_after=lost_after,
-                           unsent_after=unsent_after):  # fmt: skip
+                           unsent_after=unsent_after, broker_started=restarted):  # fmt: skip
         report.checked += 1
         if job.kind not in JOB_TASKS:
             report.skipped.append(job.id)
@@ -108,10 +111,44 @@ def _drive_pipelines(settings: Settings, report: ReconcileReport) -> None:
             report.advanced.append(pipeline_id)
 
 
+def broker_started_at(settings: Settings, *, timeout: float = 2.0) -> datetime | None:
+    """When a Redis/Valkey broker last started (``INFO server`` uptime); None for other brokers or when
+    it cannot be asked. Redis here keeps nothing on disk: a message sent before a restart is gone."""
+    from kombu import Connection
+    from kombu.exceptions import KombuError
+    from redis.exceptions import RedisError
+
+    from workers.app import get_celery
+
+    try:
+        celery = get_celery(settings)
+        url = str(celery.conf.broker_url)
+        if not url.startswith(("redis", "rediss", "valkey")):
+            return None
+        options = {**dict(celery.conf.broker_transport_options or {}), "socket_connect_timeout": timeout,
+                   "socket_timeout": timeout}  # fmt: skip
+        with Connection(url, connect_timeout=timeout, transport_options=options) as conn:
+            info = conn.default_channel.client.info("server")
+    except (OSError, KombuError, RedisError, BrokerError) as exc:
+        log.debug("broker uptime unknown: %s", exc)
+        return None
+    # uptime is whole seconds: a second earlier is a start time the broker surely had by then
+    return utcnow() - timedelta(seconds=int(info.get("uptime_in_seconds", 0)) + 1)
+
+
 def _candidates(
-    settings: Settings, *, now: datetime, stale_after: timedelta, lost_after: timedelta, unsent_after: timedelta
+    settings: Settings,
+    *,
+    now: datetime,
+    stale_after: timedelta,
+    lost_after: timedelta,
+    unsent_after: timedelta,
+    broker_started: datetime | None = None,
 ) -> list[_Candidate]:
     last_beat = Job.heartbeat_at.is_(None) | (Job.heartbeat_at < now - stale_after)
+    # Sent before the broker (re)started: the message died with it. Re-sending one that survived
+    # is harmless: claiming the job lets only one delivery run it.
+    lost_in_restart = and_(Job.status == QUEUED, Job.enqueued_at < broker_started) if broker_started else false()
     stmt = (
         select(Job)
         .where(
@@ -119,6 +156,7 @@ def _candidates(
             or_(
                 and_(Job.status == QUEUED, Job.enqueued_at.is_(None), Job.created_at < now - unsent_after),
                 and_(Job.status == QUEUED, Job.enqueued_at < now - lost_after),
+                lost_in_restart,
                 and_(
                     Job.status == RUNNING, last_beat, or_(Job.started_at.is_(None), Job.started_at < now - stale_after)
                 ),

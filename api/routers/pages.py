@@ -38,6 +38,7 @@ from api.deps import (
     SettingsDep,
     presented_key,
 )
+from api.job_forms import job_form_context
 from store import keys as key_store
 from store.highlights import highlight_payload, latest_analysis, list_highlights
 from store.models import (
@@ -397,6 +398,11 @@ def recording_page(
     if rec is None:
         detail = f"There is no recording {recording_id!r}."
         return render(request, "not_found.html", {"detail": detail, **viewer(key)}, status_code=404)
+    return render(request, "recording.html", {**recording_context(session, settings, rec), **viewer(key)})
+
+
+def recording_context(session: SessionDep, settings: SettingsDep, rec: Recording) -> dict[str, Any]:
+    """The recording page's context (without the viewer), also used to show its "Make clips" form's errors."""
     imports = list(
         session.scalars(
             select(SideDataImport).where(SideDataImport.recording_id == rec.id).order_by(SideDataImport.kind)
@@ -410,8 +416,9 @@ def recording_page(
         .limit(SEGMENT_LIMIT)
     ).all()
     from api.routers.clip_pages import recording_clips  # imports this module
+    from api.routers.job_pages import recording_jobs  # imports this module
 
-    context = {
+    return {
         "rec": rec,
         "clips": recording_clips(session, rec.id),
         "analysis": latest_analysis(session, recording_id=rec.id),
@@ -421,9 +428,9 @@ def recording_page(
         "segments": segments,
         "segment_limit": SEGMENT_LIMIT,
         "tz": settings.timezone,
-        **viewer(key),
+        "jobs": recording_jobs(session, rec.id),
+        "job_form": job_form_context(),
     }
-    return render(request, "recording.html", context)
 
 
 @router.get("/recordings/{recording_id}/status.json")

@@ -22,7 +22,8 @@ from tests.pipeline.conftest import small_options
 
 def start(settings: Settings, recording: str, **options: object) -> str:
     with session_scope(settings.database_url) as session:
-        job, created = create_pipeline(session, kind="process", recording_id=recording, options=small_options(**options))
+        options_ = small_options(**options)
+        job, created = create_pipeline(session, kind="process", recording_id=recording, options=options_)
         assert created
         return job.id
 

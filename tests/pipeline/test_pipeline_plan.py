@@ -69,8 +69,10 @@ def test_progress_rises_with_the_stages() -> None:
         plan.progress("process", {}),
         plan.progress("process", kids(probe="succeeded")),
         plan.progress("process", kids(probe="succeeded", signals="succeeded", highlights=("succeeded", head))),
-        plan.progress("process", kids(probe="succeeded", signals="succeeded", highlights=("succeeded", head),
-                                      render__a="succeeded")),  # fmt: skip
+        plan.progress(
+            "process",
+            kids(probe="succeeded", signals="succeeded", highlights=("succeeded", head), render__a="succeeded"),
+        ),
     ]
     assert values == sorted(values) and values[0] == 0.0 and values[-1] < 1.0
     running = {"probe": Child("probe", "succeeded"), "signals": Child("signals", "running", progress=0.5)}

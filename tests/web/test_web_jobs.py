@@ -1,0 +1,365 @@
+"""The processing-job pages: the live job page, the jobs list, "Make clips" on a recording, product clips, roles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api import job_forms
+from api.job_forms import FormError, parse_leaders
+from api.routers.job_pages import fmt_eta, fmt_percent
+from liveslice.config import Settings
+from pipeline import plan
+from pipeline.clipmaking import pipeline_options
+from store.db import session_scope
+from store.models import Clip, Job, Product, utcnow
+
+Login = Callable[[str], TestClient]
+AddRecording = Callable[..., str]
+SKU = "LS-0001"
+
+
+def _jobs(settings: Settings, **where: Any) -> list[Job]:
+    with session_scope(settings.database_url) as session:
+        rows = list(session.scalars(select(Job).filter_by(**where).order_by(Job.created_at)))
+        session.expunge_all()
+        return rows
+
+
+def _children(settings: Settings, parent_id: str) -> dict[str, Job]:
+    return {j.key or j.id: j for j in _jobs(settings, parent_id=parent_id)}
+
+
+def _add_product(settings: Settings, sku: str = SKU, name: str = "保湿面霜 Hydrating Cream") -> None:
+    with session_scope(settings.database_url) as session:
+        session.add(Product(sku=sku, name=name, price=Decimal("89.00"), currency="CNY"))
+
+
+def _pipeline(settings: Settings, recording_id: str, *, clip_states: tuple[str, str] = ("ready", "render")) -> str:
+    """A running process job: head stages done, two clips; the first ready, the second rendering (half way)."""
+    now = utcnow()
+    with session_scope(settings.database_url) as session:
+        clips = [
+            Clip(recording_id=recording_id, preset="douyin", start=12.5, end=40.0, sku=SKU, status="ready"),
+            Clip(recording_id=recording_id, preset="douyin", start=100.0, end=130.0, sku=None, status="queued"),
+        ]
+        session.add_all(clips)
+        parent = Job(kind=plan.PROCESS, recording_id=recording_id, status="running", stage="render",
+                     options=pipeline_options(clips=2), started_at=now - timedelta(seconds=600))  # fmt: skip
+        session.add(parent)
+        session.flush()
+        ids = [c.id for c in clips]
+
+        def child(key: str, status: str, **fields: Any) -> None:
+            stage = key.split(":")[0]
+            session.add(Job(kind=plan.STAGE_KINDS[stage], recording_id=recording_id, parent_id=parent.id, key=key,
+                            status=status, stage=stage, started_at=now - timedelta(seconds=600), **fields))  # fmt: skip
+
+        child("probe", "succeeded")
+        child("signals", "succeeded")
+        child("highlights", "succeeded", result={"clip_ids": ids, "with_leaders": []})
+        child(plan.clip_key("render", ids[0]), "succeeded", progress=1.0)
+        child(plan.clip_key("covers", ids[0]), "succeeded", progress=1.0)
+        if clip_states[1] == "render":
+            child(plan.clip_key("render", ids[1]), "running", progress=0.5)
+        else:  # a failed render
+            child(plan.clip_key("render", ids[1]), "failed", error="ffmpeg exited with 1: moov atom not found")
+        return parent.id
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+# --- the job page ---------------------------------------------------------------------------
+
+
+def test_job_page_shows_stage_progress_eta_and_each_clip(
+    login: Login, add_recording: AddRecording, settings: Settings
+) -> None:
+    rec_id = add_recording()
+    job_id = _pipeline(settings, rec_id)
+    client = login("merchant")
+    api = client.get(f"/api/jobs/{job_id}")  # what jobs.js polls: the login cookie is enough
+    assert api.status_code == 200, api.text
+    view = api.json()
+    assert view["status"] == "running" and view["stage"] == "render" and 0 < view["progress"] < 1
+    assert [c["status"] for c in view["clips"]] == ["ready", "active"]
+
+    page = client.get(f"/jobs/{job_id}")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    html = page.text
+    assert f'data-api="/api/jobs/{job_id}"' in html and '<script src="/static/jobs.js?v=' in html
+    assert "<script>" not in html  # CSP: no inline scripts
+    percent = fmt_percent(view["progress"])
+    assert f'<span class="pct" data-field="percent">{percent}</span>' in html
+    assert f'value="{view["progress"]}"' in html
+    assert '<strong data-field="stage">render</strong>' in html
+    assert fmt_eta(view["eta_seconds"]) == "about 3 min"  # 600 s for 77%
+    assert '<span data-field="eta">about 3 min</span>' in html
+    ready, rendering = view["clips"]
+    rows = dict(re.findall(r'<tr data-clip="([^"]+)">(.*?)</tr>', html, re.S))
+    assert list(rows) == [ready["clip_id"], rendering["clip_id"]]
+    assert f'href="/clips?recording={rec_id}#clip-{ready["clip_id"]}"' in rows[ready["clip_id"]]
+    assert "0:00:12.5–0:00:40.0" in rows[ready["clip_id"]] and SKU in rows[ready["clip_id"]]
+    assert "badge-active" in rows[rendering["clip_id"]] and "render" in _text(rows[rendering["clip_id"]])
+    assert "gallery" not in rows[rendering["clip_id"]]
+    cancel = re.search(r'<form method="post" action="/jobs/[^"]+/cancel"[^>]*>', html)
+    retry = re.search(r'<form method="post" action="/jobs/[^"]+/retry"[^>]*>', html)
+    assert cancel and " hidden" not in cancel.group(0) and f'data-api="/api/jobs/{job_id}/cancel"' in cancel.group(0)
+    assert retry and " hidden" in retry.group(0)
+    assert '<meta http-equiv="refresh" content="5">' in html  # inside <noscript>: live-ish without JS
+
+    stage = _children(settings, job_id)["probe"].id
+    redirect = client.get(f"/jobs/{stage}", follow_redirects=False)  # a stage's id shows its pipeline
+    assert redirect.status_code == 303 and redirect.headers["location"] == f"/jobs/{job_id}"
+    assert client.get("/jobs/nope").status_code == 404
+
+
+def test_failed_job_lists_errors_and_offers_retry(login: Login, add_recording: AddRecording, settings: Settings) -> None:
+    job_id = _pipeline(settings, add_recording(), clip_states=("ready", "failed"))
+    with session_scope(settings.database_url) as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.status, job.stage, job.error, job.finished_at = "failed", "done", "1 of 2 clips failed", utcnow()
+    client = login("content")
+    html = client.get(f"/jobs/{job_id}").text
+    assert "moov atom not found" in html and "1 of 2 clips failed" in html
+    retry = re.search(r'<form method="post" action="/jobs/[^"]+/retry"[^>]*>', html)
+    cancel = re.search(r'<form method="post" action="/jobs/[^"]+/cancel"[^>]*>', html)
+    assert retry and " hidden" not in retry.group(0) and cancel and " hidden" in cancel.group(0)
+    assert "http-equiv" not in html  # finished: nothing to refresh
+
+    response = client.post(f"/jobs/{job_id}/retry", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"/jobs/{job_id}"
+    (parent,) = [j for j in _jobs(settings, kind=plan.PROCESS) if j.id == job_id]
+    assert parent.status == "running" and parent.error is None
+    failed_key = next(k for k, j in _children(settings, job_id).items() if k.startswith("render:") and j.error is None
+                      and j.status == "queued")  # fmt: skip
+    assert failed_key  # the failed render is queued again; what succeeded is kept
+    assert sum(j.status == "succeeded" for j in _children(settings, job_id).values()) == 5
+
+
+def test_cancel_button_cancels_and_a_finished_job_says_why_not(
+    login: Login, add_recording: AddRecording, settings: Settings
+) -> None:
+    rec_id = add_recording()
+    client = login("merchant")
+    started = client.post(f"/recordings/{rec_id}/process", data={"clips": "2", "presets": ["douyin"]},
+                          follow_redirects=False)  # fmt: skip
+    job_id = started.headers["location"].rsplit("/", 1)[1]
+    assert _children(settings, job_id)["probe"].status == "queued"
+
+    response = client.post(f"/jobs/{job_id}/cancel", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"/jobs/{job_id}"
+    (job,) = [j for j in _jobs(settings, kind=plan.PROCESS) if j.id == job_id]
+    assert job.status == "cancelled" and job.cancel_requested
+    assert _children(settings, job_id)["probe"].status == "cancelled"
+    html = client.get(f"/jobs/{job_id}").text
+    assert 'data-field="status">cancelled<' in html
+
+    again = client.post(f"/jobs/{job_id}/cancel")
+    assert again.status_code == 409 and "already cancelled" in again.text
+    assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 409  # the script's call, cookie-authenticated
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def test_jobs_list_is_newest_first_with_status_stage_and_percent(
+    login: Login, add_recording: AddRecording, settings: Settings
+) -> None:
+    rec_id = add_recording(title="春季新品 live")
+    older = _pipeline(settings, rec_id)
+    _add_product(settings)
+    client = login("admin")
+    client.post(f"/products/{SKU}/clips", data={"clips": "3", "presets": ["douyin"]})
+    (product_job,) = _jobs(settings, kind=plan.PRODUCT)
+    html = client.get("/jobs").text
+    order = re.findall(r'<tr data-job="([^"]+)">', html)
+    assert order == [product_job.id, older]
+    row = html[html.index(f'<tr data-job="{older}">') :].split("</tr>")[0]
+    assert "badge-running" in row and ">render<" in row and "春季新品 live" in row and "%</span>" in row
+    assert f"{SKU} 保湿面霜 Hydrating Cream" in html
+    only = client.get("/jobs?kind=product").text
+    assert re.findall(r'<tr data-job="([^"]+)">', only) == [product_job.id]
+    assert 'href="/jobs" aria-current="page"' in html and 'href="/products"' in html  # nav links
+
+
+# --- starting jobs from the pages -----------------------------------------------------------
+
+
+def test_make_clips_form_starts_a_processing_job(login: Login, add_recording: AddRecording, settings: Settings) -> None:
+    rec_id = add_recording()
+    client = login("content")
+    page = client.get(f"/recordings/{rec_id}").text
+    assert f'action="/recordings/{rec_id}/process"' in page
+    assert re.search(r'name="presets" value="douyin"[^>]* checked', page)
+    assert 'name="presets" value="kuaishou"' in page and '<option value="engagement"' in page
+
+    form = {
+        "clips": "3", "presets": ["douyin", "kuaishou"], "weight_preset": "engagement", "min_len": "10",
+        "max_len": "30", "mode": "accurate", "captions": "off",
+        "leaders": "小王团长， https://shop.example.com/s/wang\n\nLily, Chen\n",
+    }  # fmt: skip
+    response = client.post(f"/recordings/{rec_id}/process", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    (job,) = _jobs(settings, kind=plan.PROCESS)
+    assert response.headers["location"] == f"/jobs/{job.id}"
+    assert job.recording_id == rec_id and job.parent_id is None and job.status == "queued"
+    analysis, render = job.options["analysis"], job.options["render"]
+    assert (analysis["clips"], analysis["preset"], analysis["min_len"], analysis["max_len"]) == (3, "engagement", 10, 30)
+    assert render["presets"] == ["douyin", "kuaishou"] and render["captions"] is False
+    assert [(p["name"], p["share_url"]) for p in render["leaders"]] == [
+        ("小王团长", "https://shop.example.com/s/wang"),
+        ("Lily, Chen", None),
+    ]
+    probe = _children(settings, job.id)["probe"]  # driven: the first stage exists...
+    assert probe.status == "queued" and probe.enqueued_at is None  # ...unsent: no broker runs here (reconciler's)
+
+    again = client.post(f"/recordings/{rec_id}/process", data=form, follow_redirects=False)
+    assert again.headers["location"] == f"/jobs/{job.id}" and len(_jobs(settings, kind=plan.PROCESS)) == 1
+    page = client.get(f"/recordings/{rec_id}").text
+    assert f'<tr data-job="{job.id}">' in page and "badge-queued" in page
+    assert client.get(response.headers["location"]).status_code == 200
+
+
+def test_a_dispatch_failure_does_not_fail_the_form(
+    login: Login, add_recording: AddRecording, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> list[str]:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(job_forms, "drive", broken)
+    rec_id = add_recording()
+    client = login("merchant")
+    response = client.post(f"/recordings/{rec_id}/process", data={"presets": ["douyin"]}, follow_redirects=False)
+    assert response.status_code == 303
+    (job,) = _jobs(settings, kind=plan.PROCESS)
+    assert job.status == "queued" and _children(settings, job.id) == {}  # committed; the reconciler drives it
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"clips": "3"}, "Tick at least one platform"),
+        ({"clips": "three", "presets": ["douyin"]}, "Clips:"),
+        ({"presets": ["douyin"], "min_len": "50", "max_len": "20"}, "min_len"),
+        ({"presets": ["douyin"], "leaders": "Lily, ftp://files.example.com/x"}, "share_url"),
+        ({"presets": ["douyin"], "leaders": ", https://a.example.com"}, "line 1"),
+        ({"presets": ["douyin"], "leaders": "Lily", "mode": "fast"}, "fast mode"),
+    ],
+)
+def test_a_bad_form_is_shown_again_with_the_reason(
+    login: Login, add_recording: AddRecording, settings: Settings, form: dict[str, Any], message: str
+) -> None:
+    rec_id = add_recording()
+    client = login("content")
+    response = client.post(f"/recordings/{rec_id}/process", data={**form, "weight_preset": "audio-only"})
+    assert response.status_code == 422
+    assert message in _text(response.text)
+    assert '<option value="audio-only" selected>' in response.text  # what was typed is kept
+    assert _jobs(settings, kind=plan.PROCESS) == []
+
+
+def test_a_failed_recording_cannot_be_clipped(login: Login, add_recording: AddRecording, settings: Settings) -> None:
+    rec_id = add_recording(status="failed", error="moov atom not found")
+    client = login("content")
+    response = client.post(f"/recordings/{rec_id}/process", data={"presets": ["douyin"]})
+    assert response.status_code == 409 and "failed its probe" in response.text
+    assert client.post("/recordings/nope/process", data={"presets": ["douyin"]}).status_code == 404
+    assert _jobs(settings, kind=plan.PROCESS) == []
+
+
+def test_product_form_starts_a_product_job(login: Login, settings: Settings) -> None:
+    _add_product(settings)
+    _add_product(settings, "LS-0002", "防晒喷雾 Sun Spray")
+    client = login("merchant")
+    page = client.get("/products")
+    assert page.status_code == 200
+    assert "保湿面霜 Hydrating Cream" in page.text and "¥89" in page.text
+    assert f'action="/products/{SKU}/clips"' in page.text and 'action="/products/LS-0002/clips"' in page.text
+    assert 'id="p1-clips" name="clips" type="number"' in page.text
+    assert "LS-0002" not in client.get("/products?q=cream").text
+
+    response = client.post(f"/products/{SKU}/clips", data={"clips": "4", "presets": ["douyin", "tiktok"]},
+                           follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303
+    (job,) = _jobs(settings, kind=plan.PRODUCT)
+    assert response.headers["location"] == f"/jobs/{job.id}"
+    assert job.recording_id is None and job.options["sku"] == SKU and job.options["analysis"]["clips"] == 4
+    assert job.options["render"]["presets"] == ["douyin", "tiktok"]
+    assert _children(settings, job.id)["find"].kind == "find_product"
+    assert f'<tr data-job="{job.id}">' in client.get("/products").text  # recent product jobs
+    assert f"Clips of {SKU}" in client.get(f"/jobs/{job.id}").text
+
+    bad = client.post(f"/products/{SKU}/clips", data={"clips": "4"})
+    assert bad.status_code == 422 and "Tick at least one platform" in bad.text and " open>" in bad.text
+    assert client.post("/products/NOPE/clips", data={"presets": ["douyin"]}).status_code == 404
+    assert len(_jobs(settings, kind=plan.PRODUCT)) == 1
+
+
+# --- who may ------------------------------------------------------------------------------
+
+
+def test_leaders_get_403_on_job_pages_and_forms(
+    login: Login, add_recording: AddRecording, settings: Settings
+) -> None:
+    rec_id = add_recording()
+    job_id = _pipeline(settings, rec_id)
+    _add_product(settings)
+    client = login("leader")
+    for path in ("/jobs", f"/jobs/{job_id}", "/products"):
+        response = client.get(path)
+        assert response.status_code == 403 and "Not allowed" in response.text, path
+    posts = (f"/recordings/{rec_id}/process", f"/products/{SKU}/clips", f"/jobs/{job_id}/cancel")
+    for path in posts:
+        assert client.post(path, data={"presets": ["douyin"]}).status_code == 403, path
+    assert client.get(f"/api/jobs/{job_id}").status_code == 403
+    assert len(_jobs(settings, parent_id=None)) == 1 and _jobs(settings, id=job_id)[0].status == "running"
+    gallery = client.get("/clips").text  # leaders may open the gallery, without the links they cannot use
+    assert 'href="/products"' not in gallery and 'href="/jobs"' not in gallery
+
+
+def test_signed_out_goes_to_login_and_cross_site_posts_are_refused(
+    client: TestClient, login: Login, add_recording: AddRecording, settings: Settings
+) -> None:
+    response = client.get("/jobs", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/jobs"
+    rec_id = add_recording()
+    login("admin")
+    refused = client.post(f"/recordings/{rec_id}/process", data={"presets": ["douyin"]},
+                          headers={"Sec-Fetch-Site": "cross-site"})  # fmt: skip
+    assert refused.status_code == 403 and _jobs(settings, kind=plan.PROCESS) == []
+    same = client.post(f"/recordings/{rec_id}/process", data={"presets": ["douyin"]},
+                       headers={"Sec-Fetch-Site": "same-origin"}, follow_redirects=False)  # fmt: skip
+    assert same.status_code == 303 and len(_jobs(settings, kind=plan.PROCESS)) == 1
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def test_leader_lines_and_display_helpers() -> None:
+    assert parse_leaders("Lily\n  \n小王团长，https://s.example.com/w\nA, B, https://x.example.com/a,b\n") == [
+        {"name": "Lily"},
+        {"name": "小王团长", "share_url": "https://s.example.com/w"},
+        {"name": "A, B", "share_url": "https://x.example.com/a,b"},
+    ]
+    with pytest.raises(FormError, match="line 2"):
+        parse_leaders("Lily\n, https://x.example.com")
+    assert [fmt_percent(p) for p in (None, 0.0, 0.4299, 0.999, 1.0)] == ["0%", "0%", "42%", "99%", "100%"]
+    assert [fmt_eta(s) for s in (None, 12.0, 61.0, 3600.0, 3725.0)] == [
+        "—",
+        "under a minute",
+        "about 2 min",
+        "about 1 h 00 min",
+        "about 1 h 03 min",
+    ]
