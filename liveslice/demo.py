@@ -1,10 +1,11 @@
 """``liveslice demo``: a generated sample live stream, run through every pipeline stage that exists.
 
-Stages: sample stream, ingest, product data, probe, analyze, then render the highlights as clips
-(Douyin with two leaders' variants, and one Kuaishou clip with a corner QR code).
+Stages: sample stream, ingest, product data, then one processing job as ``liveslice process`` runs
+it (probe, signals, highlights, a Douyin clip of each with two leaders' variants, covers and
+posters, manifest).
 
 It goes through the same code as the API: ``ingest_file`` for the recording, ``import_side_data``
-for the product data, and the worker's job bodies run in this process.
+for the product data, and the pipeline's stage bodies (the Celery tasks' bodies) in this process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import select
 
 from liveslice.analyze import highlights_table, notes, recording_document
 from liveslice.config import Settings
@@ -26,14 +26,13 @@ from liveslice.ingest import ingest_file
 from liveslice.sample_data import SamplePlan, make_plan, write_side_data
 from liveslice.sidedata_import import import_side_data
 from store.db import get_sessionmaker, session_scope
-from store.models import Job, Product, Recording
+from store.models import Job, Recording
 from store.sidedata import side_data_counts
 from studio.ffmpeg import Progress as FFmpegProgress
 from studio.fonts import find_cjk_font
 from studio.highlights import clock
 from studio.synth import render_sample_stream
 
-DEMO_CLIPS = 5  # highlights rendered (all of them when there are no more)
 DEMO_LEADERS = (("wang", "小王团长"), ("lily", "Lily"))
 
 
@@ -118,18 +117,14 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
                 session.close()
             progress.advance(task)
 
-        task = progress.add_task("probe (worker job)", total=1.0)
         from workers.probe import run_probe_job
 
-        run_probe_job(settings, recording_id, job_id=result.job.id)
-        progress.update(task, completed=1.0)
-
-        task = progress.add_task("analyze (worker job)", total=1.0)
-        analysis_job = _analyze(settings, recording_id, plan, lambda _s, f: progress.update(task, completed=f))
-        progress.update(task, completed=1.0)
-
+        run_probe_job(settings, recording_id, job_id=result.job.id)  # the upload's own probe job, here
+        task = progress.add_task("process (pipeline job)", total=1.0)
         render_started = time.monotonic()
-        clips = _render_clips(settings, recording_id, progress)
+        job_id, clips = _process(settings, recording_id, plan, out, lambda f, label: progress.update(
+            task, completed=f, description=f"process: {label}"[:28]))  # fmt: skip
+        progress.update(task, completed=1.0)
         render_seconds = time.monotonic() - render_started
 
     with session_scope(settings.database_url) as session:
@@ -138,9 +133,9 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
         counts = side_data_counts(session, recording_id)
         _print_summary(console, settings, recording, stream, side, counts)
         document = recording_document(session, recording_id)
-        job = session.get(Job, analysis_job)
+        job = session.get(Job, job_id)
         if job is not None and job.status != "succeeded":
-            console.print(f"[bold red]analysis {job.status}:[/] {job.error}", highlight=False)
+            console.print(f"[bold red]processing job {job.status}:[/] {job.error}", highlight=False)
     console.print(highlights_table(document["highlights"], title="Highlights (liveslice analyze)"))
     for line in notes(document):
         console.print(line, highlight=False, soft_wrap=True)
@@ -149,82 +144,45 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
                       render_seconds)  # fmt: skip
 
 
-def _render_clips(settings: Settings, recording_id: str, progress: Progress) -> list[dict[str, Any]]:
-    """Render the best highlights (all of them up to five) for Douyin with two leaders' variants, and the
-    best one again for Kuaishou with a corner QR; returns each clip's manifest document."""
-    from liveslice.clips import render_recording_clip
-    from liveslice.render_cmd import clip_document
-    from store.highlights import list_highlights
+def _process(
+    settings: Settings, recording_id: str, plan: SamplePlan, out: Path, on_update: Callable[[float, str], None]
+) -> tuple[str, list[dict[str, Any]]]:
+    """One processing job, as ``liveslice process`` runs it (probe, signals, highlights, a Douyin clip of
+    each with two leaders' variants, covers and posters, manifest); returns its id and manifest clips."""
+    from liveslice.analyze import SideFiles
+    from liveslice.process_cmd import export, run_with_progress, start_process
+    from pipeline.clipmaking import pipeline_options
 
-    with session_scope(settings.database_url) as session:
-        rows = sorted(list_highlights(session, recording_id=recording_id), key=lambda h: (h.rank or 999, h.start))
-        picked = [(h.id, h.start, h.end, h.sku) for h in rows[:DEMO_CLIPS]]
-        buy_urls = {p.sku: p.buy_url for p in session.scalars(select(Product))}
-    jobs: list[tuple[str, float, float, str, str | None, list[dict[str, Any]]]]
-    jobs = [(hid, a, b, "douyin", None, _demo_leaders(buy_urls.get(sku or ""))) for hid, a, b, sku in picked]
-    if picked:
-        hid, start, end, _sku = picked[0]
-        jobs.append((hid, start, end, "kuaishou", None, []))  # a corner QR: the clip's share link
-    documents = []
-    task = progress.add_task("render clips", total=max(1, len(jobs)))
-    session = get_sessionmaker(settings.database_url)()
-    try:
-        for index, (hid, start, end, preset, share_url, leaders) in enumerate(jobs):
+    min_len = min(15.0, plan.duration / 4)
+    max_len = max(min_len, min(60.0, plan.duration / 3))
+    leaders = [{"id": leader_id, "name": name} for leader_id, name in DEMO_LEADERS]
+    options = pipeline_options(clips=len(plan.segments), presets=["douyin"], min_len=min_len, max_len=max_len,
+                               leaders=leaders)  # fmt: skip
+    job_id = start_process(settings, recording_id, SideFiles(), options, stream_start=None)
 
-            def on_progress(stage: str, fraction: float, index: int = index) -> None:
-                progress.update(task, completed=index + fraction)
+    def follow(view: dict[str, Any]) -> None:
+        on_update(view["progress"], str(view["stage"]))
 
-            clip = render_recording_clip(
-                settings, session, recording_id=recording_id, start=start, end=end, highlight_id=hid, preset=preset,
-                share_url=share_url, leaders=leaders, on_progress=on_progress,
-            )  # fmt: skip
-            documents.append(clip_document(settings, clip))
-            progress.update(task, completed=index + 1)
-    finally:
-        session.close()
-    return documents
-
-
-def _demo_leaders(buy_url: str | None) -> list[dict[str, Any]]:
-    """Two community leaders when the product can be bought online; each gets their own share link
-    ``/s/{code}`` (made by the render) that redirects to the product page."""
-    if not buy_url:
-        return []
-    return [{"id": leader_id, "name": name} for leader_id, name in DEMO_LEADERS]
+    run_with_progress(settings, job_id, concurrency=2, on_update=follow)
+    manifest = export(settings, job_id, out / "clips")
+    return job_id, list(manifest["clips"])
 
 
 def _print_clips(console: Console, settings: Settings, clips: list[dict[str, Any]], seconds: float) -> None:
     if not clips:
         return
-    table = Table(title=f"Clips (liveslice render) — rendered in {seconds:.0f} s")
+    table = Table(title=f"Clips (processing job: render, variants, covers) — {seconds:.0f} s")
     for name in ("clip", "preset", "start–end", "SKU", "files"):
         table.add_column(name)
     for doc in clips:
         files = doc["files"]
         names = [Path(files[k]).name for k in ("video", "cover", "poster") if files.get(k)]
-        names += [Path(v["video"]).name for v in files["variants"].values()]
-        qr = " (corner QR)" if doc.get("corner_qr") else ""
-        table.add_row(doc["clip_id"][:8], doc["preset"] + qr, f"{clock(doc['start'])}–{clock(doc['end'])}",
+        names += [Path(v["video"]).name for v in files["variants"].values() if v.get("video")]
+        table.add_row(doc["clip_id"][:8], doc["preset"], f"{clock(doc['start'])}–{clock(doc['end'])}",
                       doc.get("sku") or "", ", ".join(names))  # fmt: skip
     console.print(table)
-    folder = settings.media_root / "clips"
-    console.print(f"clips are in {folder}/<clip id>/ — and in the gallery at {settings.public_base_url}/clips")
-
-
-def _analyze(settings: Settings, recording_id: str, plan: SamplePlan, on_progress: Callable[[str, float], None]) -> str:
-    """Run the worker's analyze job body here: one clip per product, lengths that fit; returns the job id."""
-    from workers.analyze import ANALYZE_KIND, analysis_params, run_analyze_job
-
-    min_len = min(15.0, plan.duration / 4)
-    max_len = max(min_len, min(60.0, plan.duration / 3))
-    params = analysis_params(clips=len(plan.segments), min_len=min_len, max_len=max_len)
-    with session_scope(settings.database_url) as session:
-        job = Job(kind=ANALYZE_KIND, recording_id=recording_id, status="queued", stage="analyze", options=params)
-        session.add(job)
-        session.flush()
-        job_id = job.id
-    run_analyze_job(settings, job_id, on_progress=on_progress)
-    return job_id
+    folder = Path(clips[0]["files"]["video"]).parent if clips[0]["files"].get("video") else settings.media_root
+    console.print(f"clips and manifest.json are in {folder} — and in the gallery at {settings.public_base_url}/clips")
 
 
 def _progress(console: Console) -> Progress:

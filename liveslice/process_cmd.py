@@ -12,7 +12,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -76,8 +76,14 @@ def start_process(
         return job.id
 
 
-def run_with_progress(settings: Settings, job_id: str, *, concurrency: int, quiet: bool = False) -> dict[str, Any]:
-    """Run the job here while a progress bar on stderr follows its rows; returns the final job view."""
+def run_with_progress(
+    settings: Settings,
+    job_id: str,
+    *,
+    concurrency: int,
+    on_update: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the job here while a progress bar on stderr (or ``on_update``) follows its rows; the final view."""
     errors: list[BaseException] = []
     stop = threading.Event()
 
@@ -90,15 +96,19 @@ def run_with_progress(settings: Settings, job_id: str, *, concurrency: int, quie
     thread = threading.Thread(target=work, name="pipeline", daemon=True)
     thread.start()
     columns = (TextColumn("{task.description:<24}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True, disable=quiet) as progress:
-        task = progress.add_task("process", total=1.0)
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=on_update is not None) as bar:
+        task = bar.add_task("process", total=1.0)
+
+        def show(view: dict[str, Any]) -> None:
+            ready = sum(1 for c in view.get("clips", []) if c["status"] == "ready")
+            label = f"{view['stage']} ({ready}/{len(view['clips'])} clips)" if view.get("clips") else str(view["stage"])
+            bar.update(task, completed=view["progress"], description=label)
+
+        update = on_update or show
         try:
             while thread.is_alive():
                 thread.join(timeout=0.5)
-                view = _view(settings, job_id)
-                ready = sum(1 for c in view.get("clips", []) if c["status"] == "ready")
-                label = f"{view['stage']} ({ready}/{len(view.get('clips', []))} clips)" if view.get("clips") else ""
-                progress.update(task, completed=view["progress"], description=label or str(view["stage"]))
+                update(_view(settings, job_id))
         except KeyboardInterrupt:
             stop.set()
             from pipeline.advance import request_cancel
@@ -157,13 +167,12 @@ def process(
     out: Path | None,
     stream_start: datetime | None = None,
     concurrency: int = 2,
-    quiet: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The whole command: returns (job view, manifest)."""
     started = time.monotonic()
     recording_id = resolve_recording(settings, recording, stream_start=stream_start)
     job_id = start_process(settings, recording_id, files, options, stream_start=stream_start)
-    view = run_with_progress(settings, job_id, concurrency=concurrency, quiet=quiet)
+    view = run_with_progress(settings, job_id, concurrency=concurrency)
     folder = out if out is not None else settings.media_root / "exports" / job_id
     manifest = export(settings, job_id, folder)
     manifest["seconds"] = round(time.monotonic() - started, 2)

@@ -77,31 +77,33 @@ def test_demo_runs_end_to_end_on_a_short_stream(settings: Settings, tmp_path: Pa
         assert recording is not None and recording.status == "ready"
         assert (recording.width, recording.height) == (720, 1280)
         assert recording.duration == pytest.approx(60.0, abs=0.2)
-        job = session.query(Job).filter_by(recording_id=recording.id, kind="probe").one()
+        job = session.query(Job).filter_by(recording_id=recording.id, kind="probe", parent_id=None).one()
         assert job.status == "succeeded"
-        analysis = session.query(Job).filter_by(recording_id=recording.id, kind="analyze").one()
-        assert analysis.status == "succeeded", analysis.error
+        process = session.query(Job).filter_by(recording_id=recording.id, kind="process").one()
+        assert process.status == "succeeded", process.error
+        stages = {j.key.split(":")[0] for j in session.query(Job).filter_by(parent_id=process.id)}
+        assert stages == {"probe", "signals", "highlights", "render", "variants", "covers", "finalize"}
         assert result.highlights and all(h["id"] and h["reason"] for h in result.highlights)
         assert session.query(Product).count() >= 1
         assert session.query(TimelineSegment).filter_by(recording_id=recording.id).count() >= 1
         assert session.query(ChatEvent).filter_by(recording_id=recording.id).count() > 10
         assert session.query(StreamOrder).filter_by(recording_id=recording.id).count() > 0
         clips = session.query(Clip).filter_by(recording_id=recording.id).all()
-        assert len(clips) == len(result.highlights) + 1 and all(c.status == "ready" for c in clips)
+        assert len(clips) == len(result.highlights) and all(c.status == "ready" for c in clips)
     assert result.counts["timeline"] >= 1
-    # every highlight as a Douyin clip with two leaders' variants, the best one again for Kuaishou with a corner QR
-    *douyin, kuaishou = result.clips
-    assert [c["preset"] for c in douyin] == ["douyin"] * len(result.highlights) and kuaishou["preset"] == "kuaishou"
-    for clip in douyin:
+    # every highlight as a Douyin clip with two leaders' variants, exported beside manifest.json
+    assert (tmp_path / "demo" / "clips" / "manifest.json").is_file()
+    assert [c["preset"] for c in result.clips] == ["douyin"] * len(result.highlights)
+    for clip in result.clips:
         assert not clip["corner_qr"] and sorted(v["leader"] for v in clip["files"]["variants"].values()) == [
             "Lily", "小王团长"]  # fmt: skip
         paths = [clip["files"][k] for k in ("video", "cover", "poster")]
         paths += [v[k] for v in clip["files"]["variants"].values() for k in ("video", "poster")]
         assert all(Path(p).is_file() for p in paths)
     # every QR is a share link /s/{code} of this server that resolves to the product's buy_url
-    assert kuaishou["corner_qr"] and kuaishou["share_url"].startswith(f"{settings.public_base_url}/s/")
     links = [(c["share_url"], c["product"]["buy_url"]) for c in result.clips]
-    links += [(v["share_url"], c["product"]["buy_url"]) for c in douyin for v in c["files"]["variants"].values()]
+    links += [(v["share_url"], c["product"]["buy_url"]) for c in result.clips for v in c["files"]["variants"].values()]
+    assert all(url.startswith(f"{settings.public_base_url}/s/") for url, _ in links)
     assert len({url for url, _buy in links}) == len(links)
     with session_scope(settings.database_url) as session:
         for url, buy_url in links:

@@ -216,7 +216,7 @@ def test_a_redis_restart_while_a_job_waits_loses_nothing(
     server = _redis_server(port, tmp_path)
     try:
         for settings in redis_settings(tmp_path, monkeypatch, f"redis://127.0.0.1:{port}/0"):
-            job_id = start_job(settings, talk_source, clips=1, min_len=3.0, max_len=4.0)  # douyin (no test presets there)
+            job_id = start_job(settings, talk_source, clips=1, min_len=3.0, max_len=4.0)  # douyin: no test presets
             assert view(settings, job_id)["stages"][0]["status"] == "queued"  # sent, waiting: no worker yet
             client = redis.Redis(port=port)
             assert client.dbsize() > 0
