@@ -168,14 +168,14 @@ def process(
     stream_start: datetime | None = None,
     concurrency: int = 2,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The whole command: returns (job view, manifest)."""
+    """The whole command: returns (job view with the run's ``seconds``, manifest)."""
     started = time.monotonic()
     recording_id = resolve_recording(settings, recording, stream_start=stream_start)
     job_id = start_process(settings, recording_id, files, options, stream_start=stream_start)
     view = run_with_progress(settings, job_id, concurrency=concurrency)
     folder = out if out is not None else settings.media_root / "exports" / job_id
     manifest = export(settings, job_id, folder)
-    manifest["seconds"] = round(time.monotonic() - started, 2)
+    view["seconds"] = round(time.monotonic() - started, 2)
     return view, manifest
 
 
@@ -241,7 +241,7 @@ def process_command(
     else:
         from rich.table import Table
 
-        table = Table(title=f"liveslice process — job {view['id'][:8]} {view['status']} in {manifest['seconds']:.0f} s")
+        table = Table(title=f"liveslice process — job {view['id'][:8]} {view['status']} in {view['seconds']:.0f} s")
         for name in ("clip", "preset", "window (s)", "SKU", "score", "status", "files", "why"):
             table.add_column(name)
         for row in summary_rows(manifest):
