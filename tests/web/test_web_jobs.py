@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -14,6 +16,7 @@ from sqlalchemy import select
 
 from api import job_forms
 from api.job_forms import FormError, parse_leaders
+from api.main import STATIC_DIR
 from api.routers.job_pages import fmt_eta, fmt_percent
 from liveslice.config import Settings
 from pipeline import plan
@@ -124,7 +127,9 @@ def test_job_page_shows_stage_progress_eta_and_each_clip(
     assert client.get("/jobs/nope").status_code == 404
 
 
-def test_failed_job_lists_errors_and_offers_retry(login: Login, add_recording: AddRecording, settings: Settings) -> None:
+def test_failed_job_lists_errors_and_offers_retry(
+    login: Login, add_recording: AddRecording, settings: Settings
+) -> None:
     job_id = _pipeline(settings, add_recording(), clip_states=("ready", "failed"))
     with session_scope(settings.database_url) as session:
         job = session.get(Job, job_id)
@@ -216,7 +221,7 @@ def test_make_clips_form_starts_a_processing_job(login: Login, add_recording: Ad
     assert response.headers["location"] == f"/jobs/{job.id}"
     assert job.recording_id == rec_id and job.parent_id is None and job.status == "queued"
     analysis, render = job.options["analysis"], job.options["render"]
-    assert (analysis["clips"], analysis["preset"], analysis["min_len"], analysis["max_len"]) == (3, "engagement", 10, 30)
+    assert [analysis[k] for k in ("clips", "preset", "min_len", "max_len")] == [3, "engagement", 10, 30]
     assert render["presets"] == ["douyin", "kuaishou"] and render["captions"] is False
     assert [(p["name"], p["share_url"]) for p in render["leaders"]] == [
         ("小王团长", "https://shop.example.com/s/wang"),
@@ -310,9 +315,7 @@ def test_product_form_starts_a_product_job(login: Login, settings: Settings) -> 
 # --- who may ------------------------------------------------------------------------------
 
 
-def test_leaders_get_403_on_job_pages_and_forms(
-    login: Login, add_recording: AddRecording, settings: Settings
-) -> None:
+def test_leaders_get_403_on_job_pages_and_forms(login: Login, add_recording: AddRecording, settings: Settings) -> None:
     rec_id = add_recording()
     job_id = _pipeline(settings, rec_id)
     _add_product(settings)
@@ -363,3 +366,23 @@ def test_leader_lines_and_display_helpers() -> None:
         "about 1 h 00 min",
         "about 1 h 03 min",
     ]
+
+
+def test_job_pages_reference_no_other_host(login: Login, add_recording: AddRecording, settings: Settings) -> None:
+    job_id = _pipeline(settings, add_recording())
+    _add_product(settings)
+    client = login("admin")
+    for path in ("/jobs", f"/jobs/{job_id}", "/products"):
+        html = client.get(path).text
+        assert not re.search(r"https?://", html, re.IGNORECASE), path
+        for attr in re.findall(r'(?:src|href|action)="([^"]*)"', html):
+            assert attr.startswith(("/", "#", "data:")), (path, attr)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_job_script_parses() -> None:
+    script = STATIC_DIR / "jobs.js"
+    result = subprocess.run(["node", "--check", str(script)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    source = script.read_text()
+    assert 'credentials: "same-origin"' in source and "innerHTML" not in source  # cookie auth; text nodes only
