@@ -63,7 +63,7 @@ def _options(body: ProcessRequest, *, sku: str | None = None, duration: float | 
     try:
         return pipeline_options(**values, sku=sku, duration=duration)
     except (InvalidClipRequest, StudioError) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 def _started(settings: SettingsDep, session: SessionDep, job: Job, created: bool, response: Response) -> dict[str, Any]:
