@@ -37,7 +37,7 @@ def test_a_product_job_clips_the_skus_best_moments_across_recordings(
 ) -> None:
     options = small_options(clips=2, leaders=[], sku="LS-0002")
     with session_scope(settings.database_url) as session:
-        job, created = create_pipeline(session, kind="product", recording_id=None, options=options)
+        job, _created = create_pipeline(session, kind="product", recording_id=None, options=options)
         job_id = job.id
     assert run_pipeline(settings, job_id) == "succeeded"
     manifest = pipeline_manifest(settings, job_id)
