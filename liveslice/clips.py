@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -241,9 +240,7 @@ def _produce(
 def _stored_outcome(settings: Settings, clip: Clip, job: ClipJob, targets: ClipTargets) -> RenderOutcome:
     """What an earlier stage rendered, read back from the row (its base fetched from storage if need be)."""
     assert clip.video_key is not None
-    video = local_copy(settings, clip.video_key)
-    if video != targets.video:
-        targets = replace(targets, video=video)
+    video = local_copy(settings, clip.video_key)  # on S3: downloaded to this machine's working path
     leaders = {leader.id: leader for leader in job.leaders}
     variants = [
         VariantOutcome(leaders.get(v.leader_id) or Leader(v.leader_id, v.leader_name, v.share_url),

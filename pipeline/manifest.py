@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from liveslice.config import Settings
-from liveslice.storage import get_storage, save_outputs
+from liveslice.storage import get_storage
 from pipeline import plan
 from pipeline.advance import children_of, plan_children
 from store.db import session_scope
@@ -168,7 +168,5 @@ def save_manifest(settings: Settings, job_id: str, manifest: dict[str, Any]) -> 
     """Write the manifest atomically to the media store; returns its key."""
     key = manifest_key(job_id)
     data = json.dumps(manifest, ensure_ascii=False, indent=2, default=str).encode()
-    storage = get_storage(settings)
-    storage.write_bytes(key, data)
-    save_outputs(settings, [key])
+    get_storage(settings).write_bytes(key, data)  # whole or not at all, on either store
     return key

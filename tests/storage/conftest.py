@@ -17,6 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from liveslice.config import Settings
+from tests.conftest import make_settings
+
 ACCESS_KEY = "AKIDLIVESLICETEST"
 SECRET_KEY = "liveslice-test-secret-do-not-leak"
 
@@ -179,3 +182,11 @@ class DownstreamCut:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
+
+
+@pytest.fixture
+def s3_settings(moto_endpoint: str, aws_env: None, bucket: str, tmp_path: Path) -> Settings:
+    """The API machine's settings: its own media root, the shared bucket."""
+    return make_settings(
+        tmp_path / "api", storage="s3", s3_bucket=bucket, s3_endpoint_url=moto_endpoint, s3_region="us-east-1"
+    )

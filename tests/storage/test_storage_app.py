@@ -34,14 +34,6 @@ def objects(s3_client: Any, bucket: str) -> dict[str, bytes]:
     return {item["Key"]: s3_client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed}
 
 
-@pytest.fixture
-def s3_settings(moto_endpoint: str, aws_env: None, bucket: str, tmp_path: Path) -> Settings:
-    """The API machine's settings: its own media root, the shared bucket."""
-    return make_settings(
-        tmp_path / "api", storage="s3", s3_bucket=bucket, s3_endpoint_url=moto_endpoint, s3_region="us-east-1"
-    )
-
-
 def other_machine(settings: Settings, root: Path) -> Settings:
     """A worker's settings: another media root (so another cache), the same database and bucket."""
     same = ("database_url", "secret_key", "storage", "s3_bucket", "s3_endpoint_url", "s3_region")
