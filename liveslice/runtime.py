@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -207,7 +208,9 @@ def worker_argv(
     unknown = set(queues) - set(ALL_QUEUES)
     if unknown or not queues:
         raise RuntimeSetupError(f"unknown queues {sorted(unknown)}; choose from {', '.join(ALL_QUEUES)}")
-    node = name or f"liveslice-{os.getpid()}@%h"
+    # unique per worker, even for several started by one process: a shared node name makes RabbitMQ
+    # refuse the second worker's exclusive control queue (and Redis mix up their replies)
+    node = name or f"liveslice-{os.getpid()}-{secrets.token_hex(3)}@%h"
     return [
         sys.executable, "-m", "celery", "-A", "workers.app", "worker",
         "-Q", ",".join(queues), "--concurrency", str(concurrency), "--prefetch-multiplier", "1",

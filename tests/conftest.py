@@ -17,6 +17,7 @@ from studio.ffmpeg import run_ffmpeg
 
 REDIS_ENV = "LIVESLICE_TEST_REDIS_URL"
 DATABASE_ENV = "LIVESLICE_TEST_DATABASE_URL"
+AMQP_ENV = "LIVESLICE_TEST_AMQP_URL"
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +83,14 @@ def redis_url() -> str:
     url = os.environ.get(REDIS_ENV)
     if not url:
         pytest.skip(f"{REDIS_ENV} is not set: skipping the test against a real Redis (.ci/run sets it)")
+    return url
+
+
+@pytest.fixture
+def amqp_url() -> str:
+    url = os.environ.get(AMQP_ENV)
+    if not url:
+        pytest.skip(f"{AMQP_ENV} is not set: skipping the test against a real RabbitMQ (.ci/run sets it)")
     return url
 
 

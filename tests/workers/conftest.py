@@ -159,6 +159,8 @@ def running_backend(
         overrides["broker_url"] = request.getfixturevalue("redis_url")
         prefix = f"lstest-{secrets.token_hex(4)}:"
         _celery_config_module(tmp_path, monkeypatch, prefix)
+    elif broker == "amqp":
+        overrides["broker_url"] = request.getfixturevalue("amqp_url")
     elif broker == "sqla":
         overrides["broker_url"] = "sqla"
     settings = make_settings(tmp_path, **overrides)

@@ -176,6 +176,8 @@ def test_worker_command_line_and_environment(tmp_path: Path) -> None:
     assert argv[1:6] == ["-m", "celery", "-A", "workers.app", "worker"]
     assert argv[argv.index("-Q") + 1] == "analysis,render" and argv[argv.index("--concurrency") + 1] == "3"
     assert argv[argv.index("--prefetch-multiplier") + 1] == "1"
+    other = worker_argv(queues=["analysis", "render"], concurrency=3)
+    assert argv[argv.index("-n") + 1] != other[other.index("-n") + 1]  # two workers of one process: two nodes
     with pytest.raises(RuntimeSetupError, match="unknown queues"):
         worker_argv(queues=["nope"])
 
