@@ -12,14 +12,14 @@ import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 
 from liveslice.config import Settings
 from pipeline.advance import advance
 from pipeline.stages import RUNNERS, run_probe_stage
 from store.db import session_scope
 from store.models import Job, utcnow
-from workers.jobs import QUEUED, TERMINAL
+from workers.jobs import QUEUED, RUNNING, TERMINAL, heartbeat_grace
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,30 @@ def run_one(settings: Settings, job_id: str, kind: str, recording_id: str | None
         RUNNERS[kind](settings, job_id)
 
 
+def reclaim_abandoned(settings: Settings, job_id: str) -> int:
+    """Stages an earlier run of this pipeline left behind (a killed ``liveslice process``): running with a
+    stale heartbeat, or taken by a process runner and never started. They go back to queued-unsent."""
+    stale = utcnow() - heartbeat_grace(settings)
+    with session_scope(settings.database_url) as session:
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.parent_id == job_id,
+                or_(
+                    and_(Job.status == RUNNING, or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale)),
+                    and_(Job.status == QUEUED, Job.celery_task_id == LOCAL_TOKEN, Job.enqueued_at < stale),
+                ),
+            )
+            .values(status=QUEUED, enqueued_at=None, celery_task_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
 def run_pipeline(settings: Settings, job_id: str, *, concurrency: int = 2, stop: threading.Event | None = None) -> str:
-    """Drive pipeline ``job_id`` to its end here; returns its final status."""
+    """Drive pipeline ``job_id`` to its end here (taking over what a killed earlier run left); its final status."""
+    if reclaim_abandoned(settings, job_id):
+        log.info("job=%s: took over stages an earlier run left behind", job_id)
     running: dict[Future[None], str] = {}
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="stage") as pool:
         while True:

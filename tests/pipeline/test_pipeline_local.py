@@ -129,3 +129,22 @@ def test_cancelling_a_queued_job_cancels_its_stages(settings: Settings, recordin
     state = view(settings, job_id)
     assert state["status"] == "cancelled" and all(s["status"] == "cancelled" for s in state["stages"])
     assert SMALL.name in str(state["options"])
+
+
+def test_a_killed_run_is_taken_over_by_the_next(settings: Settings, recording: str) -> None:
+    """``liveslice process`` killed mid-stage: running the same job again takes the abandoned stage over."""
+    from datetime import timedelta
+
+    from pipeline.advance import advance
+    from store.models import utcnow
+
+    job_id = start(settings, recording, leaders=[])
+    (probe_id,) = advance(settings, job_id)
+    with session_scope(settings.database_url) as session:
+        probe = session.get(Job, probe_id)
+        assert probe is not None
+        probe.status, probe.attempts, probe.celery_task_id = "running", 1, "local"
+        probe.heartbeat_at = probe.started_at = utcnow() - timedelta(minutes=10)
+    assert run_pipeline(settings, job_id) == "succeeded"
+    stages = {s["key"]: s for s in view(settings, job_id)["stages"]}
+    assert stages["probe"]["attempts"] == 2 and stages["probe"]["status"] == "succeeded"
