@@ -14,6 +14,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from liveslice.cli_options import (
+    ChatOpt,
+    MaxLenOpt,
+    MinLenOpt,
+    OrdersOpt,
+    ProductsOpt,
+    RecordingArg,
+    StreamStartOpt,
+    TimelineOpt,
+    TranscriptOpt,
+)  # fmt: skip
 from liveslice.config import Settings, get_settings
 from liveslice.process_cmd import process_command
 from liveslice.render_cmd import render as render_command
@@ -297,20 +308,18 @@ def import_transcript(file: FileArg, recording: RecordingOpt) -> None:
 
 @app.command()
 def analyze(
-    recording: Annotated[str, typer.Argument(help="A media file, or the id of a stored recording.")],
-    products: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Product catalog.")] = None,
-    timeline: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Product timeline.")] = None,
-    chat: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Chat log.")] = None,
-    orders: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Stream orders.")] = None,
-    transcript: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="SRT/WebVTT.")] = None,
-    stream_start: Annotated[
-        datetime | None, typer.Option("--stream-start", help="Stream start (ISO 8601), for wall-clock files.")
-    ] = None,
+    recording: RecordingArg,
+    products: ProductsOpt = None,
+    timeline: TimelineOpt = None,
+    chat: ChatOpt = None,
+    orders: OrdersOpt = None,
+    transcript: TranscriptOpt = None,
+    stream_start: StreamStartOpt = None,
     clips: Annotated[int, typer.Option(help="How many highlights (locked ones included).")] = 10,
     preset: Annotated[str, typer.Option(help="Weights: sales, engagement or audio-only.")] = "sales",
     weights: Annotated[str | None, typer.Option(help="Custom weights, e.g. orders=0.5,chat=0.3 (0 = off).")] = None,
-    min_len: Annotated[float, typer.Option(help="Shortest clip, seconds.")] = 15.0,
-    max_len: Annotated[float, typer.Option(help="Longest clip, seconds.")] = 60.0,
+    min_len: MinLenOpt = 15.0,
+    max_len: MaxLenOpt = 60.0,
     scenes: Annotated[bool, typer.Option("--scenes", help="Also detect scene changes (decodes the video).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (schema in the README).")] = False,
 ) -> None:

@@ -22,6 +22,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from liveslice.analyze import AnalyzeCommandError, SideFiles, import_files
+from liveslice.cli_options import (
+    ChatOpt,
+    MaxLenOpt,
+    MinLenOpt,
+    OrdersOpt,
+    ProductsOpt,
+    RecordingArg,
+    StreamStartOpt,
+    TimelineOpt,
+    TranscriptOpt,
+)  # fmt: skip
 from liveslice.config import Settings
 from liveslice.storage import atomic_write, local_copy
 from pipeline.advance import create_pipeline
@@ -190,20 +201,18 @@ def summary_rows(manifest: dict[str, Any]) -> Sequence[tuple[str, ...]]:
 
 
 def process_command(
-    recording: Annotated[str, typer.Argument(help="A media file, or the id of a stored recording.")],
-    products: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Product catalog.")] = None,
-    timeline: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Product timeline.")] = None,
-    chat: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Chat log.")] = None,
-    orders: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Stream orders.")] = None,
-    transcript: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="SRT/WebVTT.")] = None,
-    stream_start: Annotated[
-        datetime | None, typer.Option("--stream-start", help="Stream start (ISO 8601), for wall-clock files.")
-    ] = None,
+    recording: RecordingArg,
+    products: ProductsOpt = None,
+    timeline: TimelineOpt = None,
+    chat: ChatOpt = None,
+    orders: OrdersOpt = None,
+    transcript: TranscriptOpt = None,
+    stream_start: StreamStartOpt = None,
     clips: Annotated[int, typer.Option(help="How many highlights to clip (each in every preset).")] = 10,
     preset: Annotated[str, typer.Option(help="Platform presets, comma separated: douyin,kuaishou,…")] = "douyin",
     weights: Annotated[str, typer.Option(help="Highlight weights: sales, engagement or audio-only.")] = "sales",
-    min_len: Annotated[float, typer.Option(help="Shortest clip, seconds.")] = 15.0,
-    max_len: Annotated[float, typer.Option(help="Longest clip, seconds.")] = 60.0,
+    min_len: MinLenOpt = 15.0,
+    max_len: MaxLenOpt = 60.0,
     leaders: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="Leaders CSV/XLSX: name, share_url[, id].")
     ] = None,

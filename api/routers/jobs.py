@@ -156,18 +156,23 @@ def get_manifest(job_id: str, settings: SettingsDep, session: SessionDep, _key: 
     return pipeline_manifest(settings, job_id)
 
 
-@router.post("/jobs/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED,
-             summary="Cancel a job: queued stages stop at once, a running render stops its ffmpeg (roles: admin, "
-             "content, merchant)")  # fmt: skip
-def cancel_job(job_id: str, settings: SettingsDep, session: SessionDep, _key: JobEditor) -> dict[str, Any]:
+def _transition(settings: SettingsDep, session: SessionDep, job_id: str, change: Any) -> dict[str, Any]:
+    """Apply ``change(settings, job_id)`` (its own transactions); 409 when the job is in no state for it."""
     _job(session, job_id)
     session.rollback()
     try:
-        request_cancel(settings, job_id)
+        change(settings, job_id)
     except PipelineStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     session.expire_all()
     return job_view(session, _job(session, job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED,
+             summary="Cancel a job: queued stages stop at once, a running render stops its ffmpeg (roles: admin, "
+             "content, merchant)")  # fmt: skip
+def cancel_job(job_id: str, settings: SettingsDep, session: SessionDep, _key: JobEditor) -> dict[str, Any]:
+    return _transition(settings, session, job_id, request_cancel)
 
 
 @router.post(
@@ -176,11 +181,4 @@ def cancel_job(job_id: str, settings: SettingsDep, session: SessionDep, _key: Jo
     summary="Retry only the failed parts of a finished processing job (roles: admin, content, merchant)",
 )
 def retry_job(job_id: str, settings: SettingsDep, session: SessionDep, _key: JobEditor) -> dict[str, Any]:
-    _job(session, job_id)
-    session.rollback()
-    try:
-        retry_failed(settings, job_id)
-    except PipelineStateError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    session.expire_all()
-    return job_view(session, _job(session, job_id))
+    return _transition(settings, session, job_id, retry_failed)
