@@ -56,8 +56,10 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    # one-shot commands show progress bars and results: only warnings in between (-v: everything);
+    # serve and worker log at LIVESLICE_LOG_LEVEL (configure_logging)
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     if not verbose:
