@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.routers.pages import (
+from api.formatting import (
     display_size,
     fmt_audio,
     fmt_duration,
@@ -14,8 +14,8 @@ from api.routers.pages import (
     fmt_seconds,
     fmt_size,
     fmt_time,
-    safe_next,
 )
+from api.routers.pages import safe_next
 from store.models import Recording
 
 
