@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api.deps import RecordingReader, SessionDep, SettingsDep, require_roles
+from api.routers.clips import LeaderIn
 from liveslice.clips import InvalidClipRequest
 from pipeline import plan
 from pipeline.advance import PipelineStateError, create_pipeline, drive, request_cancel, retry_failed
@@ -28,14 +29,6 @@ router = APIRouter(prefix="/api", tags=["jobs"])
 
 JOB_ROLES = ("admin", "content", "merchant")
 JobEditor = Annotated[ApiKey, Depends(require_roles(*JOB_ROLES))]
-
-
-class LeaderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    id: str | None = Field(None, max_length=64)
-    share_url: str | None = Field(None, max_length=2000)
 
 
 class ProcessRequest(BaseModel):
