@@ -175,7 +175,7 @@ def stage_figures(settings: Settings, job_id: str, wall0: datetime, total: float
             continue
         busy = [_seconds(m[3], m[4]) for m in mine]
         waits = [_seconds(m[2], m[3]) for m in mine if m[2] is not None]
-        first = min(m[3] for m in mine)
+        first = min(m[3] for m in mine if m[3] is not None)
         last = max((m[4] for m in mine if m[4] is not None), default=first)
         figures[stage] = {"jobs": len(mine), "busy_s": sum(busy), "max_s": max(busy), "span_s": _seconds(first, last),
                           "start_s": _seconds(wall0, first), "end_s": _seconds(wall0, last),
@@ -309,7 +309,7 @@ def main() -> int:
     media = out / "media"
     shutil.rmtree(media, ignore_errors=True)
     shutil.rmtree(out / "bare", ignore_errors=True)
-    settings = Settings(_env_file=None, media_root=media, import_roots=[video.parent], secret_key="bench-e2e",  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, media_root=media, import_roots=[video.parent], secret_key="bench-e2e",
                         min_free_bytes=0, broker_url="embedded", worker_concurrency=args.concurrency)  # fmt: skip
     prepare(settings)
     figures: dict[str, Any] = {"hours": args.hours, "clips_asked": args.clips, "concurrency": args.concurrency,

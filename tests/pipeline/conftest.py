@@ -9,6 +9,7 @@ import pytest
 
 from liveslice.config import Settings
 from pipeline.clipmaking import pipeline_options
+from studio.ffmpeg import run_ffmpeg
 from tests.clips.clip_media import SMALL, make_source, register_presets, store_recording
 
 CHAT = "ts,user,text,kind\n" + "".join(f"{2 + i * 0.1:.1f},u{i},上链接,comment\n" for i in range(30))
@@ -47,3 +48,17 @@ def small_options(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"clips": 2, "presets": [SMALL.name], "min_len": 3.0, "max_len": 4.0, "leaders": LEADERS}
     values.update(overrides)
     return pipeline_options(**values)
+
+
+@pytest.fixture(scope="session")
+def talk_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """30 s of 640x360 video with a tone that swells: enough for a 10 s douyin render that takes a while."""
+    out = tmp_path_factory.mktemp("crash-source") / "live.mp4"
+    run_ffmpeg([
+        "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=30",
+        "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:duration=30",
+        "-af", "volume='if(between(t,12,20),1.0,0.1)':eval=frame",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30", "-c:a", "aac",
+        "-shortest", "-movflags", "+faststart", str(out),
+    ], timeout=120)  # fmt: skip
+    return out

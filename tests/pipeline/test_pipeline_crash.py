@@ -28,7 +28,6 @@ from pipeline.status import job_view
 from store import keys as key_store
 from store.db import get_sessionmaker, session_scope
 from store.models import Clip, Job
-from studio.ffmpeg import run_ffmpeg
 from studio.render import get_preset, validate_output
 from tests.conftest import make_settings
 from tests.workers.conftest import _celery_config_module
@@ -37,20 +36,6 @@ from workers.reconcile import reconcile
 
 pytestmark = pytest.mark.redis
 FAST_BEATS = {"heartbeat_seconds": 0.5, "stale_after_seconds": 2.0}
-
-
-@pytest.fixture(scope="module")
-def talk_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """30 s of 640x360 video with a tone that swells: enough for a 10 s douyin render that takes a while."""
-    out = tmp_path_factory.mktemp("crash-source") / "live.mp4"
-    run_ffmpeg([
-        "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=30",
-        "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:duration=30",
-        "-af", "volume='if(between(t,12,20),1.0,0.1)':eval=frame",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30", "-c:a", "aac",
-        "-shortest", "-movflags", "+faststart", str(out),
-    ], timeout=120)  # fmt: skip
-    return out
 
 
 class Workers:
@@ -121,8 +106,12 @@ def start_job(settings: Settings, source: Path, **options: object) -> str:
     finally:
         session.close()
     with session_scope(settings.database_url) as session:
-        job, _ = create_pipeline(session, kind="process", recording_id=rec.recording.id,
-                                 options=pipeline_options(weight_preset="audio-only", **options))  # type: ignore[arg-type]
+        job, _ = create_pipeline(
+            session,
+            kind="process",
+            recording_id=rec.recording.id,
+            options=pipeline_options(weight_preset="audio-only", **options),
+        )  # type: ignore[arg-type]
         job_id = job.id
     drive(settings, job_id)
     return job_id

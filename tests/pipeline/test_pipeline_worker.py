@@ -18,7 +18,6 @@ from pipeline.status import job_view
 from store.db import session_scope
 from store.models import Clip, Job
 from tests.clips.clip_media import CATALOG
-from tests.pipeline.test_pipeline_crash import talk_source  # noqa: F401  (fixture)
 from tests.workers.conftest import running_backend
 
 BACKENDS = ["embedded-sqlite", "redis-postgres", "amqp-sqlite"]
@@ -31,7 +30,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.
 
 
 def test_a_job_runs_through_an_analysis_worker_and_a_render_worker(
-    backend: Settings, talk_source: Path, tmp_path: Path  # noqa: F811
+    backend: Settings,
+    talk_source: Path,
+    tmp_path: Path,
 ) -> None:
     settings = backend
     from liveslice.ingest import ingest_file
