@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from api.routers.jobs import ProcessRequest
 from liveslice.clips import InvalidClipRequest
 from liveslice.config import Settings
-from pipeline.advance import create_pipeline, drive
-from pipeline.clipmaking import pipeline_options
+from pipeline.advance import start_pipeline
 from studio.errors import StudioError
 from studio.highlights.presets import PRESETS as WEIGHT_PRESETS
 from studio.render import PRESETS
@@ -142,10 +141,8 @@ def form_options(form: JobForm, *, sku: str | None = None, duration: float | Non
         )  # the form's strings are converted as JSON's numbers would be
     except ValidationError as exc:
         raise FormError(_validation_message(exc)) from exc
-    values = body.model_dump()
-    values["leaders"] = [{k: v for k, v in leader.items() if v is not None} for leader in values["leaders"]]
     try:
-        return pipeline_options(**values, sku=sku, duration=duration)
+        return body.options(sku=sku, duration=duration)
     except (InvalidClipRequest, StudioError) as exc:
         raise FormError(str(exc)) from exc
 
@@ -154,12 +151,5 @@ def start_job(
     settings: Settings, session: Session, *, kind: str, recording_id: str | None, options: dict[str, Any]
 ) -> str:
     """Create (or find the same active) pipeline job, commit it, then drive it; returns its id."""
-    job, created = create_pipeline(session, kind=kind, recording_id=recording_id, options=options)
-    job_id = job.id
-    session.commit()
-    if created:
-        try:
-            drive(settings, job_id)
-        except Exception:  # the row is committed: the reconciler drives it on its next pass
-            log.exception("job=%s created but not driven now; the reconciler will", job_id)
-    return job_id
+    job, _created = start_pipeline(settings, session, kind=kind, recording_id=recording_id, options=options)
+    return job.id

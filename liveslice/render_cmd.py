@@ -172,6 +172,7 @@ def clip_document(settings: Settings, clip: Clip) -> dict:
     """The ``--json`` manifest of a stored clip; files are local paths under the media root
     (with S3 storage: this machine's working copies, downloaded if need be)."""
     from liveslice.storage import local_copy
+    from store.clips import clip_files
 
     def path(key: str | None) -> str | None:
         return str(local_copy(settings, key)) if key else None
@@ -189,16 +190,7 @@ def clip_document(settings: Settings, clip: Clip) -> dict:
         "product": clip.product,
         "share_url": clip.share_url or (clip.product or {}).get("buy_url"),
         "corner_qr": _corner_qr(clip),
-        "files": {
-            "video": path(clip.video_key),
-            "cover": path(clip.cover_key),
-            "poster": path(clip.poster_key),
-            "variants": {
-                v.leader_id: {"leader": v.leader_name, "share_url": v.share_url, "video": path(v.video_key),
-                              "poster": path(v.poster_key)}
-                for v in clip.variants
-            },
-        },
+        "files": clip_files(clip, path),
         "warnings": [],
     }  # fmt: skip
 

@@ -23,7 +23,7 @@ from liveslice.config import Settings
 from pipeline import plan
 from store.db import session_scope
 from store.models import Clip, Job, utcnow
-from workers.jobs import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL
+from workers.jobs import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,22 @@ def create_pipeline(
     session.add(job)
     session.flush()
     return job, True
+
+
+def start_pipeline(
+    settings: Settings, session: Session, *, kind: str, recording_id: str | None, options: Mapping[str, Any]
+) -> tuple[Job, bool]:
+    """:func:`create_pipeline`, commit, then :func:`drive` a new one. If it cannot be driven now (database
+    or broker briefly away), it stays committed and queued: the reconciler drives it on its next pass."""
+    job, created = create_pipeline(session, kind=kind, recording_id=recording_id, options=options)
+    session.commit()
+    if created:
+        try:
+            drive(settings, job.id)
+        except TRANSIENT_ERRORS as exc:
+            log.warning("job=%s created but not driven now (%s); the reconciler will", job.id, exc)
+    session.refresh(job)
+    return job, created
 
 
 def children_of(session: Session, parent_id: str) -> dict[str, Job]:

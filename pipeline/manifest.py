@@ -17,6 +17,7 @@ from liveslice.config import Settings
 from liveslice.storage import get_storage
 from pipeline import plan
 from pipeline.advance import children_of, plan_children
+from store.clips import clip_files
 from store.db import session_scope
 from store.models import Clip, HighlightRow, Job, Recording, ShareLink
 
@@ -121,20 +122,7 @@ def clip_entry(
             }
             for link in links
         ],
-        "files": {
-            "video": ref(clip, clip.video_key),
-            "cover": ref(clip, clip.cover_key),
-            "poster": ref(clip, clip.poster_key),
-            "variants": {
-                v.leader_id: {
-                    "leader": v.leader_name,
-                    "share_url": v.share_url,
-                    "video": ref(clip, v.video_key),
-                    "poster": ref(clip, v.poster_key),
-                }
-                for v in clip.variants
-            },
-        },
+        "files": clip_files(clip, lambda key: ref(clip, key)),
     }
 
 

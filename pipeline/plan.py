@@ -76,7 +76,8 @@ class Decision:
     error: str | None = None
 
 
-def clip_key(stage: str, clip_id: str) -> str:
+def stage_key(stage: str, clip_id: str) -> str:
+    """The key of one clip's stage job in its pipeline: ``render:<clip id>``."""
     return f"{stage}:{clip_id}"
 
 
@@ -98,9 +99,9 @@ def clip_stages(children: Mapping[str, Child], kind: str, clip_id: str) -> tuple
 def clip_state(children: Mapping[str, Child], kind: str, clip_id: str) -> tuple[str, str | None, NewStage | None]:
     """One clip's chain: (``ready`` | ``failed`` | ``active`` | ``waiting``, error, stage to create)."""
     for stage in clip_stages(children, kind, clip_id):
-        child = children.get(clip_key(stage, clip_id))
+        child = children.get(stage_key(stage, clip_id))
         if child is None:
-            return "waiting", None, NewStage(clip_key(stage, clip_id), stage, clip_id)
+            return "waiting", None, NewStage(stage_key(stage, clip_id), stage, clip_id)
         if child.status in BAD:
             return "failed", f"{stage}: {child.error or child.status}", None
         if child.status in ACTIVE:
@@ -153,7 +154,7 @@ def _clip_stage_label(children: Mapping[str, Child], kind: str, ids: Sequence[st
         for clip_id in ids:
             if stage not in clip_stages(children, kind, clip_id):
                 continue
-            child = children.get(clip_key(stage, clip_id))
+            child = children.get(stage_key(stage, clip_id))
             if child is None or child.status in ACTIVE:
                 return stage
     return "render"
@@ -179,7 +180,7 @@ def progress(kind: str, children: Mapping[str, Child]) -> float:
             part = (
                 1.0
                 if state in ("ready", "failed")
-                else sum(CLIP_STAGE_SHARE[s] * done(children.get(clip_key(s, clip_id))) for s in stages) / weight
+                else sum(CLIP_STAGE_SHARE[s] * done(children.get(stage_key(s, clip_id))) for s in stages) / weight
             )
             value += CLIPS_SHARE * part / len(ids)
     elif children.get(head[-1]) is not None and children[head[-1]].status in OK:

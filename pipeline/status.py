@@ -62,7 +62,7 @@ def job_view(session: Session, job: Job) -> dict[str, Any]:
     for clip_id in ids:
         state, error, _new = plan.clip_state(children, job.kind, clip_id)
         clip = clips.get(clip_id)
-        running = next((s for s in plan.CLIP_STAGES if (r := rows.get(plan.clip_key(s, clip_id))) is not None
+        running = next((s for s in plan.CLIP_STAGES if (r := rows.get(plan.stage_key(s, clip_id))) is not None
                         and r.status in plan.ACTIVE), None)  # fmt: skip
         view["clips"].append({
             "clip_id": clip_id, "status": state, "stage": running, "error": error,

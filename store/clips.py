@@ -6,7 +6,7 @@ and reuses the row (:func:`find_or_create_clip`) and its files are replaced in p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,3 +178,18 @@ def clip_file_keys(clip: Clip) -> dict[str, str]:
     for variant in clip.variants:
         keys += [variant.video_key, variant.poster_key]
     return {key.rsplit("/", 1)[-1]: key for key in keys if key}
+
+
+def clip_files(clip: Clip, ref: Callable[[str | None], str | None]) -> dict[str, Any]:
+    """A clip's files as manifests show them: ``video``, ``cover``, ``poster`` and ``variants`` (leader id ->
+    ``leader``, ``share_url``, ``video``, ``poster``), each storage key turned into what ``ref`` makes of it."""
+    return {
+        "video": ref(clip.video_key),
+        "cover": ref(clip.cover_key),
+        "poster": ref(clip.poster_key),
+        "variants": {
+            v.leader_id: {"leader": v.leader_name, "share_url": v.share_url, "video": ref(v.video_key),
+                          "poster": ref(v.poster_key)}
+            for v in clip.variants
+        },
+    }  # fmt: skip

@@ -17,7 +17,7 @@ from api.deps import RecordingReader, SessionDep, SettingsDep, require_roles
 from api.routers.clips import LeaderIn
 from liveslice.clips import InvalidClipRequest
 from pipeline import plan
-from pipeline.advance import PipelineStateError, create_pipeline, drive, request_cancel, retry_failed
+from pipeline.advance import PipelineStateError, request_cancel, retry_failed, start_pipeline
 from pipeline.clipmaking import pipeline_options
 from pipeline.manifest import pipeline_manifest
 from pipeline.status import job_view
@@ -49,21 +49,21 @@ class ProcessRequest(BaseModel):
     reframe: str = "auto"
     theme: dict[str, Any] = Field(default_factory=dict)
 
+    def options(self, *, sku: str | None = None, duration: float | None = None) -> dict[str, Any]:
+        """The job's checked options (:func:`pipeline.clipmaking.pipeline_options`; raises what it raises)."""
+        values = self.model_dump()
+        values["leaders"] = [{k: v for k, v in leader.items() if v is not None} for leader in values["leaders"]]
+        return pipeline_options(**values, sku=sku, duration=duration)
+
 
 def _options(body: ProcessRequest, *, sku: str | None = None, duration: float | None = None) -> dict[str, Any]:
-    values = body.model_dump()
-    values["leaders"] = [{k: v for k, v in leader.items() if v is not None} for leader in values["leaders"]]
     try:
-        return pipeline_options(**values, sku=sku, duration=duration)
+        return body.options(sku=sku, duration=duration)
     except (InvalidClipRequest, StudioError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
-def _started(settings: SettingsDep, session: SessionDep, job: Job, created: bool, response: Response) -> dict[str, Any]:
-    session.commit()
-    if created:
-        drive(settings, job.id)  # after the commit; a broker outage only delays it (the reconciler drives it)
-    session.refresh(job)
+def _started(session: SessionDep, job: Job, created: bool, response: Response) -> dict[str, Any]:
     response.status_code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return {**job_view(session, job), "created": created, "url": f"/api/jobs/{job.id}", "page": f"/jobs/{job.id}"}
@@ -84,8 +84,8 @@ def start_process(
     if recording.status == "failed":
         raise HTTPException(status.HTTP_409_CONFLICT, f"the recording failed its probe: {recording.error}")
     options = _options(body, duration=recording.duration)
-    job, created = create_pipeline(session, kind=plan.PROCESS, recording_id=recording.id, options=options)
-    return _started(settings, session, job, created, response)
+    job, created = start_pipeline(settings, session, kind=plan.PROCESS, recording_id=recording.id, options=options)
+    return _started(session, job, created, response)
 
 
 @router.post(
@@ -99,8 +99,8 @@ def start_product_clips(
     if session.get(Product, sku) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown SKU {sku!r}: it is not in the product catalog")
     options = _options(body, sku=sku)
-    job, created = create_pipeline(session, kind=plan.PRODUCT, recording_id=None, options=options)
-    return _started(settings, session, job, created, response)
+    job, created = start_pipeline(settings, session, kind=plan.PRODUCT, recording_id=None, options=options)
+    return _started(session, job, created, response)
 
 
 @router.get("/jobs", summary="Jobs, newest first (roles: admin, content, merchant)")

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api import job_forms
+import pipeline.advance
 from api.job_forms import FormError, parse_leaders
 from api.main import STATIC_DIR
 from api.routers.job_pages import fmt_eta, fmt_percent
@@ -68,12 +68,12 @@ def _pipeline(settings: Settings, recording_id: str, *, clip_states: tuple[str, 
         child("probe", "succeeded")
         child("signals", "succeeded")
         child("highlights", "succeeded", result={"clip_ids": ids, "with_leaders": []})
-        child(plan.clip_key("render", ids[0]), "succeeded", progress=1.0)
-        child(plan.clip_key("covers", ids[0]), "succeeded", progress=1.0)
+        child(plan.stage_key("render", ids[0]), "succeeded", progress=1.0)
+        child(plan.stage_key("covers", ids[0]), "succeeded", progress=1.0)
         if clip_states[1] == "render":
-            child(plan.clip_key("render", ids[1]), "running", progress=0.5)
+            child(plan.stage_key("render", ids[1]), "running", progress=0.5)
         else:  # a failed render
-            child(plan.clip_key("render", ids[1]), "failed", error="ffmpeg exited with 1: moov atom not found")
+            child(plan.stage_key("render", ids[1]), "failed", error="ffmpeg exited with 1: moov atom not found")
         return parent.id
 
 
@@ -243,7 +243,7 @@ def test_a_dispatch_failure_does_not_fail_the_form(
     def broken(*_args: Any, **_kwargs: Any) -> list[str]:
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(job_forms, "drive", broken)
+    monkeypatch.setattr(pipeline.advance, "drive", broken)
     rec_id = add_recording()
     client = login("merchant")
     response = client.post(f"/recordings/{rec_id}/process", data={"presets": ["douyin"]}, follow_redirects=False)
