@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
-from liveslice.config import Settings, get_settings
-from liveslice.storage import MediaStorage, get_storage
+from runtime.config import Settings, get_settings
+from services.storage import MediaStorage, get_storage
 from store import keys as key_store
 from store.db import get_sessionmaker
 from store.models import ApiKey

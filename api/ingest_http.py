@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import HTTPException, Request
 
-from liveslice.config import Settings
-from liveslice.ingest import IngestError
+from runtime.config import Settings
+from services.ingest import IngestError
 
 MAX_TITLE_CHARS = 300
 BODY_IDLE_SECONDS = 60.0  # a body that sends nothing for this long is treated as a dropped connection

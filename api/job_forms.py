@@ -16,13 +16,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.routers.jobs import ProcessRequest
-from liveslice.clips import InvalidClipRequest
-from liveslice.config import Settings
 from pipeline.advance import start_pipeline
+from pipeline.analysis import MAX_CLIPS
+from runtime.config import Settings
+from services.clips import InvalidClipRequest
 from studio.errors import StudioError
 from studio.highlights.presets import PRESETS as WEIGHT_PRESETS
 from studio.render import PRESETS
-from workers.analyze import MAX_CLIPS
+from workers.dispatch import enqueue_job
 
 log = logging.getLogger(__name__)
 
@@ -151,5 +152,7 @@ def start_job(
     settings: Settings, session: Session, *, kind: str, recording_id: str | None, options: dict[str, Any]
 ) -> str:
     """Create (or find the same active) pipeline job, commit it, then drive it; returns its id."""
-    job, _created = start_pipeline(settings, session, kind=kind, recording_id=recording_id, options=options)
+    job, _created = start_pipeline(
+        settings, session, kind=kind, recording_id=recording_id, options=options, send=enqueue_job
+    )
     return job.id

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from liveslice.config import Settings, get_settings
+from runtime.config import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sidedata,
         tus,
         uploads,
-    )  # fmt: skip
+    )
 
     settings = settings or get_settings()
     settings.ensure_dirs()

@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import SettingsDep
-from liveslice.config import Settings
-from liveslice.logs import RequestIdMiddleware
+from runtime.config import Settings
+from runtime.logs import RequestIdMiddleware
 from store.db import get_sessionmaker
 from store.models import Job
 
@@ -190,9 +190,10 @@ def check_access(request: Request, settings: Settings) -> None:
     if not token:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "/metrics answers loopback only; set LIVESLICE_METRICS_TOKEN")
     raise HTTPException(
-        status.HTTP_401_UNAUTHORIZED, "send 'Authorization: Bearer <LIVESLICE_METRICS_TOKEN>'",
+        status.HTTP_401_UNAUTHORIZED,
+        "send 'Authorization: Bearer <LIVESLICE_METRICS_TOKEN>'",
         headers={"WWW-Authenticate": "Bearer"},
-    )  # fmt: skip
+    )
 
 
 @router.get("/metrics", include_in_schema=False)

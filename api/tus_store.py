@@ -23,9 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.ingest_http import CHECKSUMS, parse_ingest_fields
-from liveslice.config import Settings
-from liveslice.ingest import IngestError, IngestResult, RejectedMedia, ingest_file
+from runtime.config import Settings
+from services.ingest import IngestError, IngestResult, RejectedMedia, ingest_file
 from store.models import ApiKey, Upload
+from workers.dispatch import enqueue_job
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
@@ -299,6 +300,7 @@ def finalize_upload(settings: Settings, session: Session, upload: Upload) -> Ing
             title=fields.title,
             stream_started_at=fields.stream_started_at,
             timezone=fields.timezone,
+            enqueue=enqueue_job,
         )
     except RejectedMedia:
         session.rollback()

@@ -3,7 +3,7 @@
     python bench/analyze.py [--hours 1] [--skip-3h] [--no-scenes] [--repeat N] [--workdir media/bench]
 
 Generates (once, cached in the work dir) an ``--hours``-long 720x1280 sample stream with planted
-selling moments and its five side-data files (``liveslice.sample_data.make_plan`` rendered by
+selling moments and its five side-data files (``services.sample_data.make_plan`` rendered by
 ``studio.synth`` at a low frame rate and bitrate; about 5 minutes on 2 busy cores), plus a 3-hour one
 for the memory comparison (the 1 h file stream-copied three times, its side data repeated to match).
 Then, each measurement in a fresh child process so its peak RSS is its own:
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from liveslice.sample_data import SamplePlan, make_plan, write_side_data  # noqa: E402
+from services.sample_data import SamplePlan, make_plan, write_side_data  # noqa: E402
 from studio.ffmpeg import run_ffmpeg  # noqa: E402
 from studio.fonts import find_cjk_font  # noqa: E402
 from studio.synth import Span, sample_stream_args, sample_stream_graph  # noqa: E402
@@ -93,15 +93,18 @@ def looped_plan(plan: SamplePlan, copies: int) -> SamplePlan:
     def shifted(k: int) -> dict[str, list[Any]]:
         dt = k * plan.duration
         return {
-            "segments": [replace(s, start=s.start + dt, end=s.end + dt, selling_moment=s.selling_moment + dt)
-                         for s in plan.segments],
+            "segments": [
+                replace(s, start=s.start + dt, end=s.end + dt, selling_moment=s.selling_moment + dt)
+                for s in plan.segments
+            ],
             "speech": [Span(s.start + dt, s.end + dt) for s in plan.speech],
             "decoys": [Span(s.start + dt, s.end + dt) for s in plan.decoys],
             "chat": [replace(c, ts=c.ts + dt) for c in plan.chat],
-            "orders": [replace(o, ts=o.ts + dt, order_id=f"{o.order_id}-{k}" if o.order_id else None)
-                       for o in plan.orders],
+            "orders": [
+                replace(o, ts=o.ts + dt, order_id=f"{o.order_id}-{k}" if o.order_id else None) for o in plan.orders
+            ],
             "transcript": [replace(c, start=c.start + dt, end=c.end + dt) for c in plan.transcript],
-        }  # fmt: skip
+        }
 
     parts = [shifted(k) for k in range(copies)]
 
@@ -127,8 +130,12 @@ def make_looped_recording(hours: float, copies: int, workdir: Path) -> tuple[Pat
     """
     base_video, _ = make_recording(hours, workdir)
     name = f"stream_{hours * copies:g}h_{FPS}fps_loop"
-    params = {"base": base_video.name, "base_size": base_video.stat().st_size, "copies": copies,
-              "version": GENERATOR_VERSION}  # fmt: skip
+    params = {
+        "base": base_video.name,
+        "base_size": base_video.stat().st_size,
+        "copies": copies,
+        "version": GENERATOR_VERSION,
+    }
     video, side, fresh = _cached(workdir, name, params)
     if fresh:
         return video, side
@@ -137,8 +144,9 @@ def make_looped_recording(hours: float, copies: int, workdir: Path) -> tuple[Pat
     listing.write_text(f"file '{base_video.name}'\n" * copies)
     tmp = workdir / f".{name}.part.mp4"
     try:
-        run_ffmpeg(["-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
-                    "-movflags", "+faststart", str(tmp)])  # fmt: skip
+        run_ffmpeg(
+            ["-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(tmp)]
+        )
         os.replace(tmp, video)
     finally:
         tmp.unlink(missing_ok=True)
@@ -156,10 +164,29 @@ def _decode(video: Path) -> dict[str, Any]:
     exe = resolve_ffmpeg()
     start = time.perf_counter()
     subprocess.run(
-        [str(exe), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(video),
-         "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", "8000", "-f", "null", "-"],
+        [
+            str(exe),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(video),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-sn",
+            "-dn",
+            "-ac",
+            "1",
+            "-ar",
+            "8000",
+            "-f",
+            "null",
+            "-",
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return {"wall_s": time.perf_counter() - start}
 
 
@@ -318,17 +345,21 @@ def main() -> int:
         print(_row("audio decode alone", hours, r["decode"], None))
         print(_row("analysis, no scenes", hours, r["analyze"], decode_s))
         a = r["analyze"]
-        print(f"{'  of which probe+side data':24} {a['load_s']:8.2f}   detect_highlights {a['detect_s']:.2f} s, "
-              f"{a['highlights']} highlights, missing signals: {', '.join(a['missing']) or 'none'}")  # fmt: skip
+        print(
+            f"{'  of which probe+side data':24} {a['load_s']:8.2f}   detect_highlights {a['detect_s']:.2f} s, "
+            f"{a['highlights']} highlights, missing signals: {', '.join(a['missing']) or 'none'}"
+        )
         if "scenes" in r:
             print(_row("scene detection alone", hours, r["scenes"], decode_s))
 
     main_run = results[args.hours]["analyze"]
     limit = TARGET_SECONDS_PER_HOUR * args.hours
     print("\ntargets")
-    print(f"  analysis of {args.hours:g} h <= {limit:g} s ({3600 / TARGET_SECONDS_PER_HOUR:.0f}x real time): "
-          f"{main_run['wall_s']:.2f} s, {args.hours * 3600 / main_run['wall_s']:.0f}x -> "
-          f"{_verdict(main_run['wall_s'] <= limit)}")  # fmt: skip
+    print(
+        f"  analysis of {args.hours:g} h <= {limit:g} s ({3600 / TARGET_SECONDS_PER_HOUR:.0f}x real time): "
+        f"{main_run['wall_s']:.2f} s, {args.hours * 3600 / main_run['wall_s']:.0f}x -> "
+        f"{_verdict(main_run['wall_s'] <= limit)}"
+    )
     ok = main_run["wall_s"] <= limit
     if 3.0 in results and args.hours != 3.0:
         small, big = results[args.hours]["analyze"], results[3.0]["analyze"]
@@ -336,9 +367,11 @@ def main() -> int:
         total = (big["rss_self_mb"] + big["rss_children_mb"]) / (small["rss_self_mb"] + small["rss_children_mb"])
         bounded = growth <= MEMORY_GROWTH_LIMIT
         ok = ok and bounded
-        print(f"  memory bounded (3 h / {args.hours:g} h peak RSS <= {MEMORY_GROWTH_LIMIT}x): python "
-              f"{small['rss_self_mb']:.0f} -> {big['rss_self_mb']:.0f} MB ({growth:.2f}x), with ffmpeg {total:.2f}x "
-              f"-> {_verdict(bounded)}")  # fmt: skip
+        print(
+            f"  memory bounded (3 h / {args.hours:g} h peak RSS <= {MEMORY_GROWTH_LIMIT}x): python "
+            f"{small['rss_self_mb']:.0f} -> {big['rss_self_mb']:.0f} MB ({growth:.2f}x), with ffmpeg {total:.2f}x "
+            f"-> {_verdict(bounded)}"
+        )
     return 0 if ok else 1
 
 

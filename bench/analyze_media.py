@@ -37,12 +37,33 @@ def make_recording(hours: float) -> Path:
     if not piece.is_file():
         music = "0.05*(sin(2*PI*220*t)+sin(2*PI*277*t)+sin(2*PI*330*t))"
         talk = "0.3*sin(2*PI*180*t)*sin(2*PI*4*t)*lt(mod(t,7),5)"
-        run_ffmpeg([
-            "-y", "-f", "lavfi", "-i", f"testsrc2=s=720x1280:r=25:d={PIECE_S}",
-            "-f", "lavfi", "-i", f"aevalsrc='{music}+{talk}':s=44100:d={PIECE_S}",
-            "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "300k", "-g", "50",
-            "-c:a", "aac", "-b:a", "64k", "-shortest", str(piece),
-        ])  # fmt: skip
+        run_ffmpeg(
+            [
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=s=720x1280:r=25:d={PIECE_S}",
+                "-f",
+                "lavfi",
+                "-i",
+                f"aevalsrc='{music}+{talk}':s=44100:d={PIECE_S}",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-b:v",
+                "300k",
+                "-g",
+                "50",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "64k",
+                "-shortest",
+                str(piece),
+            ]
+        )
     listing = OUT / f"list_{hours:g}h.txt"
     count = max(1, round(hours * 3600 / PIECE_S))
     listing.write_text("".join(f"file '{piece.name}'\n" for _ in range(count)))
@@ -100,8 +121,9 @@ def main() -> None:
         seconds = hours * 3600
         results: dict[str, dict[str, float]] = {}
         for task in tasks:
-            out = subprocess.run([sys.executable, __file__, "--one", task, str(path)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", task, str(path)], capture_output=True, text=True, check=True
+            )
             results[task] = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"\n{hours:g} h recording ({path.stat().st_size / 1e6:.0f} MB, 720x1280)")
         print(f"{'task':18} {'wall s':>8} {'x real':>8} {'py RSS MB':>10} {'ffmpeg RSS MB':>14}")

@@ -45,20 +45,21 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import select  # noqa: E402
 
-from liveslice.analyze import SideFiles, import_files  # noqa: E402
-from liveslice.broker import EmbeddedBroker  # noqa: E402
-from liveslice.config import Settings  # noqa: E402
-from liveslice.ingest import register_path  # noqa: E402
-from liveslice.runtime import prepare, start_worker  # noqa: E402
-from liveslice.storage import get_storage  # noqa: E402
+from liveslice.cli.analysis import SideFiles, import_files  # noqa: E402
+from liveslice.serve import prepare, start_worker  # noqa: E402
 from pipeline import plan  # noqa: E402
 from pipeline.advance import children_of, create_pipeline, drive, plan_children, request_cancel  # noqa: E402
 from pipeline.clipmaking import pipeline_options  # noqa: E402
 from pipeline.status import job_view  # noqa: E402
+from runtime.broker import EmbeddedBroker  # noqa: E402
+from runtime.config import Settings  # noqa: E402
+from services.ingest import register_path  # noqa: E402
+from services.storage import get_storage  # noqa: E402
 from store.clips import cues_between  # noqa: E402
 from store.db import get_sessionmaker, session_scope  # noqa: E402
 from store.models import Clip, Job, Recording, utcnow  # noqa: E402
 from studio.render import get_preset  # noqa: E402
+from workers.dispatch import enqueue_job  # noqa: E402
 
 PRESET = "douyin"
 TARGET_RATIO = 1.25
@@ -125,8 +126,9 @@ def run_pipeline(settings: Settings, video: Path, side: Path, args: argparse.Nam
         time.sleep(0.1)
     steps["probe job (worker)"] = time.perf_counter() - t
     t = time.perf_counter()
-    files = SideFiles(side / "catalog.csv", side / "timeline.csv", side / "chat.jsonl", side / "orders.csv",
-                      side / "transcript.srt")  # fmt: skip
+    files = SideFiles(
+        side / "catalog.csv", side / "timeline.csv", side / "chat.jsonl", side / "orders.csv", side / "transcript.srt"
+    )
     import_files(settings, recording_id, files)
     steps["import side data"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -134,7 +136,7 @@ def run_pipeline(settings: Settings, video: Path, side: Path, args: argparse.Nam
     with session_scope(settings.database_url) as session:
         job, _created = create_pipeline(session, kind=plan.PROCESS, recording_id=recording_id, options=options)
         job_id = job.id
-    drive(settings, job_id)
+    drive(settings, job_id, send=enqueue_job)
     steps["create + drive"] = time.perf_counter() - t
     deadline = t0 + args.timeout
     last_print = 0.0
@@ -146,8 +148,10 @@ def run_pipeline(settings: Settings, video: Path, side: Path, args: argparse.Nam
             if time.perf_counter() - last_print >= 10 or status in TERMINAL:
                 view = job_view(session, row)
                 ready = sum(1 for c in view.get("clips", []) if c["status"] == "ready")
-                say(f"  {time.perf_counter() - t0:6.0f} s  {view['status']:<9} {view['stage']:<10} "
-                    f"{view['progress'] * 100:5.1f}%  {ready}/{len(view.get('clips', []))} clips ready")  # fmt: skip
+                say(
+                    f"  {time.perf_counter() - t0:6.0f} s  {view['status']:<9} {view['stage']:<10} "
+                    f"{view['progress'] * 100:5.1f}%  {ready}/{len(view.get('clips', []))} clips ready"
+                )
                 last_print = time.perf_counter()
         if status in TERMINAL:
             break
@@ -158,16 +162,26 @@ def run_pipeline(settings: Settings, video: Path, side: Path, args: argparse.Nam
         time.sleep(0.5)
     observed = time.perf_counter() - t0
     total = _seconds(wall0, finished_at) if finished_at is not None else observed
-    return {"job_id": job_id, "recording_id": recording_id, "duration": duration, "view": view, "steps": steps,
-            "total_s": total, "observed_s": observed, "wall0": wall0}  # fmt: skip
+    return {
+        "job_id": job_id,
+        "recording_id": recording_id,
+        "duration": duration,
+        "view": view,
+        "steps": steps,
+        "total_s": total,
+        "observed_s": observed,
+        "wall0": wall0,
+    }
 
 
 def stage_figures(settings: Settings, job_id: str, wall0: datetime, total: float) -> dict[str, Any]:
     """Per stage: jobs, busy seconds (sum), span (first start to last finish), mean wait after sending."""
     with session_scope(settings.database_url) as session:
         rows = list(children_of(session, job_id).values())
-        marks = [((r.key or r.kind).split(":")[0], r.status, r.enqueued_at, r.started_at, r.finished_at, r.attempts)
-                 for r in rows]  # fmt: skip
+        marks = [
+            ((r.key or r.kind).split(":")[0], r.status, r.enqueued_at, r.started_at, r.finished_at, r.attempts)
+            for r in rows
+        ]
     figures: dict[str, Any] = {}
     for stage in STAGES:
         mine = [m for m in marks if m[0] == stage and m[3] is not None]
@@ -177,11 +191,17 @@ def stage_figures(settings: Settings, job_id: str, wall0: datetime, total: float
         waits = [_seconds(m[2], m[3]) for m in mine if m[2] is not None]
         first = min(m[3] for m in mine if m[3] is not None)
         last = max((m[4] for m in mine if m[4] is not None), default=first)
-        figures[stage] = {"jobs": len(mine), "busy_s": sum(busy), "max_s": max(busy), "span_s": _seconds(first, last),
-                          "start_s": _seconds(wall0, first), "end_s": _seconds(wall0, last),
-                          "wait_s": sum(waits) / len(waits) if waits else 0.0,
-                          "failed": sum(1 for m in mine if m[1] != "succeeded"),
-                          "retries": sum(max(0, (m[5] or 1) - 1) for m in mine)}  # fmt: skip
+        figures[stage] = {
+            "jobs": len(mine),
+            "busy_s": sum(busy),
+            "max_s": max(busy),
+            "span_s": _seconds(first, last),
+            "start_s": _seconds(wall0, first),
+            "end_s": _seconds(wall0, last),
+            "wait_s": sum(waits) / len(waits) if waits else 0.0,
+            "failed": sum(1 for m in mine if m[1] != "succeeded"),
+            "retries": sum(max(0, (m[5] or 1) - 1) for m in mine),
+        }
     # time after the first stage started when no stage ran at all: orchestration latency between stages
     intervals = sorted((_seconds(wall0, m[3]), _seconds(wall0, m[4] or m[3])) for m in marks if m[3] is not None)
     covered, reach = 0.0, intervals[0][0] if intervals else 0.0
@@ -210,9 +230,20 @@ def check_clips(settings: Settings, job_id: str) -> dict[str, Any]:
                     problems.append(f"no {name} file")
             cues = cues_between(session, recording_id=c.recording_id, start=c.start, end=c.end)
             captions = bool(cues) and bool((c.options or {}).get("captions"))
-            out.append({"clip_id": c.id, "start": c.start, "end": c.end, "duration": c.duration or 0.0, "sku": c.sku,
-                        "card": c.product is not None, "captions": captions, "qr": bool(c.share_url and c.poster_key),
-                        "problems": problems, "ok": not problems})  # fmt: skip
+            out.append(
+                {
+                    "clip_id": c.id,
+                    "start": c.start,
+                    "end": c.end,
+                    "duration": c.duration or 0.0,
+                    "sku": c.sku,
+                    "card": c.product is not None,
+                    "captions": captions,
+                    "qr": bool(c.share_url and c.poster_key),
+                    "problems": problems,
+                    "ok": not problems,
+                }
+            )
     return {"clips": out}
 
 
@@ -221,7 +252,7 @@ def check_clips(settings: Settings, job_id: str) -> dict[str, Any]:
 
 def analysis_limit(video: Path, side: Path, params: dict[str, Any]) -> dict[str, Any]:
     """Probe + side data + detect_highlights with the job's parameters, no signal cache, in this process."""
-    from workers.analyze import run_detection
+    from pipeline.analysis import run_detection
 
     started = time.perf_counter()
     inp = bench_analyze.load_input(video, side)  # cache_dir=None: every signal decoded afresh
@@ -236,8 +267,17 @@ def encode_limit(video: Path, windows: list[tuple[float, float]], concurrency: i
     info = probe(video)
     work.mkdir(parents=True, exist_ok=True)
     display = [info.display_width, info.display_height]
-    specs = [{"preset": PRESET, "display": display, "start": s, "end": e, "source": str(video),
-              "out": str(work / f"bare-{i:02d}.mp4")} for i, (s, e) in enumerate(windows)]  # fmt: skip
+    specs = [
+        {
+            "preset": PRESET,
+            "display": display,
+            "start": s,
+            "end": e,
+            "source": str(video),
+            "out": str(work / f"bare-{i:02d}.mp4"),
+        }
+        for i, (s, e) in enumerate(windows)
+    ]
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         list(pool.map(bench_render.task_limit, specs))
@@ -253,9 +293,11 @@ def report(f: dict[str, Any], args: argparse.Namespace) -> tuple[bool, bool]:
     clips = f["clips"]["clips"]
     clip_s = sum(c["duration"] for c in clips)
     total, rec = f["total_s"], f["duration"]
-    print(f"\nliveslice end-to-end · {rec / 3600:g} h recording (720x1280, {bench_analyze.FPS} fps) -> {args.clips} "
-          f"{PRESET} clips · one worker, concurrency {args.concurrency} · {os.cpu_count()} CPUs · load "
-          f"{f['load_before'][0]:.2f} before, {f['load_after'][0]:.2f} after")  # fmt: skip
+    print(
+        f"\nliveslice end-to-end · {rec / 3600:g} h recording (720x1280, {bench_analyze.FPS} fps) -> {args.clips} "
+        f"{PRESET} clips · one worker, concurrency {args.concurrency} · {os.cpu_count()} CPUs · load "
+        f"{f['load_before'][0]:.2f} before, {f['load_after'][0]:.2f} after"
+    )
     print(f"job {f['job_id']} {f['view']['status']}; worker ready in {f['worker_ready_s']:.1f} s (not counted)")
     print(f"\n{'step / stage':<28} {'jobs':>5} {'busy s':>8} {'span s':>8} {'from':>7} {'to':>7} {'wait s':>7}")
     for name, seconds in f["steps"].items():
@@ -263,31 +305,41 @@ def report(f: dict[str, Any], args: argparse.Namespace) -> tuple[bool, bool]:
     for stage, s in f["stages"].items():
         flag = f"  {s['failed']} not succeeded" if s["failed"] else ""
         flag += f"  {s['retries']} retries" if s["retries"] else ""
-        print(f"{stage:<28} {s['jobs']:>5} {s['busy_s']:8.2f} {s['span_s']:8.2f} {s['start_s']:7.1f} "
-              f"{s['end_s']:7.1f} {s['wait_s']:7.2f}{flag}")  # fmt: skip
+        print(
+            f"{stage:<28} {s['jobs']:>5} {s['busy_s']:8.2f} {s['span_s']:8.2f} {s['start_s']:7.1f} "
+            f"{s['end_s']:7.1f} {s['wait_s']:7.2f}{flag}"
+        )
     print(f"{'gaps: no stage running':<28} {'':>5} {f['idle_s']:8.2f}")
     print(f"{'total wall':<28} {'':>5} {total:8.2f}   {rec / total:.0f}x real time")
-    print(f"\nlimit, same run: analysis {limit['analysis']['wall_s']:.2f} s (no cache, in-process, "
-          f"{limit['analysis']['highlights']} highlights) + bare encode {limit['encode']['wall_s']:.2f} s "
-          f"({limit['encode']['clips']} windows, {limit['encode']['seconds']:.1f} s of video, {p.width}x{p.height} "
-          f"{p.fps} fps x264 {p.x264_preset} crf {p.crf} {p.profile}, AAC {p.audio_bitrate_kbps}k, "
-          f"{args.concurrency} at a time) = {limit['limit_s']:.2f} s")  # fmt: skip
+    print(
+        f"\nlimit, same run: analysis {limit['analysis']['wall_s']:.2f} s (no cache, in-process, "
+        f"{limit['analysis']['highlights']} highlights) + bare encode {limit['encode']['wall_s']:.2f} s "
+        f"({limit['encode']['clips']} windows, {limit['encode']['seconds']:.1f} s of video, {p.width}x{p.height} "
+        f"{p.fps} fps x264 {p.x264_preset} crf {p.crf} {p.profile}, AAC {p.audio_bitrate_kbps}k, "
+        f"{args.concurrency} at a time) = {limit['limit_s']:.2f} s"
+    )
     ok_clips = [c for c in clips if c["ok"]]
     render_span = f["stages"].get("render", {}).get("span_s") or 1e-9
-    print(f"clips: {len(clips)} made, {clip_s:.1f} s in all ({clip_s / render_span:.2f}x real time over the render "
-          f"span); ready with video+cover+poster {len(ok_clips)}/{len(clips)}; "
-          f"card {sum(c['card'] for c in clips)}, captions {sum(c['captions'] for c in clips)}, "
-          f"QR on poster {sum(c['qr'] for c in clips)}")  # fmt: skip
+    print(
+        f"clips: {len(clips)} made, {clip_s:.1f} s in all ({clip_s / render_span:.2f}x real time over the render "
+        f"span); ready with video+cover+poster {len(ok_clips)}/{len(clips)}; "
+        f"card {sum(c['card'] for c in clips)}, captions {sum(c['captions'] for c in clips)}, "
+        f"QR on poster {sum(c['qr'] for c in clips)}"
+    )
     for c in clips:
         if not c["ok"]:
             print(f"  clip {c['clip_id']}: {'; '.join(c['problems'])}")
     ratio = total / limit["limit_s"]
     worked = f["view"]["status"] == "succeeded" and len(ok_clips) == len(clips) > 0
     met = worked and ratio <= TARGET_RATIO
-    print(f"\n[{'PASS' if worked else 'FAIL'}] pipeline {f['view']['status']}, {len(ok_clips)}/{len(clips)} clips "
-          f"complete{'' if len(clips) == args.clips else f' (asked for {args.clips})'}")  # fmt: skip
-    print(f"[{'PASS' if met else 'FAIL'}] total {total:.1f} s = {ratio:.2f}x the limit {limit['limit_s']:.1f} s "
-          f"(target <= {TARGET_RATIO}x, i.e. <= {TARGET_RATIO * limit['limit_s']:.1f} s)")  # fmt: skip
+    print(
+        f"\n[{'PASS' if worked else 'FAIL'}] pipeline {f['view']['status']}, {len(ok_clips)}/{len(clips)} clips "
+        f"complete{'' if len(clips) == args.clips else f' (asked for {args.clips})'}"
+    )
+    print(
+        f"[{'PASS' if met else 'FAIL'}] total {total:.1f} s = {ratio:.2f}x the limit {limit['limit_s']:.1f} s "
+        f"(target <= {TARGET_RATIO}x, i.e. <= {TARGET_RATIO * limit['limit_s']:.1f} s)"
+    )
     if f["view"].get("errors"):
         print("errors: " + "; ".join(f["view"]["errors"]))
     return worked, met
@@ -309,18 +361,30 @@ def main() -> int:
     media = out / "media"
     shutil.rmtree(media, ignore_errors=True)
     shutil.rmtree(out / "bare", ignore_errors=True)
-    settings = Settings(_env_file=None, media_root=media, import_roots=[video.parent], secret_key="bench-e2e",
-                        min_free_bytes=0, broker_url="embedded", worker_concurrency=args.concurrency)  # fmt: skip
+    settings = Settings(
+        _env_file=None,
+        media_root=media,
+        import_roots=[video.parent],
+        secret_key="bench-e2e",
+        min_free_bytes=0,
+        broker_url="embedded",
+        worker_concurrency=args.concurrency,
+    )
     prepare(settings)
-    figures: dict[str, Any] = {"hours": args.hours, "clips_asked": args.clips, "concurrency": args.concurrency,
-                               "load_before": os.getloadavg()}  # fmt: skip
+    figures: dict[str, Any] = {
+        "hours": args.hours,
+        "clips_asked": args.clips,
+        "concurrency": args.concurrency,
+        "load_before": os.getloadavg(),
+    }
     broker = EmbeddedBroker(settings)
     broker.start()
     log_path = out / "worker.log"
     try:
         with log_path.open("wb") as log_file:
-            worker = start_worker(settings, queues=("analysis", "render"), concurrency=args.concurrency,
-                                  stdout=log_file)  # fmt: skip
+            worker = start_worker(
+                settings, queues=("analysis", "render"), concurrency=args.concurrency, stdout=log_file
+            )
             try:
                 figures["worker_ready_s"] = wait_ready(log_path, worker)
                 say(f"worker ready; running the job ({args.hours:g} h, {args.clips} clips) ...")

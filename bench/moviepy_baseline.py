@@ -74,23 +74,45 @@ def job_for_plan(
     low_w, low_h = (max(2, round(v / BLUR_DIVISOR / 2) * 2) for v in (preset.width, preset.height))
     ease = max(0.04, min(plan.card.entrance_seconds, (plan.output_duration - plan.card.appear_at) / 2))
     return {
-        "source": str(plan.source), "start": plan.start, "end": end, "out": str(out),
-        "width": preset.width, "height": preset.height, "fps": preset.fps, "reframe": resolve_reframe(plan),
-        "blur_size": [low_w, low_h], "blur_radius": max(2, min(low_w, low_h) // 12),
+        "source": str(plan.source),
+        "start": plan.start,
+        "end": end,
+        "out": str(out),
+        "width": preset.width,
+        "height": preset.height,
+        "fps": preset.fps,
+        "reframe": resolve_reframe(plan),
+        "blur_size": [low_w, low_h],
+        "blur_radius": max(2, min(low_w, low_h) // 12),
         "fit": list(fit_size((plan.info.display_width, plan.info.display_height), (preset.width, preset.height))),
-        "card": {"image": str(plan.card.image), "x": card_geo.x, "y": card_geo.y, "appear_at": plan.card.appear_at,
-                 "ease": ease},
+        "card": {
+            "image": str(plan.card.image),
+            "x": card_geo.x,
+            "y": card_geo.y,
+            "appear_at": plan.card.appear_at,
+            "ease": ease,
+        },
         "qr": {"image": str(plan.qr.image), "x": qr_geo.x, "y": qr_geo.y},
         "captions": [{"start": c.start, "end": c.end, "lines": list(c.lines)} for c in events],
         "caption_font": str(font.path),
         "caption_size": round(style.font_size * 1000 / (ascent + descent)),  # libass sizes the line box, Pillow the em
-        "caption_outline": style.outline, "caption_bottom": style.margin_bottom,
-        "caption_left": style.margin_left, "caption_right": style.margin_right,
-        "gain_db": gain_db, "background": [0, 0, 0] if opaque_background else None,
-        "encoder": {"crf": preset.crf, "preset": preset.x264_preset, "profile": preset.profile,
-                    "maxrate": f"{preset.maxrate_kbps}k", "bufsize": f"{preset.bufsize_kbps}k", "gop": preset.gop,
-                    "audio_bitrate": f"{preset.audio_bitrate_kbps}k", "audio_rate": preset.audio_rate},
-    }  # fmt: skip
+        "caption_outline": style.outline,
+        "caption_bottom": style.margin_bottom,
+        "caption_left": style.margin_left,
+        "caption_right": style.margin_right,
+        "gain_db": gain_db,
+        "background": [0, 0, 0] if opaque_background else None,
+        "encoder": {
+            "crf": preset.crf,
+            "preset": preset.x264_preset,
+            "profile": preset.profile,
+            "maxrate": f"{preset.maxrate_kbps}k",
+            "bufsize": f"{preset.bufsize_kbps}k",
+            "gop": preset.gop,
+            "audio_bitrate": f"{preset.audio_bitrate_kbps}k",
+            "audio_rate": preset.audio_rate,
+        },
+    }
 
 
 def _blurred_background(clip: VideoClip, job: dict[str, Any]) -> VideoClip:
@@ -155,10 +177,25 @@ def render(job: dict[str, Any], *, threads: int = 2) -> Path:
     width, height, out = job["width"], job["height"], Path(job["out"])
     enc = job["encoder"]
     params = [
-        "-crf", str(enc["crf"]), "-profile:v", enc["profile"], "-maxrate", enc["maxrate"], "-bufsize", enc["bufsize"],
-        "-g", str(enc["gop"]), "-keyint_min", str(enc["gop"]), "-sc_threshold", "0", "-ac", "2",
-        "-movflags", "+faststart",
-    ]  # fmt: skip
+        "-crf",
+        str(enc["crf"]),
+        "-profile:v",
+        enc["profile"],
+        "-maxrate",
+        enc["maxrate"],
+        "-bufsize",
+        enc["bufsize"],
+        "-g",
+        str(enc["gop"]),
+        "-keyint_min",
+        str(enc["gop"]),
+        "-sc_threshold",
+        "0",
+        "-ac",
+        "2",
+        "-movflags",
+        "+faststart",
+    ]
     with VideoFileClip(job["source"], audio_fps=enc["audio_rate"]) as full:
         excerpt = full.subclipped(job["start"], job["end"])
         duration = excerpt.duration

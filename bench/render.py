@@ -78,11 +78,18 @@ CATALOG = (
     "LS-0001,保湿面霜 Hydrating Cream 限量礼盒装,89.00,129.00,CNY,满99减10,product.png,https://shop.example.com/p/1\n"
 )
 LINES = [
-    "大家好，欢迎来到直播间！", "今天给大家带来这款保湿面霜", "直播价只要八十九元，原价一百二十九",
-    "再送满99减10的优惠券", "干皮油皮都可以用，清爽不黏腻", "已经有三千多位姐妹下单了",
-    "库存不多了，喜欢的赶紧上链接", "点击下方小黄车就能买到", "Hydrating Cream, 50 ml",
-    "我们再看一下质地，非常细腻", "拍两件还能再便宜十块",
-]  # fmt: skip
+    "大家好，欢迎来到直播间！",
+    "今天给大家带来这款保湿面霜",
+    "直播价只要八十九元，原价一百二十九",
+    "再送满99减10的优惠券",
+    "干皮油皮都可以用，清爽不黏腻",
+    "已经有三千多位姐妹下单了",
+    "库存不多了，喜欢的赶紧上链接",
+    "点击下方小黄车就能买到",
+    "Hydrating Cream, 50 ml",
+    "我们再看一下质地，非常细腻",
+    "拍两件还能再便宜十块",
+]
 
 
 # -- assets (cached) ---------------------------------------------------------------------------------------
@@ -112,13 +119,51 @@ def make_source(kind: str, workdir: Path) -> Path:
     graph.write_text(body + ";\n[v]noise=alls=7:allf=t+u,format=yuv420p[vn]\n", encoding="utf-8")
     tmp = workdir / f".{kind}.part.mp4"
     print(f"generating {out.name} ({width}x{height}, {SOURCE_SECONDS:g} s; once) ...", file=sys.stderr, flush=True)
-    run_ffmpeg([
-        "-y", "-v", "error", "-/filter_complex", str(graph), "-map", "[vn]", "-map", "[a]",
-        "-c:v", "libx264", "-preset", "veryfast", "-b:v", "3000k", "-maxrate", "4000k", "-bufsize", "6000k",
-        "-g", str(SOURCE_FPS * 2), "-pix_fmt", "yuv420p", "-r", str(SOURCE_FPS),
-        "-c:a", "aac", "-aac_coder", "fast", "-b:a", "128k", "-ar", "48000", "-ac", "2",
-        "-t", f"{SOURCE_SECONDS:g}", "-movflags", "+faststart", str(tmp),
-    ], duration=SOURCE_SECONDS)  # fmt: skip
+    run_ffmpeg(
+        [
+            "-y",
+            "-v",
+            "error",
+            "-/filter_complex",
+            str(graph),
+            "-map",
+            "[vn]",
+            "-map",
+            "[a]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "3000k",
+            "-maxrate",
+            "4000k",
+            "-bufsize",
+            "6000k",
+            "-g",
+            str(SOURCE_FPS * 2),
+            "-pix_fmt",
+            "yuv420p",
+            "-r",
+            str(SOURCE_FPS),
+            "-c:a",
+            "aac",
+            "-aac_coder",
+            "fast",
+            "-b:a",
+            "128k",
+            "-ar",
+            "48000",
+            "-ac",
+            "2",
+            "-t",
+            f"{SOURCE_SECONDS:g}",
+            "-movflags",
+            "+faststart",
+            str(tmp),
+        ],
+        duration=SOURCE_SECONDS,
+    )
     os.replace(tmp, out)
     graph.unlink()
     stamp.write_text(json.dumps(params))
@@ -173,8 +218,9 @@ def _plan(spec: dict[str, Any]) -> RenderPlan:
     card = CardOverlay(Path(spec["card"]), appear_at=CARD_APPEAR, entrance_seconds=CARD_EASE)
     qr = QrOverlay(Path(spec["qr"])) if spec.get("qr") else None
     preset = get_preset(spec["preset"])
-    return make_plan(Path(spec["source"]), start=spec["start"], end=spec["end"], preset=preset, card=card,
-                     captions=cues, qr=qr)  # fmt: skip
+    return make_plan(
+        Path(spec["source"]), start=spec["start"], end=spec["end"], preset=preset, card=card, captions=cues, qr=qr
+    )
 
 
 def task_liveslice(spec: dict[str, Any]) -> dict[str, Any]:
@@ -187,9 +233,28 @@ def task_limit(spec: dict[str, Any]) -> dict[str, Any]:
     fw, fh = _fit(tuple(spec["display"]), (preset.width, preset.height))
     pad = f"pad={preset.width}:{preset.height}:{(preset.width - fw) // 2}:{(preset.height - fh) // 2}"
     duration = spec["end"] - spec["start"]
-    run_ffmpeg(["-y", "-v", "error", "-ss", f"{spec['start']:.6f}", "-t", f"{duration:.6f}", "-i", spec["source"],
-                "-vf", f"scale={fw}:{fh},{pad}", "-map", "0:v:0", "-map", "0:a:0", *encoder_args(preset),
-                spec["out"]], duration=duration)  # fmt: skip
+    run_ffmpeg(
+        [
+            "-y",
+            "-v",
+            "error",
+            "-ss",
+            f"{spec['start']:.6f}",
+            "-t",
+            f"{duration:.6f}",
+            "-i",
+            spec["source"],
+            "-vf",
+            f"scale={fw}:{fh},{pad}",
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            *encoder_args(preset),
+            spec["out"],
+        ],
+        duration=duration,
+    )
     return {}
 
 
@@ -246,8 +311,13 @@ def child_main(spec_file: Path, result_file: Path) -> None:
     extra = TASKS[spec["task"]](spec)
     seconds = time.perf_counter() - started
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = {"seconds": seconds, "self_rss_mb": own.ru_maxrss / 1024, "child_rss_mb": kids.ru_maxrss / 1024,
-              "cpu_seconds": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, **extra}  # fmt: skip
+    result = {
+        "seconds": seconds,
+        "self_rss_mb": own.ru_maxrss / 1024,
+        "child_rss_mb": kids.ru_maxrss / 1024,
+        "cpu_seconds": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+        **extra,
+    }
     result_file.write_text(json.dumps(result), encoding="utf-8")
 
 
@@ -314,9 +384,26 @@ def qr_texts(video: Path, at: float, run_dir: Path) -> list[str]:
 
 def side_by_side(a: Path, b: Path, at: float, out: Path) -> None:
     """A half-size still of ``a`` and ``b`` next to each other at ``at`` seconds (to eyeball parity)."""
-    run_ffmpeg(["-y", "-v", "error", "-ss", f"{at:.3f}", "-i", str(a), "-ss", f"{at:.3f}", "-i", str(b),
-                "-filter_complex", "[0:v]scale=iw/2:-2[l];[1:v]scale=iw/2:-2[r];[l][r]hstack", "-frames:v", "1",
-                str(out)])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-y",
+            "-v",
+            "error",
+            "-ss",
+            f"{at:.3f}",
+            "-i",
+            str(a),
+            "-ss",
+            f"{at:.3f}",
+            "-i",
+            str(b),
+            "-filter_complex",
+            "[0:v]scale=iw/2:-2[l];[1:v]scale=iw/2:-2[r];[l][r]hstack",
+            "-frames:v",
+            "1",
+            str(out),
+        ]
+    )
 
 
 # -- the run ------------------------------------------------------------------------------------------------
@@ -327,8 +414,16 @@ def run_source(kind: str, source: Path, common: dict[str, Any], args: argparse.N
 
     info = probe(source)
     spec = {**common, "source": str(source), "preset": CLIP_PRESET}
-    limit = measure(f"{kind}-limit", {**spec, "task": "limit", "display": [info.display_width, info.display_height],
-                                      "out": str(run_dir / f"{kind}-limit.mp4")}, run_dir)  # fmt: skip
+    limit = measure(
+        f"{kind}-limit",
+        {
+            **spec,
+            "task": "limit",
+            "display": [info.display_width, info.display_height],
+            "out": str(run_dir / f"{kind}-limit.mp4"),
+        },
+        run_dir,
+    )
     live_out = run_dir / f"{kind}-liveslice.mp4"
     live = measure(f"{kind}-liveslice", {**spec, "task": "liveslice", "out": str(live_out)}, run_dir)
     live["qr_decoded"] = qr_texts(live_out, min(2.0, args.seconds / 2), run_dir)
@@ -336,8 +431,13 @@ def run_source(kind: str, source: Path, common: dict[str, Any], args: argparse.N
     if not args.skip_moviepy:
         mp_seconds = min(args.moviepy_seconds or args.seconds, args.seconds)
         mp_out = run_dir / f"{kind}-moviepy.mp4"
-        job = moviepy_baseline().job_for_plan(_plan(spec), end=spec["start"] + mp_seconds, gain_db=live["gain_db"],
-                                              out=mp_out, opaque_background=args.moviepy_opaque)  # fmt: skip
+        job = moviepy_baseline().job_for_plan(
+            _plan(spec),
+            end=spec["start"] + mp_seconds,
+            gain_db=live["gain_db"],
+            out=mp_out,
+            opaque_background=args.moviepy_opaque,
+        )
         moviepy = measure(f"{kind}-moviepy", {"task": "moviepy", "job": job}, run_dir)
         moviepy["clip_seconds"] = mp_seconds
         moviepy["extrapolated"] = mp_seconds < args.seconds
@@ -359,20 +459,33 @@ def leaders(count: int) -> dict[str, tuple[str, str]]:
     return out
 
 
-def run_variants(source: Path, common: dict[str, Any], product: Product, args: argparse.Namespace,
-                 run_dir: Path) -> dict[str, Any]:  # fmt: skip
+def run_variants(
+    source: Path, common: dict[str, Any], product: Product, args: argparse.Namespace, run_dir: Path
+) -> dict[str, Any]:
     base_out = run_dir / "base.mp4"
     spec = {**common, "source": str(source), "preset": VARIANT_PRESET, "qr": None}
     base = measure("variant-base", {**spec, "task": "liveslice", "out": str(base_out)}, run_dir)
     who = leaders(args.variants)
     content = card_content(product)
     out_dir = run_dir / "variants"
-    variants = measure("variants", {
-        "task": "variants", "preset": VARIANT_PRESET, "card_seconds": args.card_seconds, "base": str(base_out),
-        "out_dir": str(out_dir),
-        "leaders": who, "content": {**asdict(content), "price": str(content.price), "image": str(content.image),
-                                    "original_price": str(content.original_price)},
-    }, run_dir)  # fmt: skip
+    variants = measure(
+        "variants",
+        {
+            "task": "variants",
+            "preset": VARIANT_PRESET,
+            "card_seconds": args.card_seconds,
+            "base": str(base_out),
+            "out_dir": str(out_dir),
+            "leaders": who,
+            "content": {
+                **asdict(content),
+                "price": str(content.price),
+                "image": str(content.image),
+                "original_price": str(content.original_price),
+            },
+        },
+        run_dir,
+    )
     ids = list(who)
     sample = sorted({ids[round(i * (len(ids) - 1) / max(1, QR_SAMPLES - 1))] for i in range(QR_SAMPLES)})
     decoded = {}
@@ -395,8 +508,13 @@ def verdicts(figures: dict[str, Any], args: argparse.Namespace) -> list[tuple[st
         lines.append((ok, f"{kind}: liveslice renders at {speed:.2f}x real time (target >= {TARGET_SPEED}x)"))
         qr_ok = live["qr_decoded"] == [SHARE_URL]
         lines.append(("PASS" if qr_ok else "FAIL", f"{kind}: liveslice corner QR decodes to the share URL"))
-        lines.append(("INFO", f"{kind}: render / bare-encode limit = {live['seconds'] / limit['seconds']:.2f}x "
-                              f"({live['seconds']:.1f} s vs {limit['seconds']:.1f} s)"))  # fmt: skip
+        lines.append(
+            (
+                "INFO",
+                f"{kind}: render / bare-encode limit = {live['seconds'] / limit['seconds']:.2f}x "
+                f"({live['seconds']:.1f} s vs {limit['seconds']:.1f} s)",
+            )
+        )
         if mp is None:
             lines.append(("SKIP", f"{kind}: moviepy / liveslice (--skip-moviepy)"))
             continue
@@ -410,8 +528,13 @@ def verdicts(figures: dict[str, Any], args: argparse.Namespace) -> list[tuple[st
     if v:
         ratio = v["variants"]["seconds"] / v["base"]["seconds"]
         ok = "PASS" if ratio <= TARGET_VARIANTS else "FAIL"
-        lines.append((ok, f"{v['variants']['count']} variants: {v['variants']['seconds']:.1f} s = {ratio:.2f}x the "
-                          f"base render {v['base']['seconds']:.1f} s (target <= {TARGET_VARIANTS:g}x)"))  # fmt: skip
+        lines.append(
+            (
+                ok,
+                f"{v['variants']['count']} variants: {v['variants']['seconds']:.1f} s = {ratio:.2f}x the "
+                f"base render {v['base']['seconds']:.1f} s (target <= {TARGET_VARIANTS:g}x)",
+            )
+        )
         good = sum(s["ok"] for s in v["qr_samples"].values())
         ok = "PASS" if good == len(v["qr_samples"]) else "FAIL"
         lines.append((ok, f"variants: {good}/{len(v['qr_samples'])} sampled end-card QRs decode to their own URL"))
@@ -419,10 +542,14 @@ def verdicts(figures: dict[str, Any], args: argparse.Namespace) -> list[tuple[st
 
 
 def report(figures: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, str]]:
-    print(f"\n{args.seconds:g} s excerpt -> {CLIP_PRESET} 1080x1920, x264 veryfast CRF 23, AAC 48 kHz; "
-          f"load average {figures['load_before'][0]:.2f} before, {figures['load_after'][0]:.2f} after")  # fmt: skip
-    print(f"{'source':<10} {'run':<10} {'wall s':>8} {'x real':>7} {'cpu s':>7} {'tree RSS MB':>12} "
-          f"{'self MB':>8} {'child MB':>9}")  # fmt: skip
+    print(
+        f"\n{args.seconds:g} s excerpt -> {CLIP_PRESET} 1080x1920, x264 veryfast CRF 23, AAC 48 kHz; "
+        f"load average {figures['load_before'][0]:.2f} before, {figures['load_after'][0]:.2f} after"
+    )
+    print(
+        f"{'source':<10} {'run':<10} {'wall s':>8} {'x real':>7} {'cpu s':>7} {'tree RSS MB':>12} "
+        f"{'self MB':>8} {'child MB':>9}"
+    )
     rows = [(k, n, f[n]) for k, f in figures["sources"].items() for n in ("limit", "liveslice", "moviepy") if f[n]]
     if figures.get("variants"):
         rows += [
@@ -432,15 +559,19 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> list[tuple[str,
     for kind, name, m in rows:
         speed = f"{args.seconds / m['seconds']:.2f}" if name != "variants" else "-"
         star = "*" if m.get("extrapolated") else ""
-        print(f"{kind:<10} {name:<10} {m['seconds']:>7.1f}{star or ' '} {speed:>7} {m['cpu_seconds']:>7.1f} "
-              f"{m['tree_rss_mb']:>12.0f} {m['self_rss_mb']:>8.0f} {m['child_rss_mb']:>9.0f}")  # fmt: skip
+        print(
+            f"{kind:<10} {name:<10} {m['seconds']:>7.1f}{star or ' '} {speed:>7} {m['cpu_seconds']:>7.1f} "
+            f"{m['tree_rss_mb']:>12.0f} {m['self_rss_mb']:>8.0f} {m['child_rss_mb']:>9.0f}"
+        )
     if any(m.get("extrapolated") for _, _, m in rows):
         print("* EXTRAPOLATED: moviepy ran on a shorter excerpt (--moviepy-seconds); time scaled to the full length")
     if figures.get("variants"):
         v = figures["variants"]["variants"]
         n = max(1, v["count"])
-        print(f"variants: {v['seconds'] / n:.3f} s per variant ({v['draw_seconds'] / n:.3f} s of it drawing the "
-              f"end card), {VARIANT_PRESET}, {args.card_seconds:g} s end card, concat copy, validated")  # fmt: skip
+        print(
+            f"variants: {v['seconds'] / n:.3f} s per variant ({v['draw_seconds'] / n:.3f} s of it drawing the "
+            f"end card), {VARIANT_PRESET}, {args.card_seconds:g} s end card, concat copy, validated"
+        )
     lines = verdicts(figures, args)
     print()
     for verdict, line in lines:
@@ -453,8 +584,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="excerpt length")
     parser.add_argument("--variants", type=int, default=100, help="leader variants (0: skip)")
     parser.add_argument("--skip-moviepy", action="store_true")
-    parser.add_argument("--moviepy-seconds", type=float, default=None,
-                        help="shorter moviepy excerpt; its time is extrapolated and labelled so")  # fmt: skip
+    parser.add_argument(
+        "--moviepy-seconds",
+        type=float,
+        default=None,
+        help="shorter moviepy excerpt; its time is extrapolated and labelled so",
+    )
     parser.add_argument(
         "--moviepy-opaque",
         action="store_true",
@@ -479,8 +614,13 @@ def main() -> None:
     sources = {kind: make_source(kind, workdir) for kind in SOURCES}
     product, cues = make_side_data(workdir)
     card, qr = make_overlays(run_dir, product, get_preset(CLIP_PRESET))
-    common = {"start": START, "end": START + args.seconds, "card": str(card), "qr": str(qr),
-              "cues": [[c.start, c.end, c.text] for c in cues]}  # fmt: skip
+    common = {
+        "start": START,
+        "end": START + args.seconds,
+        "card": str(card),
+        "qr": str(qr),
+        "cues": [[c.start, c.end, c.text] for c in cues],
+    }
     for kind, source in sources.items():
         print(f"{kind}:", file=sys.stderr)
         figures["sources"][kind] = run_source(kind, source, common, args, run_dir)

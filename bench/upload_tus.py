@@ -37,12 +37,30 @@ def make_recording(path: Path, size: int) -> None:
     segment = path.with_suffix(".segment.ts")
     run_ffmpeg(
         [
-            "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=8",
-            "-f", "lavfi", "-i", "anoisesrc=duration=8:sample_rate=48000",
-            "-vf", "noise=alls=80:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "10M",
-            "-c:a", "aac", "-f", "mpegts", str(segment),
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=25:duration=8",
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=duration=8:sample_rate=48000",
+            "-vf",
+            "noise=alls=80:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-b:v",
+            "10M",
+            "-c:a",
+            "aac",
+            "-f",
+            "mpegts",
+            str(segment),
         ]
-    )  # fmt: skip
+    )
     chunk = segment.read_bytes()
     with path.open("wb") as out:
         written = 0
@@ -109,9 +127,12 @@ def main() -> None:
     env.update(LIVESLICE_MEDIA_ROOT=str(work / "media"), LIVESLICE_MIN_FREE_BYTES="0")
     cli = [sys.executable, "-m", "liveslice"]
     secret = subprocess.run(
-        [*cli, "keys", "create", "--role", "content", "--name", "bench"], env=env, check=True,
-        capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
+        [*cli, "keys", "create", "--role", "content", "--name", "bench"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     port = free_port()
     server = subprocess.Popen([*cli, "serve", "--no-worker", "--port", str(port)], env=env)
     base = f"http://127.0.0.1:{port}"
@@ -139,9 +160,7 @@ def main() -> None:
                 pass  # the planned drop
         url = (uploader.url or "").replace(proxy.url, base)
         kept = int(httpx.head(url, headers={**auth, "Tus-Resumable": "1.0.0"}).headers["Upload-Offset"])
-        resumed = tus_client.TusClient(base + endpoint, headers=auth).uploader(
-            str(source), url=url, chunk_size=chunk
-        )
+        resumed = tus_client.TusClient(base + endpoint, headers=auth).uploader(str(source), url=url, chunk_size=chunk)
         resumed.upload()
         elapsed = time.monotonic() - started
         sampler.stop()

@@ -38,12 +38,30 @@ OUT = ROOT / "bench" / "out"
 
 def make_source(path: Path, *, preset: Preset, seconds: float) -> None:
     """A lossless-ish mezzanine source at the preset's size (so both methods start from the same pixels)."""
-    run_ffmpeg([
-        "-f", "lavfi", "-i", f"testsrc2=s={preset.width}x{preset.height}:r={preset.fps}:d={seconds}",
-        "-f", "lavfi", "-i", f"sine=frequency=330:sample_rate=48000:d={seconds}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-qp", "10", "-c:a", "aac", "-b:a", "192k",
-        "-y", str(path),
-    ])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=s={preset.width}x{preset.height}:r={preset.fps}:d={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=330:sample_rate=48000:d={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "10",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "-y",
+            str(path),
+        ]
+    )
 
 
 def render(source: Path, out: Path, *, preset: Preset, qr: Path | None = None) -> None:
@@ -52,8 +70,14 @@ def render(source: Path, out: Path, *, preset: Preset, qr: Path | None = None) -
     graph: list[str] = []
     if qr is not None:
         inputs += ["-i", str(qr)]
-        graph = ["-filter_complex", f"[0:v][1:v]overlay=x=W-w-{preset.safe_right}:y={preset.safe_top}[v]",
-                 "-map", "[v]", "-map", "0:a"]  # fmt: skip
+        graph = [
+            "-filter_complex",
+            f"[0:v][1:v]overlay=x=W-w-{preset.safe_right}:y={preset.safe_top}[v]",
+            "-map",
+            "[v]",
+            "-map",
+            "0:a",
+        ]
     run_ffmpeg([*inputs, *graph, *encoder_args(preset), "-y", str(out)])
 
 
@@ -86,8 +110,10 @@ def main() -> None:
         source, base = work / "source.mp4", work / "base.mp4"
         make_source(source, preset=preset, seconds=args.seconds)
         urls = {f"leader{i:03d}": f"https://s.example.com/s/{i:06d}Xq?src=qr" for i in range(args.n)}
-        print(f"{args.n} variants of a {args.seconds:g} s {preset.width}x{preset.height} clip, "
-              f"{args.workers} ffmpeg at a time, {args.card_seconds:g} s end card")  # fmt: skip
+        print(
+            f"{args.n} variants of a {args.seconds:g} s {preset.width}x{preset.height} clip, "
+            f"{args.workers} ffmpeg at a time, {args.card_seconds:g} s end card"
+        )
         base_s = timed("base render (once)", lambda: render(source, base, preset=preset))
 
         cards: dict[str, Image.Image | Path] = {}
@@ -117,19 +143,24 @@ def main() -> None:
 
         def burn_all() -> None:
             with ThreadPoolExecutor(max_workers=args.workers) as pool:
-                jobs = [pool.submit(render, source, work / "burned" / f"{leader}.mp4", preset=preset, qr=qrs[leader])
-                        for leader in burned]  # fmt: skip
+                jobs = [
+                    pool.submit(render, source, work / "burned" / f"{leader}.mp4", preset=preset, qr=qrs[leader])
+                    for leader in burned
+                ]
                 for job in jobs:
                     job.result()
 
         burn_s = timed(f"re-render with burned-in QR ({len(burned)})", burn_all)
 
     n, n_burned = max(1, args.n), max(1, len(burned))
-    print(f"per variant: end card {card_s / n:.3f} s (+ {draw_s / n:.3f} s drawing), "
-          f"re-render {burn_s / n_burned:.3f} s")  # fmt: skip
+    print(
+        f"per variant: end card {card_s / n:.3f} s (+ {draw_s / n:.3f} s drawing), re-render {burn_s / n_burned:.3f} s"
+    )
     print(f"ratio re-render / end card, per variant: {(burn_s / n_burned) / (card_s / n):.1f}x")
-    print(f"end-card variants vs one base render: {card_s / base_s:.2f}x for {n} "
-          f"(projected {card_s / n * 100 / base_s:.2f}x for 100)")  # fmt: skip
+    print(
+        f"end-card variants vs one base render: {card_s / base_s:.2f}x for {n} "
+        f"(projected {card_s / n * 100 / base_s:.2f}x for 100)"
+    )
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS of one ffmpeg child: {peak:.0f} MB")
 

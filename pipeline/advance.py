@@ -19,11 +19,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from liveslice.config import Settings
 from pipeline import plan
+from pipeline.jobs import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, TRANSIENT_ERRORS
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Clip, Job, utcnow
-from workers.jobs import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,22 @@ def create_pipeline(
     for job in session.scalars(stmt.order_by(Job.created_at)):
         if dict(job.options or {}) == dict(options):
             return job, False
-    job = Job(kind=kind, recording_id=recording_id, status=QUEUED, stage=plan.HEAD_STAGES[kind][0],
-              options=dict(options))  # fmt: skip
+    job = Job(
+        kind=kind, recording_id=recording_id, status=QUEUED, stage=plan.HEAD_STAGES[kind][0], options=dict(options)
+    )
     session.add(job)
     session.flush()
     return job, True
 
 
 def start_pipeline(
-    settings: Settings, session: Session, *, kind: str, recording_id: str | None, options: Mapping[str, Any]
+    settings: Settings,
+    session: Session,
+    *,
+    kind: str,
+    recording_id: str | None,
+    options: Mapping[str, Any],
+    send: Sender,
 ) -> tuple[Job, bool]:
     """:func:`create_pipeline`, commit, then :func:`drive` a new one. If it cannot be driven now (database
     or broker briefly away), it stays committed and queued: the reconciler drives it on its next pass."""
@@ -60,7 +67,7 @@ def start_pipeline(
     session.commit()
     if created:
         try:
-            drive(settings, job.id)
+            drive(settings, job.id, send=send)
         except TRANSIENT_ERRORS as exc:
             log.warning("job=%s created but not driven now (%s); the reconciler will", job.id, exc)
     session.refresh(job)
@@ -144,8 +151,15 @@ def _new_stage(session: Session, parent: Job, new: plan.NewStage) -> Job:
             **dict((parent.options or {}).get("analysis") or {}),
             "time_limits": list(plan.time_limits(new.stage)),
         }
-    child = Job(kind=new.kind, recording_id=recording_id, parent_id=parent.id, key=new.key, status=QUEUED,
-                stage=new.stage, options=options)  # fmt: skip
+    child = Job(
+        kind=new.kind,
+        recording_id=recording_id,
+        parent_id=parent.id,
+        key=new.key,
+        status=QUEUED,
+        stage=new.stage,
+        options=options,
+    )
     session.add(child)
     return child
 
@@ -164,15 +178,11 @@ def _finish(job: Job, status: str, now: datetime, *, stage: str) -> None:
         job.progress, job.error = 1.0, None
 
 
-def drive(settings: Settings, parent_id: str, *, send: Sender | None = None) -> list[str]:
-    """:func:`advance`, then send what it returned (``send`` defaults to :func:`workers.dispatch.enqueue_job`).
+def drive(settings: Settings, parent_id: str, *, send: Sender) -> list[str]:
+    """:func:`advance`, then send what it returned with ``send`` (the workers' ``enqueue_job``, or a local runner).
 
     A send that fails leaves the stage queued and unsent: the reconciler sends it later.
     """
-    if send is None:
-        from workers.dispatch import enqueue_job
-
-        send = enqueue_job
     ids = advance(settings, parent_id)
     for job_id in ids:
         send(settings, job_id)
@@ -216,7 +226,7 @@ def request_cancel(settings: Settings, job_id: str) -> Job:
     return _reload(settings, job_id)
 
 
-def retry_failed(settings: Settings, job_id: str, *, send: Sender | None = None) -> Job:
+def retry_failed(settings: Settings, job_id: str, *, send: Sender) -> Job:
     """Run again only what failed (or was cancelled) of a finished pipeline; what succeeded is kept."""
     with session_scope(settings.database_url) as session:
         job = session.get(Job, job_id)

@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from liveslice.clip_requests import MODES, preset_named
-from liveslice.clips import InvalidClipRequest, make_leaders, prepare_clip
-from liveslice.config import Settings
+from pipeline.analysis import analysis_params
+from runtime.config import Settings
+from services.clip_requests import MODES, preset_named
+from services.clips import InvalidClipRequest, make_leaders, prepare_clip
 from store.highlights import list_highlights
 from store.models import Clip
 from studio.render.plan import REFRAMES
-from workers.analyze import analysis_params
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,26 @@ def pipeline_options(
     people = make_leaders(list(leaders))
     if mode == "fast" and people:
         raise InvalidClipRequest("fast mode makes raw excerpts without overlays: leader variants need accurate mode")
-    analysis = analysis_params(clips=clips, preset=weight_preset, weights=weights, min_len=min_len, max_len=max_len,
-                               scenes=scenes, duration=duration)  # fmt: skip
+    analysis = analysis_params(
+        clips=clips,
+        preset=weight_preset,
+        weights=weights,
+        min_len=min_len,
+        max_len=max_len,
+        scenes=scenes,
+        duration=duration,
+    )
     options: dict[str, Any] = {
         "analysis": analysis,
         "render": {
-            "presets": names, "mode": mode, "captions": bool(captions), "reframe": reframe,
+            "presets": names,
+            "mode": mode,
+            "captions": bool(captions),
+            "reframe": reframe,
             "leaders": [{"id": p.id, "name": p.name, "share_url": p.share_url} for p in people],
             "theme": dict(theme or {}),
         },
-    }  # fmt: skip
+    }
     if sku is not None:
         options["sku"] = sku
     return options
@@ -139,11 +149,20 @@ def _prepare(
     def attempt(people: list[dict[str, Any]]) -> Clip:
         with session.begin_nested():
             clip = prepare_clip(
-                settings, session, recording_id=window.recording_id, start=window.start, end=window.end,
-                highlight_id=window.highlight_id, sku=window.sku, preset=preset, mode=str(render.get("mode")),
-                captions=bool(render.get("captions", True)), reframe=str(render.get("reframe") or "auto"),
-                theme=render.get("theme") or None, leaders=people,
-            )  # fmt: skip
+                settings,
+                session,
+                recording_id=window.recording_id,
+                start=window.start,
+                end=window.end,
+                highlight_id=window.highlight_id,
+                sku=window.sku,
+                preset=preset,
+                mode=str(render.get("mode")),
+                captions=bool(render.get("captions", True)),
+                reframe=str(render.get("reframe") or "auto"),
+                theme=render.get("theme") or None,
+                leaders=people,
+            )
             if window.highlight_id is None:
                 clip.peak, clip.score, clip.reason = window.peak, window.score, window.reason
                 clip.options = {**(clip.options or {}), "contributions": window.contributions}

@@ -14,12 +14,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from sqlalchemy import and_, or_, update
 
-from liveslice.config import Settings
 from pipeline.advance import advance
+from pipeline.jobs import QUEUED, RUNNING, TERMINAL, heartbeat_grace
 from pipeline.stages import RUNNERS, run_probe_stage
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job, utcnow
-from workers.jobs import QUEUED, RUNNING, TERMINAL, heartbeat_grace
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,11 @@ def _take(settings: Settings, job_id: str) -> tuple[str, str | None] | None:
     """Mark a queued stage as sent to this process; its (kind, recording id), or None if someone else has it."""
     with session_scope(settings.database_url) as session:
         taken = session.execute(
-            update(Job).where(Job.id == job_id, Job.status == QUEUED, Job.enqueued_at.is_(None))
-            .values(enqueued_at=utcnow(), celery_task_id=LOCAL_TOKEN).execution_options(synchronize_session=False)
-        )  # fmt: skip
+            update(Job)
+            .where(Job.id == job_id, Job.status == QUEUED, Job.enqueued_at.is_(None))
+            .values(enqueued_at=utcnow(), celery_task_id=LOCAL_TOKEN)
+            .execution_options(synchronize_session=False)
+        )
         if getattr(taken, "rowcount", 0) != 1:
             return None
         job = session.get(Job, job_id)

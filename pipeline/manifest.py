@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from liveslice.config import Settings
-from liveslice.storage import get_storage
 from pipeline import plan
 from pipeline.advance import children_of, plan_children
+from runtime.config import Settings
+from services.storage import get_storage
 from store.clips import clip_files
 from store.db import session_scope
 from store.models import Clip, HighlightRow, Job, Recording, ShareLink
@@ -67,10 +67,16 @@ def pipeline_manifest(settings: Settings, job_id: str, *, file_ref: FileRef | No
                 continue
             state, error, _new = plan.clip_state(children, job.kind, clip_id)
             document["clips"].append(
-                clip_entry(clip, highlights.get(clip.highlight_id or ""), links.get(clip.id, []), ref,
-                           status=state if state != "ready" else clip.status, error=error or clip.error,
-                           base_url=settings.public_base_url)
-            )  # fmt: skip
+                clip_entry(
+                    clip,
+                    highlights.get(clip.highlight_id or ""),
+                    links.get(clip.id, []),
+                    ref,
+                    status=state if state != "ready" else clip.status,
+                    error=error or clip.error,
+                    base_url=settings.public_base_url,
+                )
+            )
     return document
 
 

@@ -32,7 +32,7 @@ STAGE_KINDS = {
     "covers": "clip_covers",
     "finalize": "finalize",
 }
-#: the clip part (:data:`liveslice.clips.CLIP_PARTS`) each clip stage makes
+#: the clip part (:data:`services.clips.CLIP_PARTS`) each clip stage makes
 CLIP_PART = {"render": "base", "variants": "variants", "covers": "covers"}
 #: share of the whole job's progress: head stages, all clips together, finalize
 HEAD_SHARE = {"probe": 0.02, "signals": 0.22, "highlights": 0.04, "find": 0.28}

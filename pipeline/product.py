@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from liveslice.config import Settings
+from pipeline.analysis import AnalyzeFailure, ProgressReporter, load_analysis_input, run_detection
 from pipeline.clipmaking import Window, make_clips
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Product, Recording, StreamOrder, TimelineSegment, TranscriptCue
 from studio.signals import name_parts
-from workers.analyze import AnalyzeFailure, ProgressReporter, load_analysis_input, run_detection
 
 CANDIDATES_PER_RECORDING = 3  # windows asked of each recording per clip wanted
 
@@ -49,8 +49,9 @@ def find_product_moments(settings: Settings, *, options: Mapping[str, Any], repo
     wanted = int(params["clips"])
     recordings = recordings_with_sku(settings, sku)
     if not recordings:
-        raise AnalyzeFailure(f"SKU {sku} appears in no probed recording (timeline, orders or transcript)",
-                             code="sku_not_found")  # fmt: skip
+        raise AnalyzeFailure(
+            f"SKU {sku} appears in no probed recording (timeline, orders or transcript)", code="sku_not_found"
+        )
     windows: list[tuple[float, int, Window]] = []
     warnings: list[str] = []
     per_recording = {**params, "clips": max(10, CANDIDATES_PER_RECORDING * wanted)}
@@ -66,8 +67,16 @@ def find_product_moments(settings: Settings, *, options: Mapping[str, Any], repo
             if h.sku != sku:
                 continue
             count = sum(1 for o in orders if h.start <= o.ts < h.end)
-            window = Window(recording_id, h.start, h.end, sku, peak=h.peak, score=h.score, reason=h.reason,
-                            contributions=dict(h.contributions))  # fmt: skip
+            window = Window(
+                recording_id,
+                h.start,
+                h.end,
+                sku,
+                peak=h.peak,
+                score=h.score,
+                reason=h.reason,
+                contributions=dict(h.contributions),
+            )
             windows.append((h.score, count, window))
     windows.sort(key=lambda item: (-item[0], -item[1]))
     best = [w for _score, _count, w in windows[:wanted]]

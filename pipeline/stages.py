@@ -4,7 +4,7 @@
 Each claims its job row (so a duplicate delivery does nothing), beats a heartbeat while it works,
 writes its outputs atomically and records its result. Bad input fails the stage at once with the
 reason; transient errors propagate, so Celery retries with backoff. The probe stage is the probe
-job (:func:`workers.probe.run_probe_job`); the highlights stage is the analyze job plus clip making.
+job (:func:`pipeline.probing.run_probe_job`); the highlights stage is the analyze job plus clip making.
 """
 
 from __future__ import annotations
@@ -16,20 +16,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
-from liveslice.clips import ClipCancelled, ClipError, run_clip
-from liveslice.config import Settings
-from liveslice.storage import StorageError
-from pipeline.clipmaking import make_pipeline_clips
-from pipeline.manifest import pipeline_manifest, save_manifest
-from pipeline.product import find_product_moments
-from store.clips import ClipNotFound
-from store.db import get_sessionmaker, session_scope
-from store.models import Job
-from store.recordings import MissingMedia
-from studio.errors import StudioError
-from studio.highlights import HighlightResult
-from studio.signals import AnalysisError, get_detector
-from workers.analyze import (
+from pipeline.analysis import (
     AnalyzeFailure,
     JobCancelled,
     ProgressCallback,
@@ -37,8 +24,29 @@ from workers.analyze import (
     load_analysis_input,
     run_analyze_job,
 )
-from workers.jobs import TRANSIENT_ERRORS, ClaimedJob, Heartbeat, claim_job, mark_cancelled, mark_failed, mark_succeeded
-from workers.probe import run_probe_job
+from pipeline.clipmaking import make_pipeline_clips
+from pipeline.jobs import (
+    TRANSIENT_ERRORS,
+    ClaimedJob,
+    Heartbeat,
+    claim_job,
+    mark_cancelled,
+    mark_failed,
+    mark_succeeded,
+)
+from pipeline.manifest import pipeline_manifest, save_manifest
+from pipeline.probing import run_probe_job
+from pipeline.product import find_product_moments
+from runtime.config import Settings
+from services.clips import ClipCancelled, ClipError, run_clip
+from services.storage import StorageError
+from store.clips import ClipNotFound
+from store.db import get_sessionmaker, session_scope
+from store.models import Job
+from store.recordings import MissingMedia
+from studio.errors import StudioError
+from studio.highlights import HighlightResult
+from studio.signals import AnalysisError, get_detector
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +163,20 @@ def clip_body(settings: Settings, job: ClaimedJob, report: ProgressReporter) -> 
     session = get_sessionmaker(settings.database_url)()
     try:
         clip = run_clip(
-            settings, session, clip_id=clip_id, parts=[part], on_progress=lambda stage, f: report(stage, f),
+            settings,
+            session,
+            clip_id=clip_id,
+            parts=[part],
+            on_progress=lambda stage, f: report(stage, f),
             should_cancel=lambda: bool(report.heartbeat and report.heartbeat.cancel_requested),
-        )  # fmt: skip
-        return {"clip_id": clip.id, "part": part, "status": clip.status, "duration": clip.duration,
-                "variants": len(clip.variants)}  # fmt: skip
+        )
+        return {
+            "clip_id": clip.id,
+            "part": part,
+            "status": clip.status,
+            "duration": clip.duration,
+            "variants": len(clip.variants),
+        }
     finally:
         session.close()
 

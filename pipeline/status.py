@@ -52,23 +52,44 @@ def job_view(session: Session, job: Job) -> dict[str, Any]:
             view["eta_seconds"] = plan.eta_seconds((utcnow() - started).total_seconds(), fraction)
     view["progress"] = fraction
     view["stages"] = [
-        {"key": r.key, "kind": r.kind, "status": r.status, "progress": round(r.progress or 0.0, 4), "error": r.error,
-         "attempts": r.attempts, "heartbeat_at": _iso(r.heartbeat_at)}
+        {
+            "key": r.key,
+            "kind": r.kind,
+            "status": r.status,
+            "progress": round(r.progress or 0.0, 4),
+            "error": r.error,
+            "attempts": r.attempts,
+            "heartbeat_at": _iso(r.heartbeat_at),
+        }
         for r in sorted(rows.values(), key=lambda r: r.created_at)
-    ]  # fmt: skip
+    ]
     ids = plan.clip_ids(children, job.kind)
     clips = {c.id: c for c in session.scalars(select(Clip).where(Clip.id.in_(ids)))} if ids else {}
     view["clips"] = []
     for clip_id in ids:
         state, error, _new = plan.clip_state(children, job.kind, clip_id)
         clip = clips.get(clip_id)
-        running = next((s for s in plan.CLIP_STAGES if (r := rows.get(plan.stage_key(s, clip_id))) is not None
-                        and r.status in plan.ACTIVE), None)  # fmt: skip
-        view["clips"].append({
-            "clip_id": clip_id, "status": state, "stage": running, "error": error,
-            "preset": clip.preset if clip else None, "recording_id": clip.recording_id if clip else None,
-            "start": clip.start if clip else None, "end": clip.end if clip else None,
-            "sku": clip.sku if clip else None, "url": f"/api/clips/{clip_id}",
-        })  # fmt: skip
+        running = next(
+            (
+                s
+                for s in plan.CLIP_STAGES
+                if (r := rows.get(plan.stage_key(s, clip_id))) is not None and r.status in plan.ACTIVE
+            ),
+            None,
+        )
+        view["clips"].append(
+            {
+                "clip_id": clip_id,
+                "status": state,
+                "stage": running,
+                "error": error,
+                "preset": clip.preset if clip else None,
+                "recording_id": clip.recording_id if clip else None,
+                "start": clip.start if clip else None,
+                "end": clip.end if clip else None,
+                "sku": clip.sku if clip else None,
+                "url": f"/api/clips/{clip_id}",
+            }
+        )
     view["errors"] = [s["error"] for s in view["stages"] if s["error"] and s["status"] == "failed"]
     return view

@@ -188,8 +188,12 @@ def clip_files(clip: Clip, ref: Callable[[str | None], str | None]) -> dict[str,
         "cover": ref(clip.cover_key),
         "poster": ref(clip.poster_key),
         "variants": {
-            v.leader_id: {"leader": v.leader_name, "share_url": v.share_url, "video": ref(v.video_key),
-                          "poster": ref(v.poster_key)}
+            v.leader_id: {
+                "leader": v.leader_name,
+                "share_url": v.share_url,
+                "video": ref(v.video_key),
+                "poster": ref(v.poster_key),
+            }
             for v in clip.variants
         },
-    }  # fmt: skip
+    }

@@ -1,11 +1,9 @@
-"""Recording rows: where their media is, and copying probe facts onto them."""
+"""Recording rows: copying probe facts onto them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from liveslice.storage import get_storage
 from store.models import Recording
 
 if TYPE_CHECKING:
@@ -16,15 +14,6 @@ class MissingMedia(Exception):
     """The recording's row or file is gone: probing it again will not help."""
 
     code = "missing_media"
-
-
-def recording_media_path(media_root: Path, recording: Recording) -> Path:
-    """Where the recording's media is: under the media root if stored there, else its registered path."""
-    if recording.storage_key:
-        return get_storage(media_root).local_path(recording.storage_key)
-    if recording.source_path:
-        return Path(recording.source_path)
-    raise MissingMedia(f"recording {recording.id} has neither a stored file nor a source path")
 
 
 def apply_probe(recording: Recording, info: MediaInfo) -> None:

@@ -87,8 +87,14 @@ def get_or_create_link(
                 link.variant_id = variant_id
             session.flush()
             return link
-        link = ShareLink(code=new_code(), clip_id=clip_id, leader_id=leader_id, variant_id=variant_id,
-                         channel=channel, target_url=target)  # fmt: skip
+        link = ShareLink(
+            code=new_code(),
+            clip_id=clip_id,
+            leader_id=leader_id,
+            variant_id=variant_id,
+            channel=channel,
+            target_url=target,
+        )
         try:
             with session.begin_nested():
                 session.add(link)

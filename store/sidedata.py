@@ -59,9 +59,7 @@ def upsert_products(session: Session, products: Iterable[ProductRecord]) -> tupl
 
 def replace_timeline(session: Session, recording_id: str, segments: Sequence[SegmentRecord]) -> None:
     session.execute(delete(TimelineSegment).where(TimelineSegment.recording_id == recording_id))
-    session.add_all(
-        TimelineSegment(recording_id=recording_id, sku=s.sku, start=s.start, end=s.end) for s in segments
-    )
+    session.add_all(TimelineSegment(recording_id=recording_id, sku=s.sku, start=s.start, end=s.end) for s in segments)
 
 
 def replace_chat(session: Session, recording_id: str, events: Sequence[ChatRecord]) -> None:
@@ -142,7 +140,7 @@ def side_data_counts(session: Session, recording_id: str) -> dict[str, int]:
         ("orders", StreamOrder),
         ("transcript", TranscriptCue),
     ):
-        counts[kind] = session.scalar(
-            select(func.count()).select_from(model).where(model.recording_id == recording_id)
-        ) or 0
+        counts[kind] = (
+            session.scalar(select(func.count()).select_from(model).where(model.recording_id == recording_id)) or 0
+        )
     return counts

@@ -3,7 +3,7 @@
 Pure builders (:func:`sample_stream_graph`, :func:`sample_stream_args`) turn a :class:`StreamSpec`
 (scenes, speech spurts, cheer bursts) into ffmpeg arguments; :func:`render_sample_stream` runs them
 through :func:`studio.ffmpeg.run_ffmpeg` and writes the file atomically. Nothing here knows about
-products, databases or the web: ``liveslice.sample_data`` fills the spec.
+products, databases or the web: ``services.sample_data`` fills the spec.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store import keys as key_store
 from store.db import get_engine, session_scope, upgrade
 from studio.ffmpeg import run_ffmpeg
@@ -26,7 +26,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("LIVESLICE_") and not name.startswith("LIVESLICE_TEST_"):
             monkeypatch.delenv(name, raising=False)
-    from liveslice.config import get_settings
+    from runtime.config import get_settings
 
     get_settings.cache_clear()
 
@@ -69,12 +69,29 @@ def small_mp4(media_dir: Path) -> Path:
     if not out.exists():
         run_ffmpeg(
             [
-                "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
-                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
-                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-                "-c:a", "aac", "-shortest", "-movflags", "+faststart", "-y", str(out),
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=25:duration=2",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:sample_rate=48000:duration=2",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-shortest",
+                "-movflags",
+                "+faststart",
+                "-y",
+                str(out),
             ]
-        )  # fmt: skip
+        )
     return out
 
 

@@ -17,8 +17,8 @@ from celery import Celery
 from celery.signals import worker_process_init
 from kombu import Exchange, Queue
 
-from liveslice.broker import resolve_broker_url
-from liveslice.config import Settings, get_settings
+from runtime.broker import resolve_broker_url
+from runtime.config import Settings, get_settings
 from workers import signals as _signals  # noqa: F401  (connects logging, log-context and metrics handlers)
 
 QUEUES = ("analysis", "render", "publish")

@@ -13,11 +13,11 @@ from datetime import datetime
 from kombu.exceptions import KombuError
 from sqlalchemy import update
 
-from liveslice.broker import BrokerError, mask_url
-from liveslice.config import Settings
+from pipeline.jobs import QUEUED
+from runtime.broker import BrokerError, mask_url
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job, utcnow
-from workers.jobs import QUEUED
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,12 @@ def enqueue_job(settings: Settings, job_id: str) -> bool:
             log.warning("job=%s not found; nothing to enqueue", job_id)
             return False
         if job.status != QUEUED or job.enqueued_at is not None:
-            log.info("job=%s is %s and %s; not sent again", job_id, job.status,
-                     "was sent already" if job.enqueued_at else "not queued")  # fmt: skip
+            log.info(
+                "job=%s is %s and %s; not sent again",
+                job_id,
+                job.status,
+                "was sent already" if job.enqueued_at else "not queued",
+            )
             return False
         token = job.celery_task_id
     return send_job(settings, job_id, expect_status=QUEUED, expect_token=token)

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, false, or_, select
 
-from liveslice.broker import BrokerError
-from liveslice.config import Settings
+from pipeline.jobs import MAX_ATTEMPTS, QUEUED, RUNNING, mark_cancelled, mark_failed
 from pipeline.plan import PIPELINE_KINDS
+from runtime.broker import BrokerError
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job, utcnow
-from workers.dispatch import JOB_TASKS, send_job
-from workers.jobs import MAX_ATTEMPTS, QUEUED, RUNNING, mark_cancelled, mark_failed
+from workers.dispatch import JOB_TASKS, enqueue_job, send_job
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,14 @@ def reconcile(
     stale_after = stale_after if stale_after is not None else timedelta(seconds=settings.stale_after_seconds)
     report = ReconcileReport()
     restarted = broker_started_at(settings)
-    for job in _candidates(settings, now=now, stale_after=stale_after, lost_after=lost_after,
-                           unsent_after=unsent_after, broker_started=restarted):  # fmt: skip
+    for job in _candidates(
+        settings,
+        now=now,
+        stale_after=stale_after,
+        lost_after=lost_after,
+        unsent_after=unsent_after,
+        broker_started=restarted,
+    ):
         report.checked += 1
         if job.kind not in JOB_TASKS:
             report.skipped.append(job.id)
@@ -106,7 +112,7 @@ def _drive_pipelines(settings: Settings, report: ReconcileReport) -> None:
     from pipeline.advance import active_pipelines, drive
 
     for pipeline_id in active_pipelines(settings, limit=BATCH):
-        sent = drive(settings, pipeline_id)
+        sent = drive(settings, pipeline_id, send=enqueue_job)
         if sent:
             report.advanced.append(pipeline_id)
 
@@ -125,8 +131,11 @@ def broker_started_at(settings: Settings, *, timeout: float = 2.0) -> datetime |
         url = str(celery.conf.broker_url)
         if not url.startswith(("redis", "rediss", "valkey")):
             return None
-        options = {**dict(celery.conf.broker_transport_options or {}), "socket_connect_timeout": timeout,
-                   "socket_timeout": timeout}  # fmt: skip
+        options = {
+            **dict(celery.conf.broker_transport_options or {}),
+            "socket_connect_timeout": timeout,
+            "socket_timeout": timeout,
+        }
         with Connection(url, connect_timeout=timeout, transport_options=options) as conn:
             info = conn.default_channel.client.info("server")
     except (OSError, KombuError, RedisError, BrokerError) as exc:

@@ -2,7 +2,7 @@
 
 Imported by :mod:`workers.app`, so every process that builds the app has them connected. In a
 worker, ``task_prerun`` binds the task's name and id and its ``job_id``/``clip_id``/``recording_id``
-arguments to the log context (see :mod:`liveslice.logs`); ``task_postrun`` records the duration
+arguments to the log context (see :mod:`runtime.logs`); ``task_postrun`` records the duration
 with the outcome (``success``, ``failure``, ``retry`` ...) and unbinds.
 
 The histogram lives in ``prometheus_client``'s default registry. With ``PROMETHEUS_MULTIPROC_DIR``
@@ -22,8 +22,8 @@ from celery import Task
 from celery.signals import setup_logging, task_postrun, task_prerun
 from prometheus_client import Histogram
 
-from liveslice.config import get_settings
-from liveslice.logs import bind_context, configure_logging, reset_context
+from runtime.config import get_settings
+from runtime.logs import bind_context, configure_logging, reset_context
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from liveslice.config import Settings, get_settings
 from pipeline import stages
 from pipeline.advance import drive, parent_of
-from workers.analyze import run_analyze_job
-from workers.jobs import TRANSIENT_ERRORS, fail_job, requeue_job
-from workers.probe import run_probe_job
-from workers.render import run_render_job
+from pipeline.analysis import run_analyze_job
+from pipeline.jobs import TRANSIENT_ERRORS, fail_job, requeue_job
+from pipeline.probing import run_probe_job
+from pipeline.rendering import run_render_job
+from runtime.config import Settings, get_settings
+from workers.dispatch import enqueue_job
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _drive_parent(settings: Settings, job_id: str, _reason: str = "") -> None:
     """A finished stage moves its pipeline on: the next stages are created and sent (after the commit)."""
     parent = parent_of(settings, job_id)
     if parent is not None:
-        drive(settings, parent)
+        drive(settings, parent, send=enqueue_job)
 
 
 def _continue(job_id: str | None) -> None:
@@ -67,7 +68,7 @@ def _continue(job_id: str | None) -> None:
 
 @shared_task(name="liveslice.probe_recording", bind=True, base=JobTask, **RETRY_OPTIONS)
 def probe_recording(self: JobTask, recording_id: str, job_id: str | None = None) -> None:
-    """Probe a recording thoroughly and store its facts (see :func:`workers.probe.run_probe_job`)."""
+    """Probe a recording thoroughly and store its facts (see :func:`pipeline.probing.run_probe_job`)."""
     run_probe_job(get_settings(), recording_id, job_id=job_id, task_id=self.request.id)
     _continue(job_id)
 

@@ -42,8 +42,11 @@ def clip_cards(session: Session, clips: list[Any]) -> list[dict[str, Any]]:
 def _display(clip: Any) -> dict[str, Any]:
     """Preset label and formatted prices (the snapshot the clip was rendered with)."""
     preset = PRESETS.get(clip.preset)
-    shown = {"preset_label": f"{preset.label} {preset.name}" if preset and preset.label else clip.preset,
-             "price_text": None, "original_text": None}  # fmt: skip
+    shown = {
+        "preset_label": f"{preset.label} {preset.name}" if preset and preset.label else clip.preset,
+        "price_text": None,
+        "original_text": None,
+    }
     product = clip.product or {}
     currency = product.get("currency") or "CNY"
     if product.get("price") is not None:
@@ -62,17 +65,22 @@ def recording_clips(session: Session, recording_id: str) -> list[dict[str, Any]]
 
 @router.get("/clips")
 def clips_page(
-    request: Request, key: ClipReader, session: SessionDep, settings: SettingsDep, page: str = "1",
+    request: Request,
+    key: ClipReader,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: str = "1",
     recording: str | None = None,
-) -> Response:  # fmt: skip
+) -> Response:
     """Every clip, newest first: inline previews, covers, posters, downloads and the leader variants."""
     rec = session.get(Recording, recording) if recording else None
     rec_id = rec.id if rec is not None else None
     total = repo.count_clips(session, recording_id=rec_id)
     pages = max(math.ceil(total / GALLERY_PAGE_SIZE), 1)
     pager = Pager(page=_page_number(page, pages), pages=pages, total=total)
-    rows = repo.list_clips(session, recording_id=rec_id, limit=GALLERY_PAGE_SIZE,
-                           offset=(pager.page - 1) * GALLERY_PAGE_SIZE)  # fmt: skip
+    rows = repo.list_clips(
+        session, recording_id=rec_id, limit=GALLERY_PAGE_SIZE, offset=(pager.page - 1) * GALLERY_PAGE_SIZE
+    )
     context = {
         "clips": clip_cards(session, rows),
         "pager": pager,

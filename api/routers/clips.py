@@ -14,12 +14,12 @@ from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SessionDep, SettingsDep, StorageDep, require_roles
-from liveslice.clips import InvalidClipRequest, prepare_clip
+from pipeline.jobs import ACTIVE
+from pipeline.rendering import new_render_job
+from services.clips import InvalidClipRequest, prepare_clip
 from store import clips as repo
 from store.models import ApiKey, Clip, Job, Recording
 from workers.dispatch import enqueue_job
-from workers.jobs import ACTIVE
-from workers.render import new_render_job
 
 router = APIRouter(tags=["clips"])
 
@@ -70,20 +70,43 @@ def clip_payload(clip: Clip) -> dict[str, Any]:
 
     options = clip.options or {}
     return {
-        "id": clip.id, "recording_id": clip.recording_id, "highlight_id": clip.highlight_id, "job_id": clip.job_id,
-        "status": clip.status, "error": clip.error, "preset": clip.preset, "mode": clip.mode,
-        "start": clip.start, "end": clip.end, "actual_start": clip.actual_start, "actual_end": clip.actual_end,
-        "duration": clip.duration, "peak": clip.peak, "score": clip.score, "reason": clip.reason,
-        "sku": clip.sku, "product": clip.product, "share_url": clip.share_url, "size_bytes": clip.size_bytes,
-        "captions": options.get("captions", True), "reframe": options.get("reframe", "auto"),
+        "id": clip.id,
+        "recording_id": clip.recording_id,
+        "highlight_id": clip.highlight_id,
+        "job_id": clip.job_id,
+        "status": clip.status,
+        "error": clip.error,
+        "preset": clip.preset,
+        "mode": clip.mode,
+        "start": clip.start,
+        "end": clip.end,
+        "actual_start": clip.actual_start,
+        "actual_end": clip.actual_end,
+        "duration": clip.duration,
+        "peak": clip.peak,
+        "score": clip.score,
+        "reason": clip.reason,
+        "sku": clip.sku,
+        "product": clip.product,
+        "share_url": clip.share_url,
+        "size_bytes": clip.size_bytes,
+        "captions": options.get("captions", True),
+        "reframe": options.get("reframe", "auto"),
         "files": {"video": url(clip.video_key), "cover": url(clip.cover_key), "poster": url(clip.poster_key)},
         "variants": [
-            {"leader_id": v.leader_id, "leader_name": v.leader_name, "share_url": v.share_url,
-             "video": url(v.video_key), "poster": url(v.poster_key), "size_bytes": v.size_bytes}
+            {
+                "leader_id": v.leader_id,
+                "leader_name": v.leader_name,
+                "share_url": v.share_url,
+                "video": url(v.video_key),
+                "poster": url(v.poster_key),
+                "size_bytes": v.size_bytes,
+            }
             for v in clip.variants
         ],
-        "created_at": clip.created_at.isoformat(), "updated_at": clip.updated_at.isoformat(),
-    }  # fmt: skip
+        "created_at": clip.created_at.isoformat(),
+        "updated_at": clip.updated_at.isoformat(),
+    }
 
 
 def _recording(session: SessionDep, recording_id: str) -> Recording:
@@ -147,11 +170,21 @@ def create_clip(
         raise HTTPException(status.HTTP_409_CONFLICT, f"the recording failed its probe: {recording.error}")
     try:
         clip = prepare_clip(
-            settings, session, recording_id=recording.id, start=body.start, end=body.end,
-            highlight_id=body.highlight_id, sku=body.sku, preset=body.preset, share_url=body.share_url,
-            mode=body.mode, captions=body.captions, reframe=body.reframe, theme=body.theme,
+            settings,
+            session,
+            recording_id=recording.id,
+            start=body.start,
+            end=body.end,
+            highlight_id=body.highlight_id,
+            sku=body.sku,
+            preset=body.preset,
+            share_url=body.share_url,
+            mode=body.mode,
+            captions=body.captions,
+            reframe=body.reframe,
+            theme=body.theme,
             leaders=[leader.model_dump() for leader in body.leaders],
-        )  # fmt: skip
+        )
     except InvalidClipRequest as exc:
         session.rollback()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": exc.code, "message": str(exc)}) from exc

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import RecordingReader, SessionDep, SettingsDep, require_roles
+from pipeline.analysis import ANALYZE_KIND, DEFAULT_PARAMS, MAX_CLIPS, analysis_params
 from store import highlights as repo
 from store.models import Analysis, ApiKey, Job, Recording
 from studio.errors import StudioError
-from workers.analyze import ANALYZE_KIND, DEFAULT_PARAMS, MAX_CLIPS, analysis_params
 from workers.dispatch import enqueue_job
 
 router = APIRouter(prefix="/api", tags=["highlights"])

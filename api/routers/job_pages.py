@@ -10,6 +10,7 @@ fails the request. The job page's script polls ``GET /api/jobs/{id}``, which tak
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -31,12 +32,13 @@ from api.job_forms import (
 )
 from api.routers.jobs import JobEditor
 from api.routers.pages import TEMPLATES, Pager, PageRoute, _page_number, recording_context, render, viewer
-from liveslice.config import Settings
 from pipeline import plan
 from pipeline.advance import PipelineStateError, request_cancel, retry_failed
 from pipeline.status import job_view
+from runtime.config import Settings
 from store.models import ApiKey, Job, Product, Recording, StreamOrder, TimelineSegment
 from studio.cards import format_price
+from workers.dispatch import enqueue_job
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -200,7 +202,7 @@ def retry_job_form(
     request: Request, job_id: str, key: JobEditor, session: SessionDep, settings: SettingsDep, _site: SameSite
 ) -> Response:
     """The "Retry failed parts" button without JavaScript."""
-    return _job_action(request, job_id, key, session, settings, retry_failed)
+    return _job_action(request, job_id, key, session, settings, partial(retry_failed, send=enqueue_job))
 
 
 # --- starting jobs: a recording's "Make clips", a product's "Clips of this product" -----------

@@ -7,6 +7,7 @@ serves every other job kind (probe, analyze, render).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
@@ -15,15 +16,16 @@ from sqlalchemy import select
 
 from api.deps import RecordingReader, SessionDep, SettingsDep, require_roles
 from api.routers.clips import LeaderIn
-from liveslice.clips import InvalidClipRequest
 from pipeline import plan
 from pipeline.advance import PipelineStateError, request_cancel, retry_failed, start_pipeline
+from pipeline.analysis import MAX_CLIPS
 from pipeline.clipmaking import pipeline_options
 from pipeline.manifest import pipeline_manifest
 from pipeline.status import job_view
+from services.clips import InvalidClipRequest
 from store.models import ApiKey, Job, Product, Recording
 from studio.errors import StudioError
-from workers.analyze import MAX_CLIPS
+from workers.dispatch import enqueue_job
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 
@@ -75,16 +77,22 @@ def _started(session: SessionDep, job: Job, created: bool, response: Response) -
     responses={200: {"description": "The same job is already running: that one is returned"}},
 )
 def start_process(
-    recording_id: str, body: ProcessRequest, response: Response, settings: SettingsDep, session: SessionDep,
+    recording_id: str,
+    body: ProcessRequest,
+    response: Response,
+    settings: SettingsDep,
+    session: SessionDep,
     _key: JobEditor,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     recording = session.get(Recording, recording_id)
     if recording is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recording {recording_id!r}")
     if recording.status == "failed":
         raise HTTPException(status.HTTP_409_CONFLICT, f"the recording failed its probe: {recording.error}")
     options = _options(body, duration=recording.duration)
-    job, created = start_pipeline(settings, session, kind=plan.PROCESS, recording_id=recording.id, options=options)
+    job, created = start_pipeline(
+        settings, session, kind=plan.PROCESS, recording_id=recording.id, options=options, send=enqueue_job
+    )
     return _started(session, job, created, response)
 
 
@@ -99,7 +107,9 @@ def start_product_clips(
     if session.get(Product, sku) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown SKU {sku!r}: it is not in the product catalog")
     options = _options(body, sku=sku)
-    job, created = start_pipeline(settings, session, kind=plan.PRODUCT, recording_id=None, options=options)
+    job, created = start_pipeline(
+        settings, session, kind=plan.PRODUCT, recording_id=None, options=options, send=enqueue_job
+    )
     return _started(session, job, created, response)
 
 
@@ -133,8 +143,9 @@ def _job(session: SessionDep, job_id: str) -> Job:
     return job
 
 
-@router.get("/jobs/{job_id}", summary="A job's status, stage, percent, ETA, clips and errors (roles: admin, content, "
-            "merchant)")  # fmt: skip
+@router.get(
+    "/jobs/{job_id}", summary="A job's status, stage, percent, ETA, clips and errors (roles: admin, content, merchant)"
+)
 def get_job(job_id: str, session: SessionDep, _key: RecordingReader) -> dict[str, Any]:
     return job_view(session, _job(session, job_id))
 
@@ -143,8 +154,9 @@ def get_job(job_id: str, session: SessionDep, _key: RecordingReader) -> dict[str
 def get_manifest(job_id: str, settings: SettingsDep, session: SessionDep, _key: RecordingReader) -> dict[str, Any]:
     job = _job(session, job_id)
     if job.kind not in plan.PIPELINE_KINDS:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} is a {job.kind} job: only processing jobs "
-                            "have a manifest")  # fmt: skip
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"job {job_id} is a {job.kind} job: only processing jobs have a manifest"
+        )
     session.rollback()
     return pipeline_manifest(settings, job_id)
 
@@ -161,9 +173,12 @@ def _transition(settings: SettingsDep, session: SessionDep, job_id: str, change:
     return job_view(session, _job(session, job_id))
 
 
-@router.post("/jobs/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED,
-             summary="Cancel a job: queued stages stop at once, a running render stops its ffmpeg (roles: admin, "
-             "content, merchant)")  # fmt: skip
+@router.post(
+    "/jobs/{job_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Cancel a job: queued stages stop at once, a running render stops its ffmpeg (roles: admin, "
+    "content, merchant)",
+)
 def cancel_job(job_id: str, settings: SettingsDep, session: SessionDep, _key: JobEditor) -> dict[str, Any]:
     return _transition(settings, session, job_id, request_cancel)
 
@@ -174,4 +189,4 @@ def cancel_job(job_id: str, settings: SettingsDep, session: SessionDep, _key: Jo
     summary="Retry only the failed parts of a finished processing job (roles: admin, content, merchant)",
 )
 def retry_job(job_id: str, settings: SettingsDep, session: SessionDep, _key: JobEditor) -> dict[str, Any]:
-    return _transition(settings, session, job_id, retry_failed)
+    return _transition(settings, session, job_id, partial(retry_failed, send=enqueue_job))

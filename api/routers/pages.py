@@ -45,7 +45,7 @@ from api.formatting import (
     fmt_size,
     fmt_time,
     iso,
-)  # fmt: skip
+)
 from api.job_forms import job_form_context
 from store import keys as key_store
 from store.highlights import highlight_payload, latest_analysis, list_highlights

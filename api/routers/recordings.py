@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import func, select
 
 from api.deps import IngestKey, RecordingReader, SessionDep, StorageDep
-from liveslice.ingest import recording_summary
-from liveslice.storage import StorageError
+from services.ingest import recording_summary
+from services.storage import StorageError
 from store.clips import clip_file_keys
 from store.models import Clip, Job, Recording
 from store.sidedata import side_data_counts

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from sqlalchemy import select
 
 from api.deps import CatalogKey, SessionDep, SettingsDep
-from liveslice.sidedata_import import MAX_SIDE_DATA_BYTES, SideDataRequestError, import_side_data
+from services.sidedata_import import MAX_SIDE_DATA_BYTES, SideDataRequestError, import_side_data
 from sidedata.errors import SideDataError, SideDataImportError
 from store.models import Product
 

@@ -46,8 +46,8 @@ from api.tus_store import (
     sync_offset,
     terminate_upload,
 )
-from liveslice.config import Settings
-from liveslice.ingest import (
+from runtime.config import Settings
+from services.ingest import (
     IngestError,
     InsufficientStorage,
     UploadTooLarge,
@@ -55,7 +55,7 @@ from liveslice.ingest import (
     check_upload_size,
     recording_summary,
 )
-from liveslice.storage import get_storage
+from services.storage import get_storage
 from store.models import ApiKey, Upload
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from api.ingest_http import (
     parse_ingest_fields,
     request_length,
 )
-from liveslice.config import Settings
-from liveslice.ingest import (
+from runtime.config import Settings
+from services.ingest import (
     IngestError,
     InsufficientStorage,
     RejectedMedia,
@@ -40,7 +40,8 @@ from liveslice.ingest import (
     register_path,
     staging_path,
 )
-from liveslice.storage import get_storage
+from services.storage import get_storage
+from workers.dispatch import enqueue_job
 
 router = APIRouter(prefix="/api/recordings", tags=["ingest"])
 
@@ -255,6 +256,7 @@ async def upload_recording(
             title=fields.title,
             stream_started_at=fields.stream_started_at,
             timezone=fields.timezone,
+            enqueue=enqueue_job,
         )
     except IngestError as exc:
         sink.discard()
@@ -302,6 +304,7 @@ def register_recording(
             title=fields.title,
             stream_started_at=fields.stream_started_at,
             timezone=fields.timezone,
+            enqueue=enqueue_job,
         )
     except IngestError as exc:
         raise http_error(exc) from exc

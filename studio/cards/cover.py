@@ -114,9 +114,19 @@ def cover_sample_args(video: Path, times: list[float], out_dir: Path, *, width: 
         args += ["-ss", f"{t:.3f}", "-i", str(video)]
     for index in range(len(times)):
         args += [
-            "-map", f"{index}:v:0", "-frames:v", "1", "-vf", f"scale={width}:-2",
-            "-f", "image2", "-update", "1", "-y", str(out_dir / f"sample_{index:02d}.png"),
-        ]  # fmt: skip
+            "-map",
+            f"{index}:v:0",
+            "-frames:v",
+            "1",
+            "-vf",
+            f"scale={width}:-2",
+            "-f",
+            "image2",
+            "-update",
+            "1",
+            "-y",
+            str(out_dir / f"sample_{index:02d}.png"),
+        ]
     return args
 
 

@@ -272,14 +272,26 @@ def build_render_args(
     script.write_text(";\n".join(graph) + "\n", encoding="utf-8")
     strict = ["-xerror"] if plan.strict_decode else []
     args = [
-        "-y", "-v", "error", *strict,
+        "-y",
+        "-v",
+        "error",
+        *strict,
         *inputs,
-        "-/filter_complex", str(script),
-        "-map", "[vout]", "-map", "[aout]",
+        "-/filter_complex",
+        str(script),
+        "-map",
+        "[vout]",
+        "-map",
+        "[aout]",
         *encoder_args(preset),
-        "-map_metadata", "-1", "-map_chapters", "-1",
-        "-f", "mp4", str(output),
-    ]  # fmt: skip
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-f",
+        "mp4",
+        str(output),
+    ]
     return args, env
 
 

@@ -44,15 +44,25 @@ def loudness_args(source: Path, *, start: float, end: float, audio_stream: int =
     if end <= start:
         raise RenderError(f"loudness window is empty: start {start} >= end {end}")
     return [
-        "-loglevel", "info",
-        "-ss", f"{start:.3f}",
-        "-t", f"{end - start:.3f}",
-        "-i", str(source),
-        "-map", f"0:a:{audio_stream}",
-        "-vn", "-sn", "-dn",
-        "-af", "ebur128=framelog=quiet",
-        "-f", "null", "-",
-    ]  # fmt: skip
+        "-loglevel",
+        "info",
+        "-ss",
+        f"{start:.3f}",
+        "-t",
+        f"{end - start:.3f}",
+        "-i",
+        str(source),
+        "-map",
+        f"0:a:{audio_stream}",
+        "-vn",
+        "-sn",
+        "-dn",
+        "-af",
+        "ebur128=framelog=quiet",
+        "-f",
+        "null",
+        "-",
+    ]
 
 
 def parse_ebur128(stderr: str) -> Loudness:

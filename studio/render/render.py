@@ -115,8 +115,14 @@ def _render_accurate(
             raise RenderFailed("could not measure the clip's loudness", stderr=exc.stderr, cmd=exc.cmd) from exc
         gain = gain_to_target(loudness.integrated, plan.preset.loudness_lufs)
     args, env = build_render_args(plan, temp, workdir, gain_db=gain)
-    _run(args, duration=plan.output_duration, env=env, on_progress=on_progress, timeout=timeout,
-         should_cancel=should_cancel)  # fmt: skip
+    _run(
+        args,
+        duration=plan.output_duration,
+        env=env,
+        on_progress=on_progress,
+        timeout=timeout,
+        should_cancel=should_cancel,
+    )
     report = validate_output(temp, preset=plan.preset, expected_duration=plan.output_duration)
     return RenderResult(
         path=temp,

@@ -126,12 +126,27 @@ def _filter_value(value: str) -> str:
 def analysis_args(source: Path, *, start: float, end: float, width: int, height: int, rate: float) -> list[str]:
     """ffmpeg arguments writing grey ``width`` x ``height`` frames at ``rate`` fps of [start, end) to stdout."""
     return [
-        "-v", "error", "-threads", "2",
-        "-ss", f"{start:.6f}", "-t", f"{end - start:.6f}", "-i", str(source),
-        "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-vf", f"fps={rate:g},scale={width}:{height}:flags=area,format=gray",
-        "-f", "rawvideo", "pipe:1",
-    ]  # fmt: skip
+        "-v",
+        "error",
+        "-threads",
+        "2",
+        "-ss",
+        f"{start:.6f}",
+        "-t",
+        f"{end - start:.6f}",
+        "-i",
+        str(source),
+        "-map",
+        "0:v:0",
+        "-an",
+        "-sn",
+        "-dn",
+        "-vf",
+        f"fps={rate:g},scale={width}:{height}:flags=area,format=gray",
+        "-f",
+        "rawvideo",
+        "pipe:1",
+    ]
 
 
 @lru_cache(maxsize=1)

@@ -191,16 +191,38 @@ def end_card_args(
     if facts.color_range:  # 0: unspecified
         colour += ["-color_range", str(facts.color_range)]
     return [
-        "-v", "error",
+        "-v",
+        "error",
         *card.args(facts.fps),
-        "-f", "lavfi", "-i", f"anullsrc=r={facts.sample_rate}:cl={facts.layout}:d={exact:.6f}",
-        "-filter_complex", video_filter, "-map", "[v]", "-map", "1:a",
+        "-f",
+        "lavfi",
+        "-i",
+        f"anullsrc=r={facts.sample_rate}:cl={facts.layout}:d={exact:.6f}",
+        "-filter_complex",
+        video_filter,
+        "-map",
+        "[v]",
+        "-map",
+        "1:a",
         *_with_speed_params(encoder_args(preset), fast),
-        "-frames:v", str(frames), "-t", f"{exact:.6f}",
-        "-video_track_timescale", str(facts.timescale), "-ac", str(facts.channels), *colour,
-        "-bsf:a", "noise=drop=lt(pts\\,0)",  # drop the AAC priming packet: the card continues the base's audio
-        "-movflags", "+faststart", "-f", "mp4", "-y", str(out),
-    ]  # fmt: skip
+        "-frames:v",
+        str(frames),
+        "-t",
+        f"{exact:.6f}",
+        "-video_track_timescale",
+        str(facts.timescale),
+        "-ac",
+        str(facts.channels),
+        *colour,
+        "-bsf:a",
+        "noise=drop=lt(pts\\,0)",  # drop the AAC priming packet: the card continues the base's audio
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        "-y",
+        str(out),
+    ]
 
 
 def _with_speed_params(args: list[str], fast: bool) -> list[str]:
@@ -229,11 +251,30 @@ def concat_list(facts: BaseFacts, card: Path) -> str:
 def concat_args(list_file: Path, out: Path, *, same_parameter_sets: bool) -> list[str]:
     """ffmpeg arguments joining the concat script by stream copy, with faststart."""
     return [
-        "-v", "error", "-copyts",
-        "-f", "concat", "-safe", "0", "-auto_convert", "0" if same_parameter_sets else "1", "-i", str(list_file),
-        "-map", "0:v:0", "-map", "0:a:0", "-c", "copy",
-        "-movflags", "+faststart", "-f", "mp4", "-y", str(out),
-    ]  # fmt: skip
+        "-v",
+        "error",
+        "-copyts",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-auto_convert",
+        "0" if same_parameter_sets else "1",
+        "-i",
+        str(list_file),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0",
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        "-y",
+        str(out),
+    ]
 
 
 @dataclass(frozen=True)
@@ -301,8 +342,12 @@ def _encode_card(
 ) -> bool:
     """Encode the whole card; True if its SPS/PPS equal the base's (plain flags tried if the fast ones differ)."""
     for fast in (True, False):
-        _run(end_card_args(card_input, card, facts=facts, preset=preset, seconds=seconds, fast=fast),
-             duration=seconds, timeout=timeout, what="end card encode")  # fmt: skip
+        _run(
+            end_card_args(card_input, card, facts=facts, preset=preset, seconds=seconds, fast=fast),
+            duration=seconds,
+            timeout=timeout,
+            what="end card encode",
+        )
         video_sets, audio_config = _card_parameter_sets(card)
         if audio_config != facts.audio_extradata:
             raise VariantBaseError(
@@ -328,8 +373,12 @@ def _build_template(
     with tempfile.TemporaryDirectory(prefix="liveslice-template-") as tmp:
         out = Path(tmp) / "template.mp4"
         card_input = _template_input(Path(tmp), (facts.width, facts.height))
-        _run(end_card_args(card_input, out, facts=facts, preset=preset, seconds=seconds, fast=fast),
-             duration=seconds, timeout=timeout, what="template card encode")  # fmt: skip
+        _run(
+            end_card_args(card_input, out, facts=facts, preset=preset, seconds=seconds, fast=fast),
+            duration=seconds,
+            timeout=timeout,
+            what="template card encode",
+        )
         mismatch = splice.still_mismatch(out)
         if mismatch is not None:
             return f"template card is not one still picture: {mismatch}"
@@ -374,8 +423,12 @@ def _spliced_card(
     if isinstance(template, str):
         return template
     idr, template_file, one_frame = workdir / "idr.mp4", workdir / "template.mp4", float(1 / facts.fps)
-    _run(end_card_args(card_input, idr, facts=facts, preset=preset, seconds=one_frame, fast=template.fast),
-         duration=one_frame, timeout=timeout, what="end card IDR encode")  # fmt: skip
+    _run(
+        end_card_args(card_input, idr, facts=facts, preset=preset, seconds=one_frame, fast=template.fast),
+        duration=one_frame,
+        timeout=timeout,
+        what="end card IDR encode",
+    )
     template_file.write_bytes(template.data)
     try:
         splice.splice_card(idr, template_file, card, timescale=facts.timescale)
@@ -402,20 +455,26 @@ def _render_with_facts(
             workdir = Path(tmp)
             card_input = _card_input(end_card, (facts.width, facts.height), workdir)
             card = workdir / "card.mp4"
-            why_not = _spliced_card(card_input, card, workdir, facts=facts, preset=preset, seconds=seconds,
-                                    timeout=timeout)  # fmt: skip
+            why_not = _spliced_card(
+                card_input, card, workdir, facts=facts, preset=preset, seconds=seconds, timeout=timeout
+            )
             same_sets = why_not is None
             if why_not is not None:
                 log.info("%s: end card encoded in full (%s)", output.name, why_not)
                 same_sets = _encode_card(card_input, card, facts=facts, preset=preset, seconds=seconds, timeout=timeout)
             if not same_sets:
-                log.warning("%s: end card SPS/PPS differ from the base's; joining with in-band parameter sets",
-                            facts.path.name)  # fmt: skip
+                log.warning(
+                    "%s: end card SPS/PPS differ from the base's; joining with in-band parameter sets", facts.path.name
+                )
             list_file = workdir / "join.ffconcat"
             list_file.write_text(concat_list(facts, card), encoding="utf-8")
             total = facts.video_end + card_length(seconds, facts.fps)
-            _run(concat_args(list_file, tmp_out, same_parameter_sets=same_sets),
-                 duration=total, timeout=timeout, what="join")  # fmt: skip
+            _run(
+                concat_args(list_file, tmp_out, same_parameter_sets=same_sets),
+                duration=total,
+                timeout=timeout,
+                what="join",
+            )
         if validate:
             validate_output(tmp_out, preset=preset, expected_duration=total)
         os.replace(tmp_out, output)
@@ -447,8 +506,9 @@ def render_variant(
     """
     _check_seconds(seconds)
     facts = probe_base(base, preset)
-    return _render_with_facts(facts, end_card, output, preset=preset, seconds=seconds, timeout=timeout,
-                              validate=validate)  # fmt: skip
+    return _render_with_facts(
+        facts, end_card, output, preset=preset, seconds=seconds, timeout=timeout, validate=validate
+    )
 
 
 def render_variants(
@@ -477,8 +537,9 @@ def render_variants(
     targets = {leader: out_dir / f"{Path(base).stem}.{leader}.mp4" for leader in cards}
 
     def one(leader: str) -> Path:
-        return _render_with_facts(facts, cards[leader], targets[leader], preset=preset, seconds=seconds,
-                                  timeout=timeout, validate=validate)  # fmt: skip
+        return _render_with_facts(
+            facts, cards[leader], targets[leader], preset=preset, seconds=seconds, timeout=timeout, validate=validate
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, MAX_PARALLEL))) as pool:
         futures = {leader: pool.submit(one, leader) for leader in cards}

@@ -66,12 +66,23 @@ class AudioFeatures:
 def audio_pipe_args(path: Path, sample_rate: int) -> list[str]:
     """ffmpeg arguments that write the first audio stream of ``path`` as mono f32le to stdout."""
     return [
-        "-loglevel", "error",
-        "-i", str(path),
-        "-map", "0:a:0", "-vn", "-sn", "-dn",
-        "-ac", "1", "-ar", str(sample_rate),
-        "-f", "f32le", "pipe:1",
-    ]  # fmt: skip
+        "-loglevel",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-sn",
+        "-dn",
+        "-ac",
+        "1",
+        "-ar",
+        str(sample_rate),
+        "-f",
+        "f32le",
+        "pipe:1",
+    ]
 
 
 def stream_ffmpeg_raw(

@@ -32,12 +32,26 @@ def scene_pipe_args(path: Path, hz: float, width: int, *, keyframes_only: bool =
     """ffmpeg arguments writing ``hz`` grey ``width``x36 frames per second of ``path`` to stdout."""
     skip = ["-skip_frame", "nokey"] if keyframes_only else []
     return [
-        "-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "2",
-        *skip, "-i", str(path),
-        "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-vf", f"fps={hz:g}:round=down,scale={width}:{HEIGHT}:flags=area,format=gray",
-        "-f", "rawvideo", "pipe:1",
-    ]  # fmt: skip
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-threads",
+        "2",
+        *skip,
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-an",
+        "-sn",
+        "-dn",
+        "-vf",
+        f"fps={hz:g}:round=down,scale={width}:{HEIGHT}:flags=area,format=gray",
+        "-f",
+        "rawvideo",
+        "pipe:1",
+    ]
 
 
 def frame_strengths(frames: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
@@ -76,15 +90,24 @@ def scene_changes(
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"recording not found: {path}", code="not_found")
-    key = {"kind": "scenes", "path": path, "hz": hz, "width": width, "keyframes_only": keyframes_only,
-           "version": CACHE_VERSION}
+    key = {
+        "kind": "scenes",
+        "path": path,
+        "hz": hz,
+        "width": width,
+        "keyframes_only": keyframes_only,
+        "version": CACHE_VERSION,
+    }
 
     def compute() -> dict[str, np.ndarray]:
         size = width * HEIGHT
         parts: list[np.ndarray] = []
         previous: np.ndarray | None = None
-        for raw in stream_ffmpeg_raw(scene_pipe_args(path, hz, width, keyframes_only=keyframes_only),
-                                     size * CHUNK_FRAMES, missing_code="no_video"):
+        for raw in stream_ffmpeg_raw(
+            scene_pipe_args(path, hz, width, keyframes_only=keyframes_only),
+            size * CHUNK_FRAMES,
+            missing_code="no_video",
+        ):
             count = len(raw) // size
             if not count:
                 continue

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from liveslice.config import Settings
-from liveslice.ingest import ingest_file
-from liveslice.sample_data import SamplePlan, SideDataFiles, make_plan, write_side_data
-from liveslice.sidedata_import import import_side_data
+from runtime.config import Settings
+from services.ingest import ingest_file
+from services.sample_data import SamplePlan, SideDataFiles, make_plan, write_side_data
+from services.sidedata_import import import_side_data
 from store.db import get_sessionmaker, session_scope
 from store.models import Job
 from studio.fonts import find_cjk_font
@@ -34,8 +34,13 @@ class SmallStream:
     def side_files(self) -> dict[str, Path]:
         """kind -> file, the catalog first (the other kinds need its SKUs)."""
         f = self.files
-        return {"catalog": f.catalog, "timeline": f.timeline, "chat": f.chat, "orders": f.orders,
-                "transcript": f.transcript}  # fmt: skip
+        return {
+            "catalog": f.catalog,
+            "timeline": f.timeline,
+            "chat": f.chat,
+            "orders": f.orders,
+            "transcript": f.transcript,
+        }
 
 
 def small_stream(tmp_path_factory: pytest.TempPathFactory) -> SmallStream:
@@ -64,7 +69,7 @@ def ingest(settings: Settings, stream: SmallStream, *, side_data: bool = True) -
     session = get_sessionmaker(settings.database_url)()
     try:
         rec_id = ingest_file(
-            settings, session, stream.path, filename="live.mp4", origin="upload", move=False, enqueue=False
+            settings, session, stream.path, filename="live.mp4", origin="upload", move=False
         ).recording.id
         for kind, path in stream.side_files().items() if side_data else ():
             import_side_data(

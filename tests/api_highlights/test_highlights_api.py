@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from liveslice.config import Settings
+from pipeline.analysis import run_analyze_job
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Analysis, HighlightRow, Job
 from tests.api_highlights.highlight_media import PARAMS, SmallStream, assert_selling_moments_found, small_stream
-from workers.analyze import run_analyze_job
 
 Headers = dict[str, str]
 
@@ -236,5 +236,9 @@ def test_never_analysed_recording_lists_no_analysis(
     client: TestClient, keys: dict[str, Headers], recording_id: str
 ) -> None:
     page = client.get(f"/api/recordings/{recording_id}/highlights", headers=keys["merchant"]).json()
-    assert page == {"recording_id": recording_id, "duration": pytest.approx(40.0, abs=0.1), "analysis": None,
-                    "highlights": []}  # fmt: skip
+    assert page == {
+        "recording_id": recording_id,
+        "duration": pytest.approx(40.0, abs=0.1),
+        "analysis": None,
+        "highlights": [],
+    }

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store import keys as key_store
 from store.db import session_scope
 from studio.ffmpeg import run_ffmpeg
@@ -68,9 +68,19 @@ def noisy_mp4(media_dir: Path) -> Path:
     """About 5 MB (480x270) of hard-to-compress H.264 (moov at the end): the multi-MB resumable upload."""
     return _ffmpeg(
         media_dir / "noisy.mp4",
-        "-f", "lavfi", "-i", "nullsrc=s=480x270:r=25:d=1,geq=lum='random(1)*255':cb=128:cr=128",
-        "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p",
-    )  # fmt: skip
+        "-f",
+        "lavfi",
+        "-i",
+        "nullsrc=s=480x270:r=25:d=1,geq=lum='random(1)*255':cb=128:cr=128",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-qp",
+        "0",
+        "-pix_fmt",
+        "yuv420p",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -85,9 +95,17 @@ def truncated_mp4(media_dir: Path) -> Path:
     """An MP4 cut off before its moov atom (what a crashed recorder leaves)."""
     full = _ffmpeg(
         media_dir / "moov-at-end.mp4",
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-    )  # fmt: skip
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+    )
     out = media_dir / "truncated.mp4"
     if not out.exists():
         data = full.read_bytes()

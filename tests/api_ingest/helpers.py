@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Recording, Upload
 

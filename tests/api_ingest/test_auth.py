@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.models import Recording, Upload
 from tests.api_ingest.helpers import TUS, count_rows
 from tests.support.live_server import LiveServer

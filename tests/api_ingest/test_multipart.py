@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job, Recording
 from tests.api_ingest.helpers import leftovers, sha256

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Recording
 from studio.ffmpeg import run_ffmpeg
@@ -42,13 +42,36 @@ def hls_folder(media_dir: Path) -> Path:
         folder.mkdir(exist_ok=True)
         run_ffmpeg(
             [
-                "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
-                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
-                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25", "-c:a", "aac",
-                "-f", "hls", "-hls_time", "1", "-hls_list_size", "0",
-                "-hls_segment_filename", str(folder / "seg%03d.ts"), "-y", str(folder / "index.m3u8"),
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=25:duration=2",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:sample_rate=48000:duration=2",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                "-g",
+                "25",
+                "-c:a",
+                "aac",
+                "-f",
+                "hls",
+                "-hls_time",
+                "1",
+                "-hls_list_size",
+                "0",
+                "-hls_segment_filename",
+                str(folder / "seg%03d.ts"),
+                "-y",
+                str(folder / "index.m3u8"),
             ]
-        )  # fmt: skip
+        )
     return folder
 
 

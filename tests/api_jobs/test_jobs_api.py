@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from liveslice.config import Settings
 from pipeline.local import run_pipeline
+from runtime.config import Settings
 from tests.clips.clip_media import SMALL
 
 Headers = dict[str, str]

@@ -18,10 +18,23 @@ def blur_black_sharp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """3 s, 160x120 at 10 fps: 0-1 s blurred, 1-2 s black, 2-3 s sharp test pattern."""
     out = tmp_path_factory.mktemp("cover") / "clip.mp4"
     run_ffmpeg(
-        ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=3",
-         "-vf", "boxblur=6:enable='lt(t,1)',drawbox=c=black:t=fill:enable='between(t,1,2)'",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-y", str(out)]
-    )  # fmt: skip
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=10:duration=3",
+            "-vf",
+            "boxblur=6:enable='lt(t,1)',drawbox=c=black:t=fill:enable='between(t,1,2)'",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+            str(out),
+        ]
+    )
     return out
 
 

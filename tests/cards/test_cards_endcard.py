@@ -58,9 +58,27 @@ def test_end_card_decodes_after_h264_encoding(tmp_path: Path, size: tuple[int, i
     )
     mp4, frame = tmp_path / "e.mp4", tmp_path / "frame.png"
     run_ffmpeg(
-        ["-loop", "1", "-framerate", "30", "-i", str(png), "-frames:v", "3", "-c:v", "libx264", "-preset", "veryfast",
-         "-crf", "23", "-pix_fmt", "yuv420p", "-y", str(mp4)]
-    )  # fmt: skip
+        [
+            "-loop",
+            "1",
+            "-framerate",
+            "30",
+            "-i",
+            str(png),
+            "-frames:v",
+            "3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+            str(mp4),
+        ]
+    )
     run_ffmpeg(["-i", str(mp4), "-frames:v", "1", "-update", "1", "-y", str(frame)])
     with Image.open(frame) as image:
         assert image.size == size

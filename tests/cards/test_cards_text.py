@@ -18,8 +18,17 @@ def font() -> ImageFont.FreeTypeFont:
 
 def test_tokenize_breaks_between_cjk_and_at_spaces_keeping_punctuation_attached() -> None:
     assert tokenize("保湿面霜 Hydrating Cream，好用！「限时」") == [
-        "保", "湿", "面", "霜 ", "Hydrating ", "Cream，", "好", "用！", "「限", "时」",
-    ]  # fmt: skip
+        "保",
+        "湿",
+        "面",
+        "霜 ",
+        "Hydrating ",
+        "Cream，",
+        "好",
+        "用！",
+        "「限",
+        "时」",
+    ]
 
 
 @pytest.mark.parametrize("width", [120, 170, 230, 300, 420])

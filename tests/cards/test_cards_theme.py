@@ -49,9 +49,17 @@ def test_theme_validates_on_creation() -> None:
 def test_theme_from_mapping_merges_merchant_settings(tmp_path: Path) -> None:
     font = DEFAULT_THEME.font_choice().path
     theme = theme_from_mapping(
-        {"Brand_Color": "#0a7", "price": "#c00", "font_path": str(font), "position": " Top ", "entrance": "fade",
-         "radius": "12", "muted": None, "text": ""}
-    )  # fmt: skip
+        {
+            "Brand_Color": "#0a7",
+            "price": "#c00",
+            "font_path": str(font),
+            "position": " Top ",
+            "entrance": "fade",
+            "radius": "12",
+            "muted": None,
+            "text": "",
+        }
+    )
     assert theme.accent == "#0a7" and theme.price == "#c00"
     assert theme.font == font and theme.position == "top" and theme.entrance == "fade" and theme.radius == 12
     assert theme.muted == DEFAULT_THEME.muted and theme.text == DEFAULT_THEME.text

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from liveslice.config import Settings
-from liveslice.ingest import ingest_file
-from liveslice.sidedata_import import import_side_data
+from runtime.config import Settings
+from services.ingest import ingest_file
+from services.sidedata_import import import_side_data
 from sidedata.records import Product, TranscriptCue
 from store.db import get_sessionmaker
 from studio.ffmpeg import resolve_ffmpeg, run_ffmpeg
@@ -47,14 +47,34 @@ def make_source(out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     run_ffmpeg(
         [
-            "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=8",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=8",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25",
-            "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(out),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25:duration=8",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=8",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            str(out),
         ],
         timeout=120,
-    )  # fmt: skip
+    )
     return out
 
 
@@ -78,12 +98,21 @@ def store_recording(settings: Settings, clip_source: Path) -> str:
     session = get_sessionmaker(settings.database_url)()
     try:
         rec_id = ingest_file(
-            settings, session, clip_source, filename="live.mp4", origin="upload", move=False, enqueue=False
+            settings, session, clip_source, filename="live.mp4", origin="upload", move=False
         ).recording.id
-        for kind, name, text in (("catalog", "catalog.csv", CATALOG), ("timeline", "timeline.csv", TIMELINE),
-                                 ("transcript", "t.srt", TRANSCRIPT)):  # fmt: skip
-            import_side_data(settings, session, kind=kind, data=text.encode(), filename=name,
-                             recording_id=None if kind == "catalog" else rec_id)  # fmt: skip
+        for kind, name, text in (
+            ("catalog", "catalog.csv", CATALOG),
+            ("timeline", "timeline.csv", TIMELINE),
+            ("transcript", "t.srt", TRANSCRIPT),
+        ):
+            import_side_data(
+                settings,
+                session,
+                kind=kind,
+                data=text.encode(),
+                filename=name,
+                recording_id=None if kind == "catalog" else rec_id,
+            )
     finally:
         session.close()
     return rec_id
@@ -116,6 +145,8 @@ def decode_errors(path: Path) -> str:
 
     result = subprocess.run(
         [str(resolve_ffmpeg()), "-v", "error", "-xerror", "-i", str(path), "-f", "null", "-"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return (result.stdout + result.stderr).strip() + ("" if result.returncode == 0 else f" (exit {result.returncode})")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from tests.clips.clip_media import corrupt_copy, make_source, register_presets, store_recording
 
 

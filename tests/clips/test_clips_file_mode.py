@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from liveslice.clips import InvalidClipRequest, Leader, leader_id_for, make_leaders, render_file_clip, share_url_for
+from services.clips import InvalidClipRequest, Leader, leader_id_for, make_leaders, render_file_clip, share_url_for
 from studio.render import RenderFailed, RenderFontError, validate_output
 from tests.clips.clip_media import BUY_URL, CORNER, CUES, PRODUCTS, SMALL, decode_errors, frame, qr_texts
 
@@ -18,9 +18,16 @@ LEADER_URLS = {"wang": "https://ls.example.com/s/wang01", "lily": "https://ls.ex
 def test_single_link_clip_has_a_corner_qr_card_captions_cover_and_poster(clip_source: Path, tmp_path: Path) -> None:
     out = tmp_path / "out" / "clip.mp4"
     outcome = render_file_clip(
-        clip_source, start=0.5, end=2.5, out=out, products=PRODUCTS, sku="LS-0001", cues=CUES, preset=CORNER,
+        clip_source,
+        start=0.5,
+        end=2.5,
+        out=out,
+        products=PRODUCTS,
+        sku="LS-0001",
+        cues=CUES,
+        preset=CORNER,
         share_url=SHARE,
-    )  # fmt: skip
+    )
     assert outcome.video == out and outcome.corner_qr and outcome.product is not None
     report = validate_output(out, preset=CORNER, expected_duration=2.0)
     assert (report.facts.width, report.facts.height) == (540, 960)
@@ -32,9 +39,14 @@ def test_single_link_clip_has_a_corner_qr_card_captions_cover_and_poster(clip_so
     assert outcome.poster == tmp_path / "out" / "clip.poster.png"
     assert qr_texts(outcome.poster) == [SHARE]
     assert outcome.product.snapshot() == {
-        "sku": "LS-0001", "name": "保湿面霜 Hydrating Cream", "price": "89.00", "original_price": "129.00",
-        "currency": "CNY", "coupon": "满99减10", "buy_url": BUY_URL,
-    }  # fmt: skip
+        "sku": "LS-0001",
+        "name": "保湿面霜 Hydrating Cream",
+        "price": "89.00",
+        "original_price": "129.00",
+        "currency": "CNY",
+        "coupon": "满99减10",
+        "buy_url": BUY_URL,
+    }
     assert sorted(p.name for p in out.parent.iterdir()) == ["clip.cover.jpg", "clip.mp4", "clip.poster.png"]
 
 
@@ -42,9 +54,17 @@ def test_variants_carry_their_own_qr_and_the_base_has_none(clip_source: Path, tm
     leaders = [Leader("wang", "小王团长", LEADER_URLS["wang"]), Leader("lily", "Lily", LEADER_URLS["lily"])]
     out = tmp_path / "base.mp4"
     outcome = render_file_clip(
-        clip_source, start=1.0, end=3.0, out=out, products=PRODUCTS, sku="LS-0001", cues=CUES, preset=CORNER,
-        share_url=SHARE, leaders=leaders,
-    )  # fmt: skip
+        clip_source,
+        start=1.0,
+        end=3.0,
+        out=out,
+        products=PRODUCTS,
+        sku="LS-0001",
+        cues=CUES,
+        preset=CORNER,
+        share_url=SHARE,
+        leaders=leaders,
+    )
     assert not outcome.corner_qr  # a base meant for variants never carries a corner code
     assert qr_texts(frame(out, 1.0, tmp_path)) == []
     assert qr_texts(outcome.poster) == [SHARE]
@@ -65,9 +85,16 @@ def test_variants_carry_their_own_qr_and_the_base_has_none(clip_source: Path, tm
 
 def test_no_share_url_falls_back_to_the_buy_url_on_poster_and_end_cards(clip_source: Path, tmp_path: Path) -> None:
     outcome = render_file_clip(
-        clip_source, start=0.0, end=1.0, out=tmp_path / "c.mp4", products=PRODUCTS, sku="LS-0001", preset=SMALL,
-        leaders=[Leader("lily", "Lily")], captions=False,
-    )  # fmt: skip
+        clip_source,
+        start=0.0,
+        end=1.0,
+        out=tmp_path / "c.mp4",
+        products=PRODUCTS,
+        sku="LS-0001",
+        preset=SMALL,
+        leaders=[Leader("lily", "Lily")],
+        captions=False,
+    )
     assert outcome.share_url == BUY_URL and not outcome.corner_qr
     assert qr_texts(outcome.poster) == [BUY_URL]
     (variant,) = outcome.variants
@@ -88,8 +115,15 @@ def test_fast_mode_reports_the_keyframe_cut(clip_source: Path, tmp_path: Path) -
     assert outcome.actual_end >= 3.2 - 0.05
     validate_output(outcome.video, preset=None, expected_duration=outcome.duration, fast=True)
     with pytest.raises(InvalidClipRequest, match="leader variants need an accurate render"):
-        render_file_clip(clip_source, start=1.5, end=3.2, out=tmp_path / "x.mp4", preset=SMALL, mode="fast",
-                         leaders=[Leader("a", "A", SHARE)])  # fmt: skip
+        render_file_clip(
+            clip_source,
+            start=1.5,
+            end=3.2,
+            out=tmp_path / "x.mp4",
+            preset=SMALL,
+            mode="fast",
+            leaders=[Leader("a", "A", SHARE)],
+        )
 
 
 @pytest.mark.parametrize(
@@ -106,23 +140,33 @@ def test_bad_requests_are_refused_before_anything_is_written(
     clip_source: Path, tmp_path: Path, start: float, end: float, sku: str | None, message: str
 ) -> None:
     with pytest.raises(InvalidClipRequest, match=message):
-        render_file_clip(clip_source, start=start, end=end, out=tmp_path / "c.mp4", products=PRODUCTS, sku=sku,
-                         preset=SMALL)  # fmt: skip
+        render_file_clip(
+            clip_source, start=start, end=end, out=tmp_path / "c.mp4", products=PRODUCTS, sku=sku, preset=SMALL
+        )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_corrupt_source_region_fails_and_leaves_no_partial_file(corrupt_source: Path, tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     with pytest.raises(RenderFailed, match="corrupt"):
-        render_file_clip(corrupt_source, start=2.0, end=6.0, out=out_dir / "c.mp4", products=PRODUCTS, sku="LS-0001",
-                         preset=SMALL)  # fmt: skip
+        render_file_clip(
+            corrupt_source, start=2.0, end=6.0, out=out_dir / "c.mp4", products=PRODUCTS, sku="LS-0001", preset=SMALL
+        )
     assert list(out_dir.iterdir()) == []  # no clip, no temp files, no work folders
 
 
 def test_a_missing_font_is_a_clear_error(clip_source: Path, tmp_path: Path) -> None:
     with pytest.raises(RenderFontError, match=r"CJK font.*missing\.otf"):
-        render_file_clip(clip_source, start=0.0, end=1.0, out=tmp_path / "c.mp4", products=PRODUCTS, sku="LS-0001",
-                         preset=SMALL, font=tmp_path / "missing.otf")  # fmt: skip
+        render_file_clip(
+            clip_source,
+            start=0.0,
+            end=1.0,
+            out=tmp_path / "c.mp4",
+            products=PRODUCTS,
+            sku="LS-0001",
+            preset=SMALL,
+            font=tmp_path / "missing.otf",
+        )
     assert not (tmp_path / "c.mp4").exists()
 
 

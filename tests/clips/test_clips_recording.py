@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from liveslice.clips import InvalidClipRequest, prepare_clip, render_recording_clip, run_clip
-from liveslice.config import Settings
-from liveslice.storage import get_storage
+from runtime.config import Settings
+from services.clips import InvalidClipRequest, prepare_clip, render_recording_clip, run_clip
+from services.storage import get_storage
 from store import share_links
 from store.clips import clip_file_keys
 from store.db import get_sessionmaker, session_scope
@@ -39,16 +39,27 @@ def test_a_stored_clip_takes_the_product_on_air_and_its_cues(
     session = _session(settings)
     try:
         clip = render_recording_clip(
-            settings, session, recording_id=stored_recording, start=0.5, end=2.5, preset=CORNER.name,
+            settings,
+            session,
+            recording_id=stored_recording,
+            start=0.5,
+            end=2.5,
+            preset=CORNER.name,
             share_url=SHARE,
-        )  # fmt: skip
+        )
     finally:
         session.close()
     assert clip.status == "ready" and clip.error is None
     assert clip.sku == "LS-0001"  # on air at 1.5 s (the window's middle), from the timeline
-    assert clip.product == {"sku": "LS-0001", "name": "保湿面霜 Hydrating Cream", "price": "89.00",
-                            "original_price": "129.00", "currency": "CNY", "coupon": "满99减10",
-                            "buy_url": BUY_URL}  # fmt: skip
+    assert clip.product == {
+        "sku": "LS-0001",
+        "name": "保湿面霜 Hydrating Cream",
+        "price": "89.00",
+        "original_price": "129.00",
+        "currency": "CNY",
+        "coupon": "满99减10",
+        "buy_url": BUY_URL,
+    }
     assert clip.video_key == f"clips/{clip.id}/clip.mp4" and clip.duration == pytest.approx(2.0, abs=0.05)
     video = _path(settings, clip.video_key)
     validate_output(video, preset=CORNER, expected_duration=2.0)
@@ -66,8 +77,9 @@ def test_rendering_the_same_window_again_reuses_the_row_and_keeps_each_renders_p
     leaders = [{"name": "小王团长", "share_url": "https://ls.example.com/s/w"}, {"name": "Lily"}]
     session = _session(settings)
     try:
-        first = render_recording_clip(settings, session, recording_id=stored_recording, start=4.0, end=5.0,
-                                      preset=SMALL.name, leaders=leaders)  # fmt: skip
+        first = render_recording_clip(
+            settings, session, recording_id=stored_recording, start=4.0, end=5.0, preset=SMALL.name, leaders=leaders
+        )
         first_id, first_keys = first.id, clip_file_keys(first)
         assert first.sku == "LS-0002" and first.product is not None and first.product["price"] == "59.90"
         assert sorted(v.leader_name for v in first.variants) == ["Lily", "小王团长"]
@@ -90,8 +102,9 @@ def test_rendering_the_same_window_again_reuses_the_row_and_keeps_each_renders_p
         kept = session.get(Clip, first_id)
         assert kept is not None and kept.product is not None and kept.product["price"] == "59.90"
 
-        again = render_recording_clip(settings, session, recording_id=stored_recording, start=4.0, end=5.0,
-                                      preset=SMALL.name, leaders=leaders[1:])  # fmt: skip
+        again = render_recording_clip(
+            settings, session, recording_id=stored_recording, start=4.0, end=5.0, preset=SMALL.name, leaders=leaders[1:]
+        )
         assert again.id == first_id and again.product is not None and again.product["price"] == "49.90"
         assert session.scalar(select(func.count()).select_from(Clip)) == 1
         assert [v.leader_name for v in again.variants] == ["Lily"]
@@ -136,8 +149,9 @@ def test_a_highlight_gives_window_peak_and_sku(settings: Settings, stored_record
         highlight_id = highlight.id
     session = _session(settings)
     try:
-        clip = prepare_clip(settings, session, recording_id=stored_recording, highlight_id=highlight_id,
-                            preset=SMALL.name)  # fmt: skip
+        clip = prepare_clip(
+            settings, session, recording_id=stored_recording, highlight_id=highlight_id, preset=SMALL.name
+        )
         assert (clip.start, clip.end, clip.sku, clip.highlight_id, clip.status) == (
             5.0,
             6.5,
@@ -163,8 +177,9 @@ def test_a_failed_render_marks_the_clip_failed_with_the_reason(
     session = _session(settings)
     try:
         with pytest.raises(RenderFailed):
-            render_recording_clip(settings, session, recording_id=stored_recording, start=2.0, end=6.0,
-                                  preset=SMALL.name)  # fmt: skip
+            render_recording_clip(
+                settings, session, recording_id=stored_recording, start=2.0, end=6.0, preset=SMALL.name
+            )
         clip = session.scalars(select(Clip)).one()
         assert clip.status == "failed" and clip.error and "corrupt" in clip.error
         assert clip.video_key is None

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.config import Settings
-from liveslice.demo import run_demo
+from liveslice.cli.demo import run_demo
+from runtime.config import Settings
 from store import share_links
 from store.db import session_scope
 from store.models import ChatEvent, Clip, Job, Product, Recording, StreamOrder, TimelineSegment
@@ -96,7 +96,9 @@ def test_demo_runs_end_to_end_on_a_short_stream(settings: Settings, tmp_path: Pa
     assert [c["preset"] for c in result.clips] == ["douyin"] * len(result.highlights)
     for clip in result.clips:
         assert not clip["corner_qr"] and sorted(v["leader"] for v in clip["files"]["variants"].values()) == [
-            "Lily", "小王团长"]  # fmt: skip
+            "Lily",
+            "小王团长",
+        ]
         paths = [clip["files"][k] for k in ("video", "cover", "poster")]
         paths += [v[k] for v in clip["files"]["variants"].values() for k in ("video", "poster")]
         assert all(Path(p).is_file() for p in paths)

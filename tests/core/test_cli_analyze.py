@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.db import session_scope
 from store.highlights import list_highlights
 from store.models import Job, Recording
@@ -54,15 +54,26 @@ def _cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subpr
 
 def _side_args(stream: SmallStream) -> list[str]:
     f = stream.files
-    return ["--products", str(f.catalog), "--timeline", str(f.timeline), "--chat", str(f.chat),
-            "--orders", str(f.orders), "--transcript", str(f.transcript)]  # fmt: skip
+    return [
+        "--products",
+        str(f.catalog),
+        "--timeline",
+        str(f.timeline),
+        "--chat",
+        str(f.chat),
+        "--orders",
+        str(f.orders),
+        "--transcript",
+        str(f.transcript),
+    ]
 
 
 @pytest.mark.slow
 def test_file_json_is_one_document_and_finds_the_selling_moments(tmp_path: Path, stream: SmallStream) -> None:
     # TTY_COMPATIBLE makes rich draw the progress bar although stderr is a pipe: it must stay off stdout.
-    out = _cli(tmp_path, "analyze", str(stream.path), *_side_args(stream), *LENGTHS, "--json",
-               env={"TTY_COMPATIBLE": "1"})  # fmt: skip
+    out = _cli(
+        tmp_path, "analyze", str(stream.path), *_side_args(stream), *LENGTHS, "--json", env={"TTY_COMPATIBLE": "1"}
+    )
     assert out.returncode == 0, out.stderr
     document = json.loads(out.stdout)  # exactly one JSON document, nothing else
     assert "100%" in out.stderr and "━" in out.stderr  # the progress bar went to stderr
@@ -118,8 +129,17 @@ def test_wall_clock_chat_needs_the_stream_start(tmp_path: Path, stream: SmallStr
     refused = _cli(tmp_path, "analyze", str(stream.path), "--chat", str(chat), *LENGTHS)
     assert refused.returncode == 2 and "stream_started_at" in refused.stderr and "wall-chat.csv:2: ts" in refused.stderr
 
-    ok = _cli(tmp_path, "analyze", str(stream.path), "--chat", str(chat), "--stream-start", "2026-11-20T20:00:00+08:00",
-              *LENGTHS, "--json")  # fmt: skip
+    ok = _cli(
+        tmp_path,
+        "analyze",
+        str(stream.path),
+        "--chat",
+        str(chat),
+        "--stream-start",
+        "2026-11-20T20:00:00+08:00",
+        *LENGTHS,
+        "--json",
+    )
     assert ok.returncode == 0, ok.stderr
     document = json.loads(ok.stdout)
     assert "chat" not in document["missing"] and document["signals"]["chat"]["available"]

@@ -53,10 +53,26 @@ def _cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subpr
 def test_file_render_on_douyin_with_card_captions_poster_and_variants(files: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out" / "clip.mp4"
     result = _cli(
-        tmp_path, "render", str(files["source"]), "--start", "0:00.5", "--end", "00:00:03", "--sku", "LS-0001",
-        "--products", str(files["catalog"]), "--transcript", str(files["transcript"]), "--leaders",
-        str(files["leaders"]), "--out", str(out), "--json", env={"TTY_COMPATIBLE": "1"},
-    )  # fmt: skip
+        tmp_path,
+        "render",
+        str(files["source"]),
+        "--start",
+        "0:00.5",
+        "--end",
+        "00:00:03",
+        "--sku",
+        "LS-0001",
+        "--products",
+        str(files["catalog"]),
+        "--transcript",
+        str(files["transcript"]),
+        "--leaders",
+        str(files["leaders"]),
+        "--out",
+        str(out),
+        "--json",
+        env={"TTY_COMPATIBLE": "1"},
+    )
     assert result.returncode == 0, result.stderr
     assert "100%" in result.stderr and "━" in result.stderr  # the progress bar went to stderr
     doc = json.loads(result.stdout)  # exactly one JSON document on stdout
@@ -136,9 +152,21 @@ def test_unknown_recording_and_missing_font_exit_2(files: dict[str, Path], tmp_p
     assert unknown.returncode == 2 and "neither a media file nor a recording id" in unknown.stderr
     out = tmp_path / "font.mp4"
     missing = _cli(
-        tmp_path, "render", str(files["source"]), "--start", "0", "--end", "1", "--sku", "LS-0001", "--products",
-        str(files["catalog"]), "--out", str(out), env={"LIVESLICE_FONT": str(tmp_path / "missing.otf")},
-    )  # fmt: skip
+        tmp_path,
+        "render",
+        str(files["source"]),
+        "--start",
+        "0",
+        "--end",
+        "1",
+        "--sku",
+        "LS-0001",
+        "--products",
+        str(files["catalog"]),
+        "--out",
+        str(out),
+        env={"LIVESLICE_FONT": str(tmp_path / "missing.otf")},
+    )
     assert missing.returncode == 2 and "CJK font" in missing.stderr and "missing.otf" in missing.stderr
     assert not out.exists()
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.main import create_app
-from liveslice.config import Settings
+from runtime.config import Settings
 from store import keys as key_store
 from store.db import session_scope
 from store.models import ApiKey

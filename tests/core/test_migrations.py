@@ -12,9 +12,17 @@ from store.db import current_revision, get_engine, head_revision, table_names, u
 from store.models import Base
 
 EXPECTED_TABLES = {
-    "recordings", "products", "timeline_segments", "chat_events", "stream_orders",
-    "transcript_cues", "jobs", "api_keys", "uploads", "side_data_imports",
-}  # fmt: skip
+    "recordings",
+    "products",
+    "timeline_segments",
+    "chat_events",
+    "stream_orders",
+    "transcript_cues",
+    "jobs",
+    "api_keys",
+    "uploads",
+    "side_data_imports",
+}
 
 
 def _assert_migrated(url: str) -> None:

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from api.main import create_app
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import ChatEvent, Product, Recording, SideDataImport, StreamOrder, TimelineSegment, TranscriptCue
 

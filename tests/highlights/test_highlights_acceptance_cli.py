@@ -85,13 +85,35 @@ def make_recording(path: Path) -> Path:
     )
     run_ffmpeg(
         [
-            "-y", "-f", "lavfi", "-i", f"testsrc2=s=180x320:r=5:d={DURATION:g}",
-            "-filter_complex", graph, "-map", "0:v", "-map", "[a]",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-b:a", "64k", "-t", f"{DURATION:g}", "-movflags", "+faststart", str(path),
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=s=180x320:r=5:d={DURATION:g}",
+            "-filter_complex",
+            graph,
+            "-map",
+            "0:v",
+            "-map",
+            "[a]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-t",
+            f"{DURATION:g}",
+            "-movflags",
+            "+faststart",
+            str(path),
         ],
         duration=DURATION,
-    )  # fmt: skip
+    )
     return path
 
 
@@ -204,13 +226,19 @@ def test_cli_finds_the_planted_selling_moments(recording: tuple[Path, dict[str, 
     doc = run_analyze(
         video,
         tmp_path,
-        "--products", str(files["catalog.csv"]),
-        "--timeline", str(files["timeline.csv"]),
-        "--chat", str(files["chat.jsonl"]),
-        "--orders", str(files["orders.csv"]),
-        "--transcript", str(files["cues.srt"]),
-        "--clips", "3",
-    )  # fmt: skip
+        "--products",
+        str(files["catalog.csv"]),
+        "--timeline",
+        str(files["timeline.csv"]),
+        "--chat",
+        str(files["chat.jsonl"]),
+        "--orders",
+        str(files["orders.csv"]),
+        "--transcript",
+        str(files["cues.srt"]),
+        "--clips",
+        "3",
+    )
     assert set(doc) >= {"recording", "highlights", "signals", "missing", "warnings", "weights", "hz"}
     assert doc["missing"] == {}, doc["missing"]
     assert doc["signals"]["orders"]["available"] and doc["signals"]["chat"]["available"]

@@ -1,10 +1,10 @@
-"""The demo stream's planted truth (liveslice.sample_data), as side-data records; no video decode."""
+"""The demo stream's planted truth (services.sample_data), as side-data records; no video decode."""
 
 from __future__ import annotations
 
 import pytest
 
-from liveslice.sample_data import SamplePlan, make_plan
+from services.sample_data import SamplePlan, make_plan
 from sidedata.records import ChatEvent, Product, StreamOrder, TimelineSegment, TranscriptCue
 from studio.highlights import detect_highlights
 from studio.signals import AnalysisInput

@@ -151,10 +151,17 @@ def test_loudness_from_a_real_decode(tmp_path: Path) -> None:
     wav = tmp_path / "tone.wav"
     run_ffmpeg(
         [
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:duration=2",
-            "-af", "volume='if(lt(t,1),0.05,0.5)':eval=frame", "-ac", "1", str(wav),
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=8000:duration=2",
+            "-af",
+            "volume='if(lt(t,1),0.05,0.5)':eval=frame",
+            "-ac",
+            "1",
+            str(wav),
         ]
-    )  # fmt: skip
+    )
     inp = AnalysisInput(duration=2.0, media_path=wav)
     loud = get_detector("loudness").compute(inp)
     assert loud.available and loud.values.shape == (20,)

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from liveslice.config import Settings
-from liveslice.logs import configure_logging
+from runtime.config import Settings
+from runtime.logs import configure_logging
 
 LOOPBACK = ("127.0.0.1", 50000)
 

@@ -12,24 +12,24 @@ from typing import Any
 import pytest
 from celery.signals import task_postrun, task_prerun
 
-from liveslice.config import Settings
-from liveslice.logs import bind, configure_logging, current_context
+from pipeline.probing import run_probe_job
+from runtime.config import Settings
+from runtime.logs import bind, configure_logging, current_context
 from tests.workers.conftest import add_probe_job, job_row
 from workers import app as _app  # noqa: F401  (as in a worker: `-A workers.app` connects the signal handlers)
-from workers.probe import run_probe_job
 from workers.tasks import probe_recording, render_clip
 
 Logs = Callable[[], list[dict[str, Any]]]
 
 
 def test_json_line_carries_bound_ids(json_logs: Logs) -> None:
-    log = logging.getLogger("workers.render")
+    log = logging.getLogger("pipeline.rendering")
     with bind(job_id="job1", clip_id="clip7"):
         log.info("rendering %s", "base", extra={"preset": "douyin"})
     log.info("outside")
     inside, outside = json_logs()
     assert inside["message"] == "rendering base" and inside["level"] == "INFO"
-    assert inside["logger"] == "workers.render" and inside["ts"].endswith("+00:00")
+    assert inside["logger"] == "pipeline.rendering" and inside["ts"].endswith("+00:00")
     assert (inside["job_id"], inside["clip_id"], inside["preset"]) == ("job1", "clip7", "douyin")
     assert "job_id" not in outside and "clip_id" not in outside
 
@@ -99,7 +99,7 @@ def test_job_body_logs_carry_task_ids_through_celery_signals(
 def test_positional_clip_id_is_bound(json_logs: Logs) -> None:
     task_id = uuid.uuid4().hex
     task_prerun.send(sender=render_clip, task_id=task_id, task=render_clip, args=["clipX", "jobY"], kwargs={})
-    logging.getLogger("workers.render").info("inside")
+    logging.getLogger("pipeline.rendering").info("inside")
     task_postrun.send(sender=render_clip, task_id=task_id, task=render_clip, args=[], kwargs={}, state="RETRY")
     entry = json_logs()[-1]
     assert (entry["clip_id"], entry["job_id"], entry["task_id"]) == ("clipX", "jobY", task_id)

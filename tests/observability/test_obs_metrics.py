@@ -15,7 +15,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job
 from tests.conftest import make_settings

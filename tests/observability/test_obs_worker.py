@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from api.metrics import MULTIPROC_ENV
-from liveslice.broker import EmbeddedBroker
-from liveslice.runtime import start_worker
+from liveslice.serve import start_worker
+from runtime.broker import EmbeddedBroker
 from tests.conftest import make_settings
 from tests.observability.conftest import sample, scrape
 from tests.workers.conftest import add_probe_job, wait_for_job

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from liveslice.config import Settings
 from pipeline.clipmaking import pipeline_options
+from runtime.config import Settings
 from studio.ffmpeg import run_ffmpeg
 from tests.clips.clip_media import SMALL, make_source, register_presets, store_recording
 
@@ -30,7 +30,7 @@ def small_presets(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def recording(settings: Settings, pipeline_source: Path, small_presets: None) -> str:
     """A probed 8 s recording with catalog, timeline, transcript, chat and orders."""
-    from liveslice.sidedata_import import import_side_data
+    from services.sidedata_import import import_side_data
     from store.db import get_sessionmaker
 
     rec_id = store_recording(settings, pipeline_source)
@@ -54,11 +54,36 @@ def small_options(**overrides: Any) -> dict[str, Any]:
 def talk_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """30 s of 640x360 video with a tone that swells: enough for a 10 s douyin render that takes a while."""
     out = tmp_path_factory.mktemp("crash-source") / "live.mp4"
-    run_ffmpeg([
-        "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=30",
-        "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:duration=30",
-        "-af", "volume='if(between(t,12,20),1.0,0.1)':eval=frame",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30", "-c:a", "aac",
-        "-shortest", "-movflags", "+faststart", str(out),
-    ], timeout=120)  # fmt: skip
+    run_ffmpeg(
+        [
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=30:duration=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:sample_rate=48000:duration=30",
+            "-af",
+            "volume='if(between(t,12,20),1.0,0.1)':eval=frame",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "30",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            str(out),
+        ],
+        timeout=120,
+    )
     return out

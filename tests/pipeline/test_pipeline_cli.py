@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from liveslice.cli import app
-from liveslice.config import Settings, get_settings
-from liveslice.runtime import settings_env
+from liveslice.serve import settings_env
+from runtime.config import Settings, get_settings
 from studio.render import get_preset, validate_output
 from tests.clips.clip_media import CATALOG, TIMELINE, TRANSCRIPT
 from tests.pipeline.conftest import CHAT, ORDERS
@@ -19,17 +19,45 @@ def test_process_a_file_writes_the_manifest_contract(
     settings: Settings, pipeline_source: Path, tmp_path: Path, monkeypatch: object
 ) -> None:
     side = {}
-    for name, text in (("catalog.csv", CATALOG), ("timeline.csv", TIMELINE), ("t.srt", TRANSCRIPT),
-                       ("chat.csv", CHAT), ("orders.csv", ORDERS)):  # fmt: skip
+    for name, text in (
+        ("catalog.csv", CATALOG),
+        ("timeline.csv", TIMELINE),
+        ("t.srt", TRANSCRIPT),
+        ("chat.csv", CHAT),
+        ("orders.csv", ORDERS),
+    ):
         (tmp_path / name).write_text(text, encoding="utf-8")
         side[name] = str(tmp_path / name)
     (tmp_path / "leaders.csv").write_text("name,share_url\nLily,\n小王团长,https://example.com/wang\n")
     env = settings_env(settings)
     out = tmp_path / "out"
-    args = ["process", str(pipeline_source), "--products", side["catalog.csv"], "--timeline", side["timeline.csv"],
-            "--transcript", side["t.srt"], "--chat", side["chat.csv"], "--orders", side["orders.csv"],
-            "--clips", "2", "--min-len", "3", "--max-len", "4", "--preset", "douyin",
-            "--leaders", str(tmp_path / "leaders.csv"), "--out", str(out), "--json"]  # fmt: skip
+    args = [
+        "process",
+        str(pipeline_source),
+        "--products",
+        side["catalog.csv"],
+        "--timeline",
+        side["timeline.csv"],
+        "--transcript",
+        side["t.srt"],
+        "--chat",
+        side["chat.csv"],
+        "--orders",
+        side["orders.csv"],
+        "--clips",
+        "2",
+        "--min-len",
+        "3",
+        "--max-len",
+        "4",
+        "--preset",
+        "douyin",
+        "--leaders",
+        str(tmp_path / "leaders.csv"),
+        "--out",
+        str(out),
+        "--json",
+    ]
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, args, env=env)

@@ -19,12 +19,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.main import create_app
-from liveslice.config import Settings
-from liveslice.ingest import ingest_file
-from liveslice.runtime import child_env, worker_argv
+from liveslice.serve import child_env, worker_argv
 from pipeline.advance import create_pipeline, drive
 from pipeline.clipmaking import pipeline_options
 from pipeline.status import job_view
+from runtime.config import Settings
+from services.ingest import ingest_file
 from store import keys as key_store
 from store.db import get_sessionmaker, session_scope
 from store.models import Clip, Job
@@ -32,6 +32,7 @@ from studio.render import get_preset, validate_output
 from tests.conftest import make_settings
 from tests.workers.conftest import _celery_config_module
 from workers.app import _celery_for
+from workers.dispatch import enqueue_job
 from workers.reconcile import reconcile
 
 pytestmark = pytest.mark.redis
@@ -46,8 +47,13 @@ class Workers:
 
     def start(self) -> subprocess.Popen[bytes]:
         log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
-        proc = subprocess.Popen(worker_argv(concurrency=1), env=child_env(self.settings), stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            worker_argv(concurrency=1),
+            env=child_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         return proc
 
@@ -102,7 +108,7 @@ def redis_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str) ->
 def start_job(settings: Settings, source: Path, **options: object) -> str:
     session = get_sessionmaker(settings.database_url)()
     try:
-        rec = ingest_file(settings, session, source, filename="live.mp4", origin="upload", move=False, enqueue=False)
+        rec = ingest_file(settings, session, source, filename="live.mp4", origin="upload", move=False)
     finally:
         session.close()
     with session_scope(settings.database_url) as session:
@@ -113,7 +119,7 @@ def start_job(settings: Settings, source: Path, **options: object) -> str:
             options=pipeline_options(weight_preset="audio-only", **options),
         )  # type: ignore[arg-type]
         job_id = job.id
-    drive(settings, job_id)
+    drive(settings, job_id, send=enqueue_job)
     return job_id
 
 
@@ -136,9 +142,12 @@ def reconcile_until_done(settings: Settings, job_id: str, workers: Workers, time
 
 
 def test_kill_9_mid_render_then_a_worker_finishes_the_job(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str, talk_source: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    talk_source: Path,
     workers: Callable[[Settings], Workers],
-) -> None:  # fmt: skip
+) -> None:
     for settings in redis_settings(tmp_path, monkeypatch, redis_url):
         pool = workers(settings)
         job_id = start_job(settings, talk_source, clips=1, min_len=8.0, max_len=10.0)
@@ -147,8 +156,14 @@ def test_kill_9_mid_render_then_a_worker_finishes_the_job(
         render = None
         while time.monotonic() < deadline and render is None:
             stages = view(settings, job_id)["stages"]
-            render = next((s for s in stages if s["key"].startswith("render:") and s["status"] == "running"
-                           and s["progress"] >= 0.1), None)  # fmt: skip
+            render = next(
+                (
+                    s
+                    for s in stages
+                    if s["key"].startswith("render:") and s["status"] == "running" and s["progress"] >= 0.1
+                ),
+                None,
+            )
             time.sleep(0.1)
         assert render is not None, pool.tail()
         clip_id = render["key"].split(":", 1)[1]
@@ -183,8 +198,10 @@ def _free_port() -> int:
 def _redis_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
     binary = shutil.which("redis-server")
     assert binary is not None
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir)], stdout=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )
     client = redis.Redis(port=port)
     for _ in range(100):
         try:
@@ -196,9 +213,12 @@ def _redis_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
 
 
 def test_a_redis_restart_while_a_job_waits_loses_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str, workers: Callable[[Settings], Workers],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    workers: Callable[[Settings], Workers],
     talk_source: Path,
-) -> None:  # fmt: skip
+) -> None:
     if shutil.which("redis-server") is None:
         pytest.skip("no redis-server binary to restart")
     port = _free_port()

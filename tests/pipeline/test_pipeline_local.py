@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from liveslice.config import Settings
-from liveslice.storage import local_copy
 from pipeline.advance import create_pipeline, request_cancel, retry_failed
 from pipeline.local import run_pipeline
 from pipeline.manifest import pipeline_manifest
 from pipeline.status import job_view
+from runtime.config import Settings
+from services.storage import local_copy
 from store.db import session_scope
 from store.models import Clip, Job, Recording
 from studio.render import get_preset, validate_output

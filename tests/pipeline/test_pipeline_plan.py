@@ -41,8 +41,9 @@ def test_clips_fan_out_then_chain_then_finalize() -> None:
     assert step.create == [] and step.outcome is None
     step = plan.next_steps("process", kids(**base, **done, render__b="succeeded", covers__b="succeeded"))
     assert [n.key for n in step.create] == ["finalize"]
-    final = plan.next_steps("process", kids(**base, **done, render__b="succeeded", covers__b="succeeded",
-                                            finalize="succeeded"))  # fmt: skip
+    final = plan.next_steps(
+        "process", kids(**base, **done, render__b="succeeded", covers__b="succeeded", finalize="succeeded")
+    )
     assert final.outcome == "succeeded"
 
 
@@ -53,8 +54,9 @@ def test_a_failed_clip_stops_its_chain_only_and_fails_the_job_at_the_end() -> No
     assert [n.key for n in step.create] == ["covers:b"]
     step = plan.next_steps("process", kids(**base, render__a="failed", render__b="succeeded", covers__b="succeeded"))
     assert [n.key for n in step.create] == ["finalize"]
-    step = plan.next_steps("process", kids(**base, render__a="failed", render__b="succeeded", covers__b="succeeded",
-                                           finalize="succeeded"))  # fmt: skip
+    step = plan.next_steps(
+        "process", kids(**base, render__a="failed", render__b="succeeded", covers__b="succeeded", finalize="succeeded")
+    )
     assert step.outcome == "failed" and "1 of 2 clips failed" in (step.error or "") and "clip a" in (step.error or "")
 
 

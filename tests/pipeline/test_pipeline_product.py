@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.config import Settings
 from pipeline.advance import create_pipeline
+from pipeline.analysis import AnalyzeFailure
 from pipeline.local import run_pipeline
 from pipeline.manifest import pipeline_manifest
 from pipeline.product import recordings_with_sku
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job
 from tests.pipeline.conftest import small_options
-from workers.analyze import AnalyzeFailure
 
 
 @pytest.fixture

@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.config import Settings
-from liveslice.runtime import SupervisedProcess, start_worker
-from liveslice.sidedata_import import import_side_data
+from liveslice.serve import SupervisedProcess, start_worker
 from pipeline.advance import create_pipeline, drive
 from pipeline.clipmaking import pipeline_options
 from pipeline.status import job_view
+from runtime.config import Settings
+from services.sidedata_import import import_side_data
 from store.db import session_scope
 from store.models import Clip, Job
 from tests.clips.clip_media import CATALOG
 from tests.workers.conftest import running_backend
+from workers.dispatch import enqueue_job
 
 BACKENDS = ["embedded-sqlite", "redis-postgres", "amqp-sqlite"]
 
@@ -35,24 +36,30 @@ def test_a_job_runs_through_an_analysis_worker_and_a_render_worker(
     tmp_path: Path,
 ) -> None:
     settings = backend
-    from liveslice.ingest import ingest_file
+    from services.ingest import ingest_file
     from store.db import get_sessionmaker
 
     session = get_sessionmaker(settings.database_url)()
     try:
-        rec = ingest_file(settings, session, talk_source, filename="live.mp4", origin="upload", move=False,
-                          enqueue=False)  # fmt: skip
+        rec = ingest_file(settings, session, talk_source, filename="live.mp4", origin="upload", move=False)
         for kind, text in (("catalog", CATALOG), ("timeline", "sku,start,end\nLS-0001,0,30\n")):
-            import_side_data(settings, session, kind=kind, data=text.encode(), filename=f"{kind}.csv",
-                             recording_id=None if kind == "catalog" else rec.recording.id)  # fmt: skip
+            import_side_data(
+                settings,
+                session,
+                kind=kind,
+                data=text.encode(),
+                filename=f"{kind}.csv",
+                recording_id=None if kind == "catalog" else rec.recording.id,
+            )
     finally:
         session.close()
-    options = pipeline_options(clips=1, weight_preset="audio-only", min_len=3.0, max_len=4.0,
-                               leaders=[{"name": "Lily"}])  # fmt: skip
+    options = pipeline_options(
+        clips=1, weight_preset="audio-only", min_len=3.0, max_len=4.0, leaders=[{"name": "Lily"}]
+    )
     with session_scope(settings.database_url) as db:
         job, _ = create_pipeline(db, kind="process", recording_id=rec.recording.id, options=options)
         job_id = job.id
-    drive(settings, job_id)
+    drive(settings, job_id, send=enqueue_job)
     logs: list[Path] = []
     workers: list[SupervisedProcess] = []
     for queue in ("analysis", "render"):

@@ -54,19 +54,39 @@ def _build(kind: str, root: Path, make: MakeSource) -> Path:
     elif kind == "vfr":  # 30 fps for a second, then 10 fps
         out = root / "vfr.mkv"
         drop = r"select='lt(t\,1)+not(mod(n\,3))'"
-        _run(*_lavfi_video("testsrc2=size=320x180:rate=30:duration=4"), *_tone(4), "-vf", drop,
-             "-fps_mode", "vfr", *_X264, *aac, str(out))  # fmt: skip
+        _run(
+            *_lavfi_video("testsrc2=size=320x180:rate=30:duration=4"),
+            *_tone(4),
+            "-vf",
+            drop,
+            "-fps_mode",
+            "vfr",
+            *_X264,
+            *aac,
+            str(out),
+        )
     elif kind == "fps60":
         out = root / "fps60.mp4"
         _run(*_lavfi_video("testsrc2=size=320x180:rate=60:duration=3"), *_tone(3), *_X264, *aac, str(out))
     elif kind == "odd":  # odd dimensions need 4:4:4 in H.264
         out = root / "odd.mp4"
-        _run(*_lavfi_video("testsrc2=size=320x180:rate=25:duration=3,scale=321:179,setsar=1"), *_tone(3),
-             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p", *aac, str(out))  # fmt: skip
+        _run(
+            *_lavfi_video("testsrc2=size=320x180:rate=25:duration=3,scale=321:179,setsar=1"),
+            *_tone(3),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv444p",
+            *aac,
+            str(out),
+        )
     elif kind == "flv":  # B-frames, as live CDN recordings have
         out = root / "live.flv"
-        _run(*_lavfi_video("testsrc2=size=320x180:rate=30:duration=4"), *_tone(4), *_BFRAMES, "-g", "45",
-             *aac, str(out))  # fmt: skip
+        _run(
+            *_lavfi_video("testsrc2=size=320x180:rate=30:duration=4"), *_tone(4), *_BFRAMES, "-g", "45", *aac, str(out)
+        )
     elif kind == "noaudio":
         out = root / "noaudio.mp4"
         _run(*_lavfi_video("testsrc2=size=320x180:rate=30:duration=3"), *_X264, str(out))
@@ -75,9 +95,20 @@ def _build(kind: str, root: Path, make: MakeSource) -> Path:
         _run(*_lavfi_video("color=black:size=320x180:rate=30:duration=3"), *_tone(3), *_X264, *aac, str(out))
     elif kind == "long_bframes":  # 12 s with B-frames and a keyframe every 1.5 s, 48 kHz stereo
         out = root / "long.mp4"
-        _run(*_lavfi_video("testsrc2=size=160x90:rate=30:duration=12"),
-             "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000:duration=12",
-             *_BFRAMES, "-g", "45", "-ac", "2", *aac, str(out))  # fmt: skip
+        _run(
+            *_lavfi_video("testsrc2=size=160x90:rate=30:duration=12"),
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=330:sample_rate=48000:duration=12",
+            *_BFRAMES,
+            "-g",
+            "45",
+            "-ac",
+            "2",
+            *aac,
+            str(out),
+        )
     elif kind in ("long_flv", "long_ts", "long_mkv"):
         out = root / f"long.{kind.removeprefix('long_')}"
         _run("-i", str(make("long_bframes")), "-c", "copy", str(out))

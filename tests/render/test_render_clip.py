@@ -161,9 +161,13 @@ def test_captions_prefer_simplified_glyph_forms(render_source: MakeSource, tmp_p
 
     preset = get_preset("square")
     plan = make_plan(
-        render_source("black"), start=0.0, end=1.0, preset=preset, reframe="scale",
+        render_source("black"),
+        start=0.0,
+        end=1.0,
+        preset=preset,
+        reframe="scale",
         captions=[TranscriptCue(0.0, 1.0, "骨")],
-    )  # fmt: skip
+    )
     drawn = glyph_mask(frame_at(render_clip(plan, tmp_path / "gu.mp4").path, 0.5, tmp_path, gray=True))
     font = ImageFont.truetype(str(find_cjk_font().path), 160)
     references = {}
@@ -182,9 +186,13 @@ def test_captions_under_a_path_that_needs_escaping(render_source: MakeSource, tm
     folder = tmp_path / "we'ird, [dir]; a:b\\c"
     folder.mkdir()
     plan = make_plan(
-        render_source("black"), start=0.0, end=1.5, preset=SMALL, reframe="scale",
+        render_source("black"),
+        start=0.0,
+        end=1.5,
+        preset=SMALL,
+        reframe="scale",
         captions=[TranscriptCue(0.0, 1.5, "上链接")],
-    )  # fmt: skip
+    )
     out = render_clip(plan, folder / "clip.mp4").path
     assert bright(frame_at(out, 0.7, tmp_path, gray=True)).sum() > 20
     assert [p.name for p in folder.iterdir()] == ["clip.mp4"]
@@ -245,9 +253,13 @@ def test_douyin_preset_full_size_with_card_and_captions(render_source: MakeSourc
     card_png = tmp_path / "card.png"
     Image.new("RGBA", (900, 260), (255, 255, 255, 230)).save(card_png)
     plan = make_plan(
-        render_source("landscape"), start=1.0, end=3.0, preset=get_preset("douyin"),
-        card=CardOverlay(card_png, appear_at=0.2), captions=[TranscriptCue(1.0, 3.0, "这款面霜今天只要八十九元")],
-    )  # fmt: skip
+        render_source("landscape"),
+        start=1.0,
+        end=3.0,
+        preset=get_preset("douyin"),
+        card=CardOverlay(card_png, appear_at=0.2),
+        captions=[TranscriptCue(1.0, 3.0, "这款面霜今天只要八十九元")],
+    )
     result = render_clip(plan, tmp_path / "douyin.mp4")
     facts = result.report.facts
     assert (facts.width, facts.height, facts.profile, facts.pix_fmt) == (1080, 1920, "High", "yuv420p")
@@ -264,9 +276,13 @@ def test_bad_times_are_refused_before_rendering(render_source: MakeSource, tmp_p
 
 def test_missing_font_is_a_clear_error(render_source: MakeSource, tmp_path: Path) -> None:
     plan = make_plan(
-        render_source("black"), start=0.0, end=1.0, preset=SMALL, captions=[TranscriptCue(0.0, 1.0, "上链接")],
+        render_source("black"),
+        start=0.0,
+        end=1.0,
+        preset=SMALL,
+        captions=[TranscriptCue(0.0, 1.0, "上链接")],
         font=tmp_path / "missing.otf",
-    )  # fmt: skip
+    )
     out = tmp_path / "out" / "clip.mp4"
     with pytest.raises(RenderFontError, match=r"missing\.otf"):
         render_clip(plan, out)

@@ -31,18 +31,35 @@ CORNER = get_preset("kuaishou").scaled(540, 960, name="corner")
 def info(width: int = 1280, height: int = 720, *, rotation: int = 0, audio: bool = True, duration: float = 60.0):
     swap = rotation in (90, 270)
     return MediaInfo(
-        path="/src/rec.mp4", container="mov,mp4,m4a,3gp,3g2,mj2", duration=duration, size_bytes=1, bit_rate=1,
-        video_codec="h264", width=width, height=height, rotation=rotation,
-        display_width=height if swap else width, display_height=width if swap else height, fps=30.0,
-        variable_frame_rate=None, pix_fmt="yuv420p", audio_codec="aac" if audio else None,
-        sample_rate=44100 if audio else None, channels=2 if audio else None,
-    )  # fmt: skip
+        path="/src/rec.mp4",
+        container="mov,mp4,m4a,3gp,3g2,mj2",
+        duration=duration,
+        size_bytes=1,
+        bit_rate=1,
+        video_codec="h264",
+        width=width,
+        height=height,
+        rotation=rotation,
+        display_width=height if swap else width,
+        display_height=width if swap else height,
+        fps=30.0,
+        variable_frame_rate=None,
+        pix_fmt="yuv420p",
+        audio_codec="aac" if audio else None,
+        sample_rate=44100 if audio else None,
+        channels=2 if audio else None,
+    )
 
 
 def plan(**kwargs: object) -> RenderPlan:
     values: dict[str, object] = {
-        "source": Path("/src/rec.mp4"), "info": info(), "start": 10.0, "end": 20.0, "preset": SMALL, "gain_db": 0.0,
-    }  # fmt: skip
+        "source": Path("/src/rec.mp4"),
+        "info": info(),
+        "start": 10.0,
+        "end": 20.0,
+        "preset": SMALL,
+        "gain_db": 0.0,
+    }
     values.update(kwargs)
     return RenderPlan(**values)  # type: ignore[arg-type]
 

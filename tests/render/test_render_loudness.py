@@ -51,10 +51,30 @@ def test_gain_to_target() -> None:
 
 def quiet_tone(path: Path) -> Path:
     run_ffmpeg(
-        ["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=4",
-         "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000:duration=4,volume=-6dB",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)]
-    )  # fmt: skip
+        [
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=30:duration=4",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=500:sample_rate=48000:duration=4,volume=-6dB",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ]
+    )
     return path
 
 

@@ -86,9 +86,21 @@ def test_encoder_args_produce_a_file_the_validator_accepts(tmp_path: Path) -> No
     preset = get_preset("douyin").scaled(180, 320)
     out = tmp_path / "enc.mp4"
     run_ffmpeg(
-        ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=180x320:rate=30:duration=1",
-         "-f", "lavfi", "-i", "sine=sample_rate=44100:duration=1", *encoder_args(preset), str(out)]
-    )  # fmt: skip
+        [
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=180x320:rate=30:duration=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=sample_rate=44100:duration=1",
+            *encoder_args(preset),
+            str(out),
+        ]
+    )
     report = validate_output(out, preset=preset, expected_duration=1.0)
     assert report.facts.profile == "High" and report.facts.sample_rate == 48000
     assert report.facts.faststart

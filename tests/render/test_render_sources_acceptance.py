@@ -61,8 +61,20 @@ def make_source(kind: str, root: Path) -> Source:
         return Source(out, (720, 1280), 3.2)
     if kind == "landscape":  # B-frames, as OBS recordings have
         out = root / "landscape.mp4"
-        _ffmpeg(*_video("1280x720", 30, 3.2), *_tone(3.2, channels="stereo"), "-c:v", "libx264", "-preset",
-                "veryfast", "-pix_fmt", "yuv420p", "-g", "60", *AAC, str(out))  # fmt: skip
+        _ffmpeg(
+            *_video("1280x720", 30, 3.2),
+            *_tone(3.2, channels="stereo"),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "60",
+            *AAC,
+            str(out),
+        )
         return Source(out, (1280, 720), 3.2)
     if kind == "vfr":  # 30 fps, then 15 fps, then irregular gaps (frames picked from a 60 fps pattern)
         out = root / "vfr.mp4"
@@ -81,13 +93,37 @@ def make_source(kind: str, root: Path) -> Source:
     if kind == "odd":  # odd dimensions: H.264 needs 4:4:4 for them
         out = root / "odd.mkv"
         odd = ",format=yuv444p,scale=853:479,setsar=1"
-        _ffmpeg(*_video("854x480", 25, 2.0, odd), *_tone(2.0, 22050), "-c:v", "libx264", "-preset", "ultrafast",
-                "-pix_fmt", "yuv444p", *AAC, str(out))  # fmt: skip
+        _ffmpeg(
+            *_video("854x480", 25, 2.0, odd),
+            *_tone(2.0, 22050),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv444p",
+            *AAC,
+            str(out),
+        )
         return Source(out, (853, 479), 2.0)
     if kind == "flv":  # H.264 with B-frames + AAC in FLV, as live CDN recordings come
         out = root / "live.flv"
-        _ffmpeg(*_video("960x540", 30, 2.0), *_tone(2.0, 44100, "stereo"), "-c:v", "libx264", "-preset",
-                "veryfast", "-pix_fmt", "yuv420p", "-g", "30", *AAC, "-f", "flv", str(out))  # fmt: skip
+        _ffmpeg(
+            *_video("960x540", 30, 2.0),
+            *_tone(2.0, 44100, "stereo"),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "30",
+            *AAC,
+            "-f",
+            "flv",
+            str(out),
+        )
         return Source(out, (960, 540), 2.0)
     raise KeyError(kind)
 
@@ -291,9 +327,14 @@ def test_source_renders_to_spec(
         qr_image(SHARE_URL, size=240).save(qr_png)
         qr = QrOverlay(qr_png)
     plan = make_plan(
-        src.path, start=start, end=end, preset=preset, card=CardOverlay(card_png(preset), appear_at=0.5),
-        captions=[TranscriptCue(start + 0.3, end - 0.05, CUE_TEXT)], qr=qr,
-    )  # fmt: skip
+        src.path,
+        start=start,
+        end=end,
+        preset=preset,
+        card=CardOverlay(card_png(preset), appear_at=0.5),
+        captions=[TranscriptCue(start + 0.3, end - 0.05, CUE_TEXT)],
+        qr=qr,
+    )
     out = render_clip(plan, tmp_path / f"{kind}-{preset_name}.mp4").path
     spec_check(out, preset, end - start)
     assert_upright(out, preset, src.display)
@@ -346,7 +387,8 @@ def test_the_spec_check_itself_catches_defects(tmp_path: Path) -> None:
         assert_upright(flipped, preset, (108, 192))
     vfr = tmp_path / "vfr.mp4"
     drop = r"select='not(eq(n\,5))'"  # one frame missing: a gap of two frame intervals
-    _ffmpeg("-i", str(good), "-vf", drop, "-fps_mode", "vfr", *high, "-c:a", "copy", "-movflags", "+faststart",
-            str(vfr))  # fmt: skip
+    _ffmpeg(
+        "-i", str(good), "-vf", drop, "-fps_mode", "vfr", *high, "-c:a", "copy", "-movflags", "+faststart", str(vfr)
+    )
     with pytest.raises(AssertionError, match=r"constant|average_rate"):
         spec_check(vfr, preset, 1.0)

@@ -34,18 +34,35 @@ BOX_X_EXPR = "if(lt(t,0.5),60,if(lt(t,3.5),60+160*(t-0.5),540))"
 def make_clip(path: Path, *, x_expr: str, seconds: float = 5.0, noise: bool = False, face: Path | None = None) -> Path:
     graph = f"[0][1]overlay=x='{x_expr}':y={BOX_Y}"
     inputs = [
-        "-f", "lavfi", "-i", f"color=c=black:s={SRC_W}x{SRC_H}:r={FPS}:d={seconds}",
-        "-f", "lavfi", "-i", f"color=c=white:s={BOX}x{BOX}:r={FPS}:d={seconds}",
-    ]  # fmt: skip
+        "-f",
+        "lavfi",
+        "-i",
+        f"color=c=black:s={SRC_W}x{SRC_H}:r={FPS}:d={seconds}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"color=c=white:s={BOX}x{BOX}:r={FPS}:d={seconds}",
+    ]
     if face is not None:
         inputs += ["-i", str(face)]
         graph += "[v];[v][2]overlay=x=400:y=60"
     if noise:
         graph += ",noise=alls=12:allf=t"
     run_ffmpeg(
-        [*inputs, "-filter_complex", graph, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-         "-y", str(path)]
-    )  # fmt: skip
+        [
+            *inputs,
+            "-filter_complex",
+            graph,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+            str(path),
+        ]
+    )
     return path
 
 
@@ -117,8 +134,9 @@ def test_filter_snippet_crops_along_the_track_end_to_end(moving_clip: Path, tmp_
     assert "sendcmd" in snippet and list(workdir.glob("*.cmd"))
     out_w, out_h = 270, 480
     graph = f"[0:v]trim=start={start}:end={end},setpts=PTS-STARTPTS,fps={FPS},{snippet},scale={out_w}:{out_h}[v]"
-    frames = decode_gray(["-i", str(moving_clip), "-filter_complex", graph, "-map", "[v]"], tmp_path / "o.gray",
-                         out_w, out_h)  # fmt: skip
+    frames = decode_gray(
+        ["-i", str(moving_clip), "-filter_complex", graph, "-map", "[v]"], tmp_path / "o.gray", out_w, out_h
+    )
     assert len(frames) == track.frames == 90
     scale = out_w / CROP_W
     for i, frame in enumerate(frames):
@@ -149,8 +167,9 @@ def drawn_face(size: int) -> Image.Image:
     draw.rectangle(box(0.58, 0.28, 0.82, 0.33), fill=(50, 50, 50))
     draw.ellipse(box(0.2, 0.38, 0.4, 0.48), fill=(40, 40, 40))
     draw.ellipse(box(0.6, 0.38, 0.8, 0.48), fill=(40, 40, 40))
-    draw.polygon([(o + s * 0.5, o + s * 0.45), (o + s * 0.43, o + s * 0.7), (o + s * 0.57, o + s * 0.7)],
-                 fill=(160, 160, 160))  # fmt: skip
+    draw.polygon(
+        [(o + s * 0.5, o + s * 0.45), (o + s * 0.43, o + s * 0.7), (o + s * 0.57, o + s * 0.7)], fill=(160, 160, 160)
+    )
     draw.ellipse(box(0.33, 0.82, 0.67, 0.9), fill=(70, 70, 70))
     return image.filter(ImageFilter.GaussianBlur(s / 40))
 

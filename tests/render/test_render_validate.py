@@ -46,8 +46,15 @@ def problems(path: Path, **kwargs: object) -> list[str]:
 def test_good_file_passes_every_check(tmp_path: Path) -> None:
     report = validate_output(encode(tmp_path / "good.mp4"), preset=PRESET, expected_duration=1.0)
     assert set(report.checks) >= {
-        "faststart", "keyframe_at_0", "av_sync", "h264_high", "yuv420p", "aac_48k", "dimensions", "duration",
-    }  # fmt: skip
+        "faststart",
+        "keyframe_at_0",
+        "av_sync",
+        "h264_high",
+        "yuv420p",
+        "aac_48k",
+        "dimensions",
+        "duration",
+    }
     facts = report.facts
     assert (facts.width, facts.height, facts.profile, facts.pix_fmt) == (180, 320, "High", "yuv420p")
     assert facts.boxes.index("moov") < facts.boxes.index("mdat")

@@ -35,11 +35,21 @@ URLS = {"alice": "https://s.example.com/s/Ab3xK9?src=qr", "bob-2": "https://s.ex
 
 def make_base(path: Path, preset: Preset, *, audio_s: float = BASE_S) -> Path:
     """A BASE_S clip encoded like the renderer does: moving test pattern, a 440 Hz tone for ``audio_s``."""
-    run_ffmpeg([
-        "-f", "lavfi", "-i", f"testsrc2=size={preset.width}x{preset.height}:rate={preset.fps}:duration={BASE_S}",
-        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={audio_s}",
-        *encoder_args(preset), "-y", str(path),
-    ])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={preset.width}x{preset.height}:rate={preset.fps}:duration={BASE_S}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:sample_rate=48000:duration={audio_s}",
+            *encoder_args(preset),
+            "-y",
+            str(path),
+        ]
+    )
     return path
 
 
@@ -89,8 +99,10 @@ def test_variant_decodes_cleanly_and_passes_the_validator(variants: dict[str, Pa
     path = variants[leader]
     result = subprocess.run(
         [str(resolve_ffmpeg()), "-v", "error", "-xerror", "-i", str(path), "-f", "null", "-"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
     report = validate_output(path, preset=PRESET, expected_duration=BASE_S + CARD_S)
     facts = report.facts
@@ -120,8 +132,10 @@ def test_base_packets_are_copied_bit_for_bit(base: Path, variants: dict[str, Pat
 def tone_end(path: Path) -> float:
     """Time (s) where the audio's 440 Hz tone stops."""
     with av.open(str(path)) as container:
-        chunks = [frame.to_ndarray().reshape(-1, 2)[:, 0] if frame.format.is_packed else frame.to_ndarray()[0]
-                  for frame in container.decode(audio=0)]  # fmt: skip
+        chunks = [
+            frame.to_ndarray().reshape(-1, 2)[:, 0] if frame.format.is_packed else frame.to_ndarray()[0]
+            for frame in container.decode(audio=0)
+        ]
     samples = np.abs(np.concatenate(chunks))
     loud = np.flatnonzero(samples > 0.02)
     return float(loud[-1]) / 48000
@@ -181,8 +195,9 @@ def test_commands_reuse_the_presets_encoder_flags(base: Path, tmp_path: Path) ->
     assert args[start : start + len(flags)] == flags
     assert args[args.index("-x264-params") + 1] == CARD_SPEED_PARAMS
     assert args[args.index("-frames:v") + 1] == "60"
-    plain = end_card_args(CardInput(tmp_path / "c.png"), tmp_path / "c.mp4", facts=facts, preset=PRESET, seconds=2.0,
-                          fast=False)  # fmt: skip
+    plain = end_card_args(
+        CardInput(tmp_path / "c.png"), tmp_path / "c.mp4", facts=facts, preset=PRESET, seconds=2.0, fast=False
+    )
     assert "-x264-params" not in plain
     join = concat_args(tmp_path / "l.ffconcat", tmp_path / "o.mp4", same_parameter_sets=True)
     assert join[join.index("-c") + 1] == "copy" and "+faststart" in join and "-copyts" in join
@@ -204,18 +219,32 @@ def test_base_from_other_encoder_settings_joins_with_in_band_parameter_sets(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     base = tmp_path / "other.mp4"
-    run_ffmpeg([
-        "-f", "lavfi", "-i", f"testsrc2=size={PRESET.width}x{PRESET.height}:rate={PRESET.fps}:duration={BASE_S}",
-        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={BASE_S}",
-        *encoder_args(PRESET), "-x264-params", "weightp=0:ref=2", "-y", str(base),
-    ])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={PRESET.width}x{PRESET.height}:rate={PRESET.fps}:duration={BASE_S}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:sample_rate=48000:duration={BASE_S}",
+            *encoder_args(PRESET),
+            "-x264-params",
+            "weightp=0:ref=2",
+            "-y",
+            str(base),
+        ]
+    )
     with caplog.at_level("WARNING", logger="studio.render.variants"):
         out = render_variant(base, card(URLS["bob-2"], "Bob"), tmp_path / "v.mp4", preset=PRESET, seconds=CARD_S)
     assert "in-band parameter sets" in caplog.text
     result = subprocess.run(
         [str(resolve_ffmpeg()), "-v", "error", "-xerror", "-i", str(out), "-f", "null", "-"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0 and result.stderr == ""
     validate_output(out, preset=PRESET, expected_duration=BASE_S + CARD_S)
     assert qr_texts(frame_at(out, BASE_S + 0.5)) == [URLS["bob-2"]]
@@ -225,12 +254,27 @@ def test_bt709_tagged_base_gets_a_matching_card_and_a_pure_copy(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     base = tmp_path / "bt709.mp4"
-    run_ffmpeg([
-        "-f", "lavfi", "-i", f"testsrc2=size={PRESET.width}x{PRESET.height}:rate={PRESET.fps}:duration={BASE_S}",
-        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={BASE_S}",
-        "-vf", "scale=out_color_matrix=bt709:out_range=tv", *encoder_args(PRESET),
-        "-colorspace", "bt709", "-color_range", "tv", "-y", str(base),
-    ])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={PRESET.width}x{PRESET.height}:rate={PRESET.fps}:duration={BASE_S}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:sample_rate=48000:duration={BASE_S}",
+            "-vf",
+            "scale=out_color_matrix=bt709:out_range=tv",
+            *encoder_args(PRESET),
+            "-colorspace",
+            "bt709",
+            "-color_range",
+            "tv",
+            "-y",
+            str(base),
+        ]
+    )
     assert probe_base(base, PRESET).colorspace == 1
     with caplog.at_level("WARNING", logger="studio.render.variants"):
         out = render_variant(base, card(URLS["alice"], "Alice"), tmp_path / "v.mp4", preset=PRESET, seconds=CARD_S)

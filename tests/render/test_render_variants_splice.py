@@ -33,11 +33,21 @@ URLS = {"alice": "https://s.example.com/s/Ab3xK9?src=qr", "bob-2": "https://s.ex
 
 def make_base(path: Path, preset: Preset, seconds: float) -> Path:
     """A clip encoded like the renderer does: moving test pattern and a tone."""
-    run_ffmpeg([
-        "-f", "lavfi", "-i", f"testsrc2=size={preset.width}x{preset.height}:rate={preset.fps}:duration={seconds}",
-        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
-        *encoder_args(preset), "-y", str(path),
-    ])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={preset.width}x{preset.height}:rate={preset.fps}:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+            *encoder_args(preset),
+            "-y",
+            str(path),
+        ]
+    )
     return path
 
 
@@ -69,8 +79,10 @@ def fallback_log() -> Iterator[list[str]]:
 def decodes_cleanly(path: Path) -> bool:
     result = subprocess.run(
         [str(resolve_ffmpeg()), "-v", "error", "-xerror", "-i", str(path), "-f", "null", "-"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return result.returncode == 0 and result.stderr == ""
 
 
@@ -149,8 +161,18 @@ def test_full_size_variant_is_spliced_and_correct(tmp_path: Path) -> None:
 def moving_input(workdir: Path, size: tuple[int, int]) -> CardInput:
     """A moving picture read as an image sequence: a template made from it is not one still."""
     width, height = size
-    run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30:duration=2",
-                "-y", str(workdir / "m%03d.png")])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={width}x{height}:rate=30:duration=2",
+            "-y",
+            str(workdir / "m%03d.png"),
+        ]
+    )
     return CardInput(workdir / "m%03d.png")
 
 
@@ -171,10 +193,20 @@ def test_per_variant_check_catches_skip_frames_that_are_not_content_free(small_b
     leader = CardInput(raw, raw_size=(SMALL.width, SMALL.height))
     idr, moving, neutral = tmp_path / "idr.mp4", tmp_path / "moving.mp4", tmp_path / "neutral.mp4"
     run_ffmpeg(end_card_args(leader, idr, facts=facts, preset=SMALL, seconds=1 / SMALL.fps))
-    run_ffmpeg(end_card_args(moving_input(tmp_path, (SMALL.width, SMALL.height)), moving, facts=facts, preset=SMALL,
-                             seconds=CARD_S))  # fmt: skip
-    run_ffmpeg(end_card_args(variants_module._template_input(tmp_path, (SMALL.width, SMALL.height)), neutral,
-                             facts=facts, preset=SMALL, seconds=CARD_S))  # fmt: skip
+    run_ffmpeg(
+        end_card_args(
+            moving_input(tmp_path, (SMALL.width, SMALL.height)), moving, facts=facts, preset=SMALL, seconds=CARD_S
+        )
+    )
+    run_ffmpeg(
+        end_card_args(
+            variants_module._template_input(tmp_path, (SMALL.width, SMALL.height)),
+            neutral,
+            facts=facts,
+            preset=SMALL,
+            seconds=CARD_S,
+        )
+    )
     bad, good = tmp_path / "bad.mp4", tmp_path / "good.mp4"
     splice_card(idr, moving, bad, timescale=facts.timescale)
     splice_card(idr, neutral, good, timescale=facts.timescale)
@@ -190,11 +222,17 @@ def test_idr_with_other_parameter_sets_is_rejected(
     facts = probe_base(small_base, SMALL)
     size = (SMALL.width, SMALL.height)
     template, idr = tmp_path / "t.mp4", tmp_path / "idr.mp4"
-    run_ffmpeg(end_card_args(variants_module._template_input(tmp_path, size), template, facts=facts, preset=SMALL,
-                             seconds=CARD_S))  # fmt: skip
+    run_ffmpeg(
+        end_card_args(
+            variants_module._template_input(tmp_path, size), template, facts=facts, preset=SMALL, seconds=CARD_S
+        )
+    )
     monkeypatch.setattr(variants_module, "CARD_SPEED_PARAMS", "weightp=0:threads=1")  # changes the PPS
-    run_ffmpeg(end_card_args(variants_module._template_input(tmp_path, size), idr, facts=facts, preset=SMALL,
-                             seconds=1 / SMALL.fps))  # fmt: skip
+    run_ffmpeg(
+        end_card_args(
+            variants_module._template_input(tmp_path, size), idr, facts=facts, preset=SMALL, seconds=1 / SMALL.fps
+        )
+    )
     with pytest.raises(SpliceRejected, match="other SPS/PPS"):
         splice_card(idr, template, tmp_path / "out.mp4", timescale=facts.timescale)
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store import share_links
 from store.db import get_sessionmaker
 from store.models import Clip, Recording, ShareLink

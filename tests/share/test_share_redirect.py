@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.main import create_app
-from liveslice.config import Settings
+from runtime.config import Settings
 from store import share_links
 from store.db import session_scope
 from store.models import Clip, Recording

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from liveslice.clips import InvalidClipRequest, render_recording_clip
-from liveslice.config import Settings
-from liveslice.storage import get_storage
+from runtime.config import Settings
+from services.clips import InvalidClipRequest, render_recording_clip
+from services.storage import get_storage
 from store import share_links
 from store.db import get_sessionmaker
 from store.models import Product, ShareLink
@@ -65,10 +65,10 @@ def test_corner_qr_and_poster_lead_through_the_share_link_to_the_product(served:
     session = get_sessionmaker(served.database_url)()
     try:
         recording_id = _recording(served)
-        clip = render_recording_clip(served, session, recording_id=recording_id, start=0.5, end=2.5,
-                                     preset=CORNER.name)  # fmt: skip
-        again = render_recording_clip(served, session, recording_id=recording_id, start=0.5, end=2.5,
-                                      preset=CORNER.name)  # fmt: skip
+        clip = render_recording_clip(served, session, recording_id=recording_id, start=0.5, end=2.5, preset=CORNER.name)
+        again = render_recording_clip(
+            served, session, recording_id=recording_id, start=0.5, end=2.5, preset=CORNER.name
+        )
         links = session.scalars(select(ShareLink)).all()
     finally:
         session.close()
@@ -85,8 +85,15 @@ def test_corner_qr_and_poster_lead_through_the_share_link_to_the_product(served:
 def test_each_leaders_end_card_and_poster_carry_their_own_working_link(served: Settings, tmp_path: Path) -> None:
     session = get_sessionmaker(served.database_url)()
     try:
-        clip = render_recording_clip(served, session, recording_id=_recording(served), start=0.5, end=1.5,
-                                     preset=SMALL.name, leaders=[{"name": "Lily"}])  # fmt: skip
+        clip = render_recording_clip(
+            served,
+            session,
+            recording_id=_recording(served),
+            start=0.5,
+            end=1.5,
+            preset=SMALL.name,
+            leaders=[{"name": "Lily"}],
+        )
         (lily,) = clip.variants
         link = share_links.resolve(session, (lily.share_url or "").rsplit("/", 1)[-1])
         assert link is not None and (link.leader_id, link.variant_id) == ("lily", lily.id)
@@ -111,10 +118,16 @@ def test_a_product_without_buy_url_gets_no_qr_and_leaders_are_refused(served: Se
         session.commit()
         recording_id = _recording(served)
         with pytest.raises(InvalidClipRequest, match="has no buy_url: add buy_url to the catalog"):
-            render_recording_clip(served, session, recording_id=recording_id, start=0.5, end=1.5,
-                                  preset=SMALL.name, leaders=[{"name": "Lily"}])  # fmt: skip
-        clip = render_recording_clip(served, session, recording_id=recording_id, start=0.5, end=2.5,
-                                     preset=CORNER.name)  # fmt: skip
+            render_recording_clip(
+                served,
+                session,
+                recording_id=recording_id,
+                start=0.5,
+                end=1.5,
+                preset=SMALL.name,
+                leaders=[{"name": "Lily"}],
+            )
+        clip = render_recording_clip(served, session, recording_id=recording_id, start=0.5, end=2.5, preset=CORNER.name)
         assert session.scalars(select(ShareLink)).all() == []
     finally:
         session.close()

@@ -32,14 +32,41 @@ def speech_truth() -> dict[str, object]:
 
 def _mix(out: Path, duration: float, music_db: float) -> Path:
     graph = f"[2:a]adelay={int(CHEER_AT * 1000)}:all=1[c];[0:a][1:a][c]amix=inputs=3:normalize=0:duration=first[a]"
-    run_ffmpeg([
-        "-y", "-i", str(SPEECH_DIR / "speech.opus"),
-        "-f", "lavfi", "-i", f"aevalsrc='{music_expr(music_db)}':s=16000:d={duration}",
-        "-f", "lavfi", "-i", f"anoisesrc=d={CHEER_LEN}:c=pink:a=0.9:r=16000",
-        "-f", "lavfi", "-i", f"color=c=gray:s=64x64:r=10:d={duration}",
-        "-filter_complex", graph, "-map", "3:v", "-map", "[a]",
-        "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "96k", "-shortest", str(out),
-    ])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-y",
+            "-i",
+            str(SPEECH_DIR / "speech.opus"),
+            "-f",
+            "lavfi",
+            "-i",
+            f"aevalsrc='{music_expr(music_db)}':s=16000:d={duration}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"anoisesrc=d={CHEER_LEN}:c=pink:a=0.9:r=16000",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=gray:s=64x64:r=10:d={duration}",
+            "-filter_complex",
+            graph,
+            "-map",
+            "3:v",
+            "-map",
+            "[a]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            "-shortest",
+            str(out),
+        ]
+    )
     return out
 
 
@@ -54,8 +81,20 @@ def speech_over_music(tmp_path_factory: pytest.TempPathFactory, speech_truth: di
 def music_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """20 s of the same music, alone (AAC): no one speaks."""
     out = tmp_path_factory.mktemp("media") / "music.m4a"
-    run_ffmpeg(["-y", "-f", "lavfi", "-i", f"aevalsrc='{music_expr(-12.0)}':s=16000:d=20",
-                "-c:a", "aac", "-b:a", "96k", str(out)])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"aevalsrc='{music_expr(-12.0)}':s=16000:d=20",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            str(out),
+        ]
+    )
     return out
 
 
@@ -63,15 +102,42 @@ def music_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cuts_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Video cutting red -> blue at 1.3 s and blue -> testsrc2 at 2.8 s (4 s total, with audio)."""
     out = tmp_path_factory.mktemp("media") / "cuts.mp4"
-    run_ffmpeg([
-        "-y",
-        "-f", "lavfi", "-i", "color=c=red:s=128x72:r=25:d=1.3",
-        "-f", "lavfi", "-i", "color=c=blue:s=128x72:r=25:d=1.5",
-        "-f", "lavfi", "-i", "testsrc2=s=128x72:r=25:d=1.2",
-        "-f", "lavfi", "-i", "sine=f=440:d=4:r=8000",
-        "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", "-map", "3:a",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-c:a", "aac", str(out),
-    ])  # fmt: skip
+    run_ffmpeg(
+        [
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=128x72:r=25:d=1.3",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=blue:s=128x72:r=25:d=1.5",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=128x72:r=25:d=1.2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=4:r=8000",
+            "-filter_complex",
+            "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]",
+            "-map",
+            "[v]",
+            "-map",
+            "3:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-c:a",
+            "aac",
+            str(out),
+        ]
+    )
     return out
 
 

@@ -1,6 +1,6 @@
 """Voice activity end to end on the rendered sample stream: planted speech spurts over music and loud cheers.
 
-``liveslice.sample_data.make_plan`` plants the truth (speech spurts, the pauses between them, selling
+``services.sample_data.make_plan`` plants the truth (speech spurts, the pauses between them, selling
 moments with chat and orders); ``studio.synth`` renders it (a small, low-frame-rate picture: only the audio
 matters here); the audio is decoded and analysed like any recording. The checks: the planted speech is
 heard as speech, the pauses found lie between the spurts, and the cut points of the detected highlights,
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from liveslice.sample_data import SamplePlan, make_plan
+from services.sample_data import SamplePlan, make_plan
 from sidedata.records import ChatEvent, Product, StreamOrder, TimelineSegment, TranscriptCue
 from studio.fonts import find_cjk_font
 from studio.highlights import detect_highlights

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from tests.conftest import make_settings
 
 ACCESS_KEY = "AKIDLIVESLICETEST"
@@ -104,7 +104,7 @@ def make_s3(moto_endpoint: str, aws_env: None, tmp_path: Path) -> Callable[..., 
 
     Each ``machine`` name gets its own local cache root, as two hosts sharing one bucket would.
     """
-    from liveslice.storage_s3 import S3Storage
+    from services.storage.s3 import S3Storage
 
     def make(bucket: str, machine: str = "a", **options: Any) -> S3Storage:
         options.setdefault("endpoint_url", moto_endpoint)

@@ -12,17 +12,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from liveslice.config import Settings
-from liveslice.media_files import recording_source
-from liveslice.storage import KeyNotFound, LocalStorage, get_storage, local_copy, save_outputs
-from liveslice.storage_s3 import S3Storage
+from pipeline.probing import run_probe_job
+from runtime.config import Settings
+from services.media_files import recording_source
+from services.storage import KeyNotFound, LocalStorage, get_storage, local_copy, save_outputs
+from services.storage.s3 import S3Storage
 from store import keys as key_store
 from store.db import session_scope
 from store.models import Clip, Recording
 from store.recordings import MissingMedia
 from tests.conftest import make_settings
 from tests.support.live_server import LiveServer
-from workers.probe import run_probe_job
 
 
 def sha(data: bytes) -> str:

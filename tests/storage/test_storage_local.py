@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.config import Settings
-from liveslice.storage import (
+from runtime.config import Settings
+from services.storage import (
     KeyNotFound,
     LocalStorage,
     StorageError,

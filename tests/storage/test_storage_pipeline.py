@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from liveslice.config import Settings
-from liveslice.ingest import ingest_file
-from liveslice.sidedata_import import import_side_data
 from pipeline.advance import advance, create_pipeline
 from pipeline.local import run_one
 from pipeline.manifest import pipeline_manifest
+from runtime.config import Settings
+from services.ingest import ingest_file
+from services.sidedata_import import import_side_data
 from store import keys as key_store
 from store.db import get_sessionmaker, session_scope
 from store.models import Job
@@ -36,16 +36,26 @@ def test_a_job_runs_on_a_worker_that_shares_only_the_bucket(
     api = s3_settings
     session = get_sessionmaker(api.database_url)()
     try:
-        rec = ingest_file(api, session, source, filename="live.mp4", origin="upload", move=False, enqueue=False)
-        for kind, name, text in (("catalog", "c.csv", CATALOG), ("timeline", "t.csv", TIMELINE),
-                                 ("transcript", "t.srt", TRANSCRIPT)):  # fmt: skip
-            import_side_data(api, session, kind=kind, data=text.encode(), filename=name,
-                             recording_id=None if kind == "catalog" else rec.recording.id)  # fmt: skip
+        rec = ingest_file(api, session, source, filename="live.mp4", origin="upload", move=False)
+        for kind, name, text in (
+            ("catalog", "c.csv", CATALOG),
+            ("timeline", "t.csv", TIMELINE),
+            ("transcript", "t.srt", TRANSCRIPT),
+        ):
+            import_side_data(
+                api,
+                session,
+                kind=kind,
+                data=text.encode(),
+                filename=name,
+                recording_id=None if kind == "catalog" else rec.recording.id,
+            )
     finally:
         session.close()
     with session_scope(api.database_url) as db:
-        job, _ = create_pipeline(db, kind="process", recording_id=rec.recording.id,
-                                 options=small_options(presets=[SMALL.name], clips=1))  # fmt: skip
+        job, _ = create_pipeline(
+            db, kind="process", recording_id=rec.recording.id, options=small_options(presets=[SMALL.name], clips=1)
+        )
         job_id = job.id
     analysis = other_machine(api, tmp_path / "analysis")
     renderers = [other_machine(api, tmp_path / f"render-{n}") for n in range(3)]

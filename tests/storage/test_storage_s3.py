@@ -16,9 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from liveslice.config import Settings
-from liveslice.doctor import check_storage
-from liveslice.storage import (
+from liveslice.cli.doctor import check_storage
+from runtime.config import Settings
+from services.storage import (
     AccessDenied,
     BucketNotFound,
     EndpointUnreachable,
@@ -29,7 +29,7 @@ from liveslice.storage import (
     get_storage,
     storage_from_settings,
 )
-from liveslice.storage_s3 import S3Storage, translate_error
+from services.storage.s3 import S3Storage, translate_error
 from tests.storage.conftest import ACCESS_KEY, SECRET_KEY, DownstreamCut, count_calls, free_port
 from tests.support.proxy import CuttingProxy
 

@@ -19,10 +19,19 @@ RATE = 8000
 def sine_pcm_args(seconds: float, *, realtime: bool = False) -> list[str]:
     """Arguments writing ``seconds`` of a 440 Hz sine as mono f32le at RATE to stdout (``-re``: at 1x speed)."""
     return [
-        "-loglevel", "error", *(["-re"] if realtime else []),
-        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={RATE}:duration={seconds:g}",
-        "-f", "f32le", "-ac", "1", "pipe:1",
-    ]  # fmt: skip
+        "-loglevel",
+        "error",
+        *(["-re"] if realtime else []),
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:sample_rate={RATE}:duration={seconds:g}",
+        "-f",
+        "f32le",
+        "-ac",
+        "1",
+        "pipe:1",
+    ]
 
 
 def _children() -> set[int]:
@@ -137,8 +146,11 @@ def test_stream_never_started_runs_nothing() -> None:
 def test_run_ffmpeg_reports_progress_and_errors(tmp_path: Path) -> None:
     out = tmp_path / "tone.wav"
     seen: list[Progress] = []
-    run_ffmpeg(["-y", "-f", "lavfi", "-i", f"sine=sample_rate={RATE}:duration=2", str(out)], duration=2.0,
-               on_progress=seen.append)  # fmt: skip
+    run_ffmpeg(
+        ["-y", "-f", "lavfi", "-i", f"sine=sample_rate={RATE}:duration=2", str(out)],
+        duration=2.0,
+        on_progress=seen.append,
+    )
     assert out.stat().st_size > 2 * RATE and seen[-1].done and seen[-1].fraction == 1.0
     with pytest.raises(FFmpegError) as caught:
         run_ffmpeg(["-i", str(tmp_path / "nope.wav"), str(tmp_path / "x.wav")])

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.main import create_app
-from liveslice.config import Settings
+from runtime.config import Settings
 
 
 @dataclass

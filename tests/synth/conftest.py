@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from liveslice.sample_data import SamplePlan, make_plan
+from services.sample_data import SamplePlan, make_plan
 from studio.ffmpeg import Progress
 from studio.synth import render_sample_stream
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import pytest
 
-from liveslice.sample_data import SamplePlan, make_plan
+from services.sample_data import SamplePlan, make_plan
 from studio.ffmpeg import run_ffmpeg
 from studio.synth import (
     CHORD_STEPS,

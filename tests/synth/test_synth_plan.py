@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from liveslice.sample_data import SamplePlan, SamplePlanError, make_plan
+from services.sample_data import SamplePlan, SamplePlanError, make_plan
 from studio.synth import validate_spec
 
 TALK_PHRASES = ("上链接", "秒杀", "库存", "优惠券")

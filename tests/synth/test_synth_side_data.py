@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.sample_data import SamplePlan, format_hms, make_plan, write_side_data
+from services.sample_data import SamplePlan, format_hms, make_plan, write_side_data
 from sidedata import TimeContext, parse_side_data
 
 
@@ -69,8 +69,12 @@ def test_rewrite_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
     write_side_data(make_plan(seed=1), tmp_path)
     files = write_side_data(make_plan(seed=2), tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "catalog.csv", "chat.jsonl", "orders.csv", "timeline.csv", "transcript.srt",
-    ]  # fmt: skip
+        "catalog.csv",
+        "chat.jsonl",
+        "orders.csv",
+        "timeline.csv",
+        "transcript.srt",
+    ]
     expected_first_order = make_plan(seed=2).orders[0].order_id
     assert expected_first_order is not None
     assert files.orders.read_text(encoding="utf-8").splitlines()[1].endswith(expected_first_order)

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from liveslice.config import Settings
+from runtime.config import Settings
 from store import db
 from store import keys as key_store
 from store.models import Recording

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store import db
 from store.models import Recording
 from studio.ffmpeg import run_ffmpeg
@@ -33,12 +33,29 @@ def big_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("web-media") / "直播 replay.mp4"
     run_ffmpeg(
         [
-            "-f", "lavfi", "-i", "nullsrc=s=640x360:r=25:d=3,geq=lum='random(1)*255':cb=128:cr=128",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
-            "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-shortest", "-y", str(out),
+            "-f",
+            "lavfi",
+            "-i",
+            "nullsrc=s=640x360:r=25:d=3,geq=lum='random(1)*255':cb=128:cr=128",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-y",
+            str(out),
         ]
-    )  # fmt: skip
+    )
     assert out.stat().st_size > 3 * CHUNK
     return out
 

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from liveslice.config import Settings
-from liveslice.storage import get_storage
+from pipeline.rendering import run_render_job
+from runtime.config import Settings
+from services.storage import get_storage
 from store.db import session_scope
 from store.highlights import add_manual_highlight
 from store.models import Clip, Job
 from tests.clips.clip_media import BUY_URL, SMALL, make_source, qr_texts, register_presets, store_recording
-from workers.render import run_render_job
 
 LILY = "https://ls.example.com/s/lily"
 
@@ -47,8 +47,11 @@ def ready_clip(
 ) -> dict[str, Any]:
     """A clip made through the API from a highlight (with one leader), its job run by the worker's job body."""
     headers = _auth(make_key("content"))
-    body = {"highlight_id": _highlight(settings, recording), "preset": SMALL.name,
-            "leaders": [{"name": "Lily", "share_url": LILY}]}  # fmt: skip
+    body = {
+        "highlight_id": _highlight(settings, recording),
+        "preset": SMALL.name,
+        "leaders": [{"name": "Lily", "share_url": LILY}],
+    }
     created = client.post(f"/api/recordings/{recording}/clips", json=body, headers=headers)
     assert created.status_code == 202, created.text
     started = created.json()
@@ -74,8 +77,11 @@ def test_a_clip_renders_through_its_job_and_is_listed(
     cid = clip["id"]
     assert (clip["start"], clip["end"], clip["sku"]) == (4.5, 6.0, "LS-0002")  # on air mid-highlight
     assert clip["product"]["price"] == "59.90" and clip["reason"] == "set by hand"
-    assert clip["files"] == {"video": f"/media/clips/{cid}/clip.mp4", "cover": f"/media/clips/{cid}/cover.jpg",
-                             "poster": f"/media/clips/{cid}/poster.png"}  # fmt: skip
+    assert clip["files"] == {
+        "video": f"/media/clips/{cid}/clip.mp4",
+        "cover": f"/media/clips/{cid}/cover.jpg",
+        "poster": f"/media/clips/{cid}/poster.png",
+    }
     (variant,) = clip["variants"]
     assert variant["leader_name"] == "Lily" and variant["share_url"] == LILY
     assert variant["video"] == f"/media/clips/{cid}/clip.lily.mp4"
@@ -160,8 +166,10 @@ def test_gallery_previews_play_from_this_host(
     page = client.get("/clips")
     assert page.status_code == 200
     html, cid = page.text, ready_clip["id"]
-    assert (f'<video class="clip-video" controls preload="metadata" playsinline poster="/media/clips/{cid}/cover.jpg" '
-            f'src="/media/clips/{cid}/clip.mp4"></video>') in html  # fmt: skip
+    assert (
+        f'<video class="clip-video" controls preload="metadata" playsinline poster="/media/clips/{cid}/cover.jpg" '
+        f'src="/media/clips/{cid}/clip.mp4"></video>'
+    ) in html
     assert f'<img src="/media/clips/{cid}/poster.png"' in html and f'href="/media/clips/{cid}/clip.lily.mp4"' in html
     assert "防晒喷雾 Sun Spray" in html and "¥59.9" in html and "Lily" in html
     assert f'href="/recordings/{recording}"' not in html  # leaders cannot open recordings: no link
@@ -192,8 +200,19 @@ def test_gallery_shows_unfinished_and_failed_clips_without_files(
 ) -> None:
     with session_scope(settings.database_url) as session:
         for status, start, error in (("queued", 1.0, None), ("failed", 2.0, "ffmpeg could not render the clip")):
-            session.add(Clip(recording_id=recording, preset="douyin", mode="accurate", start=start, end=start + 1,
-                             status=status, error=error, options={}, video_key=f"clips/x{start}/clip.mp4"))  # fmt: skip
+            session.add(
+                Clip(
+                    recording_id=recording,
+                    preset="douyin",
+                    mode="accurate",
+                    start=start,
+                    end=start + 1,
+                    status=status,
+                    error=error,
+                    options={},
+                    video_key=f"clips/x{start}/clip.mp4",
+                )
+            )
     html = login("merchant").get("/clips").text
     assert 'data-status="queued"' in html and 'data-status="failed"' in html
     assert "ffmpeg could not render the clip" in html

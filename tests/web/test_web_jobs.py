@@ -18,9 +18,9 @@ import pipeline.advance
 from api.job_forms import FormError, parse_leaders
 from api.main import STATIC_DIR
 from api.routers.job_pages import fmt_eta, fmt_percent
-from liveslice.config import Settings
 from pipeline import plan
 from pipeline.clipmaking import pipeline_options
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Clip, Job, Product, utcnow
 
@@ -54,16 +54,32 @@ def _pipeline(settings: Settings, recording_id: str, *, clip_states: tuple[str, 
             Clip(recording_id=recording_id, preset="douyin", start=100.0, end=130.0, sku=None, status="queued"),
         ]
         session.add_all(clips)
-        parent = Job(kind=plan.PROCESS, recording_id=recording_id, status="running", stage="render",
-                     options=pipeline_options(clips=2), started_at=now - timedelta(seconds=600))  # fmt: skip
+        parent = Job(
+            kind=plan.PROCESS,
+            recording_id=recording_id,
+            status="running",
+            stage="render",
+            options=pipeline_options(clips=2),
+            started_at=now - timedelta(seconds=600),
+        )
         session.add(parent)
         session.flush()
         ids = [c.id for c in clips]
 
         def child(key: str, status: str, **fields: Any) -> None:
             stage = key.split(":")[0]
-            session.add(Job(kind=plan.STAGE_KINDS[stage], recording_id=recording_id, parent_id=parent.id, key=key,
-                            status=status, stage=stage, started_at=now - timedelta(seconds=600), **fields))  # fmt: skip
+            session.add(
+                Job(
+                    kind=plan.STAGE_KINDS[stage],
+                    recording_id=recording_id,
+                    parent_id=parent.id,
+                    key=key,
+                    status=status,
+                    stage=stage,
+                    started_at=now - timedelta(seconds=600),
+                    **fields,
+                )
+            )
 
         child("probe", "succeeded")
         child("signals", "succeeded")
@@ -147,8 +163,11 @@ def test_failed_job_lists_errors_and_offers_retry(
     assert response.status_code == 303 and response.headers["location"] == f"/jobs/{job_id}"
     (parent,) = [j for j in _jobs(settings, kind=plan.PROCESS) if j.id == job_id]
     assert parent.status == "running" and parent.error is None
-    failed_key = next(k for k, j in _children(settings, job_id).items() if k.startswith("render:") and j.error is None
-                      and j.status == "queued")  # fmt: skip
+    failed_key = next(
+        k
+        for k, j in _children(settings, job_id).items()
+        if k.startswith("render:") and j.error is None and j.status == "queued"
+    )
     assert failed_key  # the failed render is queued again; what succeeded is kept
     assert sum(j.status == "succeeded" for j in _children(settings, job_id).values()) == 5
 
@@ -158,8 +177,9 @@ def test_cancel_button_cancels_and_a_finished_job_says_why_not(
 ) -> None:
     rec_id = add_recording()
     client = login("merchant")
-    started = client.post(f"/recordings/{rec_id}/process", data={"clips": "2", "presets": ["douyin"]},
-                          follow_redirects=False)  # fmt: skip
+    started = client.post(
+        f"/recordings/{rec_id}/process", data={"clips": "2", "presets": ["douyin"]}, follow_redirects=False
+    )
     job_id = started.headers["location"].rsplit("/", 1)[1]
     assert _children(settings, job_id)["probe"].status == "queued"
 
@@ -211,10 +231,15 @@ def test_make_clips_form_starts_a_processing_job(login: Login, add_recording: Ad
     assert 'name="presets" value="kuaishou"' in page and '<option value="engagement"' in page
 
     form = {
-        "clips": "3", "presets": ["douyin", "kuaishou"], "weight_preset": "engagement", "min_len": "10",
-        "max_len": "30", "mode": "accurate", "captions": "off",
+        "clips": "3",
+        "presets": ["douyin", "kuaishou"],
+        "weight_preset": "engagement",
+        "min_len": "10",
+        "max_len": "30",
+        "mode": "accurate",
+        "captions": "off",
         "leaders": "小王团长， https://shop.example.com/s/wang\n\nLily, Chen\n",
-    }  # fmt: skip
+    }
     response = client.post(f"/recordings/{rec_id}/process", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
     (job,) = _jobs(settings, kind=plan.PROCESS)
@@ -295,8 +320,9 @@ def test_product_form_starts_a_product_job(login: Login, settings: Settings) -> 
     assert 'id="p1-clips" name="clips" type="number"' in page.text
     assert "LS-0002" not in client.get("/products?q=cream").text
 
-    response = client.post(f"/products/{SKU}/clips", data={"clips": "4", "presets": ["douyin", "tiktok"]},
-                           follow_redirects=False)  # fmt: skip
+    response = client.post(
+        f"/products/{SKU}/clips", data={"clips": "4", "presets": ["douyin", "tiktok"]}, follow_redirects=False
+    )
     assert response.status_code == 303
     (job,) = _jobs(settings, kind=plan.PRODUCT)
     assert response.headers["location"] == f"/jobs/{job.id}"
@@ -339,11 +365,16 @@ def test_signed_out_goes_to_login_and_cross_site_posts_are_refused(
     assert response.status_code == 303 and response.headers["location"] == "/login?next=/jobs"
     rec_id = add_recording()
     login("admin")
-    refused = client.post(f"/recordings/{rec_id}/process", data={"presets": ["douyin"]},
-                          headers={"Sec-Fetch-Site": "cross-site"})  # fmt: skip
+    refused = client.post(
+        f"/recordings/{rec_id}/process", data={"presets": ["douyin"]}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
     assert refused.status_code == 403 and _jobs(settings, kind=plan.PROCESS) == []
-    same = client.post(f"/recordings/{rec_id}/process", data={"presets": ["douyin"]},
-                       headers={"Sec-Fetch-Site": "same-origin"}, follow_redirects=False)  # fmt: skip
+    same = client.post(
+        f"/recordings/{rec_id}/process",
+        data={"presets": ["douyin"]},
+        headers={"Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
     assert same.status_code == 303 and len(_jobs(settings, kind=plan.PROCESS)) == 1
 
 

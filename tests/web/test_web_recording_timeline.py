@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from fastapi.testclient import TestClient
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store import db
 from store.highlights import add_manual_highlight, save_analysis
 from studio.highlights import Highlight, HighlightResult, Signal

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from tusclient import client as tus_client
 
 from api.main import STATIC_DIR
-from liveslice.config import Settings
+from runtime.config import Settings
 from tests.support.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import redis
 
-from liveslice.broker import EmbeddedBroker
-from liveslice.config import Settings
-from liveslice.runtime import SupervisedProcess, start_worker
-from liveslice.storage import get_storage
+from liveslice.serve import SupervisedProcess, start_worker
+from runtime.broker import EmbeddedBroker
+from runtime.config import Settings
+from services.storage import get_storage
 from store.db import session_scope
 from store.models import Job, Recording
 from tests.conftest import make_settings

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from liveslice.config import Settings
+from pipeline.analysis import DEFAULT_PARAMS, analysis_params, run_analyze_job
+from runtime.config import Settings
 from store.db import session_scope
 from store.highlights import highlight_payload, latest_analysis, list_highlights
 from store.models import Job, Recording
@@ -21,7 +22,6 @@ from tests.api_highlights.highlight_media import (
     small_stream,
 )
 from tests.workers.conftest import AddJob, job_row, recording_row
-from workers.analyze import DEFAULT_PARAMS, analysis_params, run_analyze_job
 
 
 @pytest.fixture(scope="session")
@@ -82,8 +82,11 @@ def test_missing_side_data_is_listed_not_fatal(settings: Settings, stream: Small
     job = job_row(settings, job_id)
     assert job.status == "succeeded" and job.result is not None
     assert job.result["missing"] == {
-        "orders": "no stream orders", "chat": "no chat log", "keywords": "no transcript", "gifts": "no chat log",
-    }  # fmt: skip
+        "orders": "no stream orders",
+        "chat": "no chat log",
+        "keywords": "no transcript",
+        "gifts": "no chat log",
+    }
     assert job.result["auto"] >= 1
 
 

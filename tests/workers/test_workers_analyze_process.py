@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.db import session_scope
 from store.highlights import highlight_payload, latest_analysis, list_highlights
 from store.models import Job, utcnow

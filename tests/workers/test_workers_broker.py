@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from liveslice.broker import (
+from runtime.broker import (
     BrokerError,
     BrokerUnavailable,
     EmbeddedBroker,
@@ -24,7 +24,7 @@ from liveslice.broker import (
     sqla_broker_url,
     state_path,
 )
-from liveslice.config import Settings
+from runtime.config import Settings
 from tests.conftest import make_settings
 from workers.app import create_celery
 

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
-from liveslice.config import Settings, get_settings
-from liveslice.runtime import settings_env
+from liveslice.serve import settings_env
+from pipeline.jobs import MAX_ATTEMPTS, Heartbeat, claim_job
+from pipeline.probing import run_probe_job
+from runtime.config import Settings, get_settings
+from services.media_files import recording_source
 from store.db import session_scope
 from store.models import Job, utcnow
-from store.recordings import recording_media_path
 from tests.workers.conftest import AddJob, job_row, recording_row
-from workers.jobs import MAX_ATTEMPTS, Heartbeat, claim_job
-from workers.probe import run_probe_job
 
 
 def test_good_file_makes_recording_ready_with_facts(settings: Settings, add_job: AddJob, small_mp4: Path) -> None:
@@ -95,7 +95,7 @@ def test_without_a_job_reprobes_the_recording(settings: Settings, add_job: AddJo
 
 def test_registered_path_is_probed_in_place(settings: Settings, add_job: AddJob, small_mp4: Path) -> None:
     recording_id, _ = add_job(small_mp4, registered=True)
-    assert recording_media_path(settings.media_root, recording_row(settings, recording_id)) == small_mp4
+    assert recording_source(settings, recording_row(settings, recording_id)) == small_mp4
 
     run_probe_job(settings, recording_id)
 
@@ -161,8 +161,13 @@ def test_task_hooks_requeue_on_retry_and_fail_on_give_up(
     recording_id, job_id = add_job(None)
     assert claim_job(settings, job_id) is not None
 
-    probe_recording.on_retry(OperationalError("SELECT 1", {}, Exception("database is locked")), "t1",
-                             (recording_id,), {"job_id": job_id}, None)  # fmt: skip
+    probe_recording.on_retry(
+        OperationalError("SELECT 1", {}, Exception("database is locked")),
+        "t1",
+        (recording_id,),
+        {"job_id": job_id},
+        None,
+    )
     job = job_row(settings, job_id)
     assert job.status == "queued" and job.stage == "retrying" and "database is locked" in (job.error or "")
 

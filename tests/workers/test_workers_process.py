@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.models import utcnow
 from tests.conftest import make_settings
 from tests.workers.conftest import WorkerHandle, add_probe_job, job_row, recording_row, running_backend, wait_for_job
@@ -69,7 +69,7 @@ def test_worker_process_runs_jobs(
 def test_worker_on_embedded_broker_needs_it_running(tmp_path: Path) -> None:
     import subprocess
 
-    from liveslice.runtime import child_env
+    from liveslice.serve import child_env
 
     settings = make_settings(tmp_path)
     out = subprocess.run(

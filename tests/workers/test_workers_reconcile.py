@@ -9,13 +9,13 @@ import pytest
 import redis
 from sqlalchemy import update
 
-from liveslice.broker import EmbeddedBroker
-from liveslice.config import Settings
+from pipeline.jobs import MAX_ATTEMPTS
+from runtime.broker import EmbeddedBroker
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job, utcnow
 from tests.workers.conftest import AddJob, job_row, recording_row
 from workers.dispatch import UnknownJobKind, enqueue_job, send_job, task_for
-from workers.jobs import MAX_ATTEMPTS
 from workers.reconcile import reconcile
 
 

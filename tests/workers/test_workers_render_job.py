@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 import redis
 
-from liveslice.broker import EmbeddedBroker
-from liveslice.clips import prepare_clip
-from liveslice.config import Settings
-from liveslice.storage import get_storage
+from pipeline.rendering import new_render_job
+from runtime.broker import EmbeddedBroker
+from runtime.config import Settings
+from services.clips import prepare_clip
+from services.storage import get_storage
 from store.db import get_sessionmaker, session_scope
 from store.models import Clip
 from studio.render import get_preset, validate_output
 from tests.clips.clip_media import make_source, store_recording
 from tests.workers.conftest import WorkerHandle, wait_for_job
 from workers.dispatch import enqueue_job, task_for
-from workers.render import new_render_job
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from liveslice.broker import EmbeddedBroker, read_state, state_path
-from liveslice.config import Settings
-from liveslice.runtime import (
+from liveslice.serve import (
     PROJECT_ROOT,
     RuntimeSetupError,
     SupervisedProcess,
@@ -27,6 +25,8 @@ from liveslice.runtime import (
     settings_env,
     worker_argv,
 )
+from runtime.broker import EmbeddedBroker, read_state, state_path
+from runtime.config import Settings
 from store.models import utcnow
 from tests.conftest import make_settings
 from tests.workers.conftest import add_probe_job, recording_row, wait_for_job
@@ -88,7 +88,7 @@ def test_serve_runs_api_broker_worker_and_reconciler(
     port = _free_port()
     log = tmp_path / "serve.log"
     code = (
-        "from liveslice.config import get_settings\nfrom liveslice.runtime import serve\n"
+        "from runtime.config import get_settings\nfrom liveslice.serve import serve\n"
         f"serve(get_settings(), host='127.0.0.1', port={port}, reconcile_every=0.5)\n"
     )
     proc = _spawn(code, settings, log, python_process)
@@ -129,7 +129,7 @@ def test_run_worker_with_beat_sends_and_runs_unsent_jobs(
     log = tmp_path / "worker.log"
     with EmbeddedBroker(settings):
         code = (
-            "import sys\nfrom liveslice.config import get_settings\nfrom liveslice.runtime import run_worker\n"
+            "import sys\nfrom runtime.config import get_settings\nfrom liveslice.serve import run_worker\n"
             "sys.exit(run_worker(get_settings(), queues=['analysis'], concurrency=1, beat=True, reconcile_every=0.5))\n"
         )
         proc = _spawn(code, settings, log, python_process)

@@ -1,7 +1,7 @@
 """Clip requests before any rendering: times, share URLs, leaders, product images, themes (no database).
 
 Also :func:`render_file_clip`, the file mode of ``liveslice render``: a window of a media file with
-the product and cues given as records, rendered by :func:`liveslice.clip_render.produce_clip`.
+the product and cues given as records, rendered by :func:`studio.clip.produce.produce_clip`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from liveslice.clip_render import (
+from runtime.config import Settings
+from sidedata import records
+from sidedata.catalog import check_http_url
+from store.models import Product as ProductRow
+from store.share_links import ShareLinkError, get_or_create_link
+from studio.cards import CardTheme, load_product_image, theme_from_mapping
+from studio.clip.produce import (
     ClipJob,
     ClipTargets,
     InvalidClipRequest,
@@ -27,12 +33,6 @@ from liveslice.clip_render import (
     RenderOutcome,
     produce_clip,
 )
-from liveslice.config import Settings
-from sidedata import records
-from sidedata.catalog import check_http_url
-from store.models import Product as ProductRow
-from store.share_links import ShareLinkError, get_or_create_link
-from studio.cards import CardTheme, load_product_image, theme_from_mapping
 from studio.errors import CardError, MediaError
 from studio.probe import probe
 from studio.render import Preset, RenderPlanError, get_preset
@@ -169,10 +169,15 @@ def usable_image(image: str | None, roots: Sequence[Path] | None, warnings: list
 
 def product_info(product: ProductRow | records.Product, image: Path | None) -> ProductInfo:
     return ProductInfo(
-        sku=product.sku, name=product.name, price=Decimal(product.price),
+        sku=product.sku,
+        name=product.name,
+        price=Decimal(product.price),
         original_price=Decimal(product.original_price) if product.original_price is not None else None,
-        currency=product.currency or "CNY", coupon=product.coupon, buy_url=product.buy_url, image=image,
-    )  # fmt: skip
+        currency=product.currency or "CNY",
+        coupon=product.coupon,
+        buy_url=product.buy_url,
+        image=image,
+    )
 
 
 def theme_mapping(theme: CardTheme | Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -230,18 +235,32 @@ def render_file_clip(
         product = product_info(found, usable_image(found.image, None, warnings))
     buy_url = product.buy_url if product is not None else None
     explicit = check_share_url(share_url)
-    people = [Leader(p.id, p.name, share_url_for(None, clip_id=None, leader_id=p.id, explicit=p.share_url,
-                                                 buy_url=buy_url)) for p in leaders]  # fmt: skip
+    people = [
+        Leader(p.id, p.name, share_url_for(None, clip_id=None, leader_id=p.id, explicit=p.share_url, buy_url=buy_url))
+        for p in leaders
+    ]
     job = ClipJob(
-        source=Path(source), start=start, end=end, preset=chosen, mode=mode,  # type: ignore[arg-type]
-        product=product, cues=list(cues), captions=captions, reframe=reframe,
-        theme=theme_from_mapping(theme_mapping(theme) or {}), corner_qr_url=explicit,
+        source=Path(source),
+        start=start,
+        end=end,
+        preset=chosen,
+        mode=mode,  # type: ignore[arg-type]
+        product=product,
+        cues=list(cues),
+        captions=captions,
+        reframe=reframe,
+        theme=theme_from_mapping(theme_mapping(theme) or {}),
+        corner_qr_url=explicit,
         poster_url=share_url_for(None, clip_id=None, explicit=explicit, buy_url=buy_url),
-        leaders=people, peak=peak, font=font, info=info,
-    )  # fmt: skip
+        leaders=people,
+        peak=peak,
+        font=font,
+        info=info,
+    )
     out = Path(out)
-    targets = ClipTargets(video=out, cover=out.with_name(f"{out.stem}.cover.jpg"),
-                          poster=out.with_name(f"{out.stem}.poster.png"))  # fmt: skip
+    targets = ClipTargets(
+        video=out, cover=out.with_name(f"{out.stem}.cover.jpg"), poster=out.with_name(f"{out.stem}.poster.png")
+    )
     outcome = produce_clip(job, targets, on_progress=on_progress, should_cancel=should_cancel)
     outcome.warnings[:0] = warnings
     return outcome

@@ -1,4 +1,4 @@
-"""The render job body: render one prepared clip (``liveslice.clips.run_clip``) and record the outcome.
+"""The render job body: render one prepared clip (``services.clips.run_clip``) and record the outcome.
 
 A plain function, callable in-process without Celery (tests and the CLI can); the Celery task
 ``liveslice.render_clip`` in :mod:`workers.tasks` is a thin wrapper. The job row (kind ``render``)
@@ -11,16 +11,16 @@ import logging
 import time
 from typing import Any
 
-from liveslice.clips import ClipCancelled, ClipError, run_clip
-from liveslice.config import Settings
-from liveslice.storage import StorageError
+from pipeline.analysis import ProgressCallback
+from pipeline.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, mark_cancelled, mark_failed, mark_succeeded
+from runtime.config import Settings
+from services.clips import ClipCancelled, ClipError, run_clip
+from services.storage import StorageError
 from store.clips import ClipNotFound
 from store.db import get_sessionmaker, session_scope
 from store.models import Clip, Job
 from store.recordings import MissingMedia
 from studio.errors import StudioError
-from workers.analyze import ProgressCallback
-from workers.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, mark_cancelled, mark_failed, mark_succeeded
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,9 @@ PROGRESS_INTERVAL = 1.0  # seconds between progress writes to the job row
 
 def new_render_job(session: Any, clip: Clip) -> Job:
     """A queued render job for ``clip`` (in the caller's transaction); enqueue it after the commit."""
-    job = Job(kind=RENDER_KIND, recording_id=clip.recording_id, status="queued", stage="render",
-              options={"clip_id": clip.id})  # fmt: skip
+    job = Job(
+        kind=RENDER_KIND, recording_id=clip.recording_id, status="queued", stage="render", options={"clip_id": clip.id}
+    )
     session.add(job)
     session.flush()
     clip.job_id = job.id
@@ -55,8 +56,13 @@ def run_render_job(
         with Heartbeat(settings, job_id) as heartbeat:
             report = _Reporter(heartbeat, on_progress)
             clip = run_clip(settings, session, clip_id=clip_id, on_progress=report, should_cancel=report.cancelled)
-            summary = {"clip_id": clip.id, "status": clip.status, "video_key": clip.video_key,
-                       "variants": len(clip.variants), "duration": clip.duration}  # fmt: skip
+            summary = {
+                "clip_id": clip.id,
+                "status": clip.status,
+                "video_key": clip.video_key,
+                "variants": len(clip.variants),
+                "duration": clip.duration,
+            }
     except TRANSIENT_ERRORS:
         raise
     except ClipCancelled:

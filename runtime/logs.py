@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from liveslice.config import Settings
+from runtime.config import Settings
 
 CONTEXT_FIELDS = ("request_id", "task_name", "task_id", "job_id", "recording_id", "clip_id")
 _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("liveslice_log_context", default={})  # noqa: B039

@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job, Recording, utcnow
 
@@ -124,8 +124,13 @@ def claim_job(
             log.info("job=%s was claimed by another delivery", job.id)
             return None
         claimed = ClaimedJob(job.id, job.kind, job.recording_id, job.attempts + 1, dict(job.options or {}))
-    log.info("job=%s kind=%s recording=%s attempt=%d started", claimed.id, claimed.kind, claimed.recording_id,
-             claimed.attempt)  # fmt: skip
+    log.info(
+        "job=%s kind=%s recording=%s attempt=%d started",
+        claimed.id,
+        claimed.kind,
+        claimed.recording_id,
+        claimed.attempt,
+    )
     return claimed
 
 

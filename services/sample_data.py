@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from liveslice.storage import atomic_write
+from services.storage import atomic_write
 from sidedata.records import ChatEvent, StreamOrder, TranscriptCue
 from studio.synth import Scene, Span, StreamSpec
 

@@ -2,7 +2,7 @@
 
 A file is rendered in this process from the side-data files given (``--products`` for the card,
 ``--transcript`` for captions). A recording id gets those files imported first (as ``liveslice
-import`` does), then the clip is rendered into storage and recorded (``liveslice.clips``).
+import`` does), then the clip is rendered into storage and recorded (``services.clips``).
 Exit 2: bad input (times, SKU, font, corrupt source region, side-data files); exit 1: a failed render.
 """
 
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from liveslice.clip_render import Leader, RenderOutcome
-    from liveslice.config import Settings
+    from runtime.config import Settings
     from store.models import Clip
+    from studio.clip.produce import Leader, RenderOutcome
 
 REFRAMES = ("auto", "blur", "crop", "subject")
 
@@ -48,14 +48,15 @@ def parse_time(text: str, what: str = "time") -> float:
 
 def read_leaders(path: Path) -> list[Leader]:
     """Leaders from a CSV/TSV/XLSX file with columns ``name, share_url[, id]`` (header row required)."""
-    from liveslice.clips import InvalidClipRequest, make_leaders
+    from services.clips import InvalidClipRequest, make_leaders
     from sidedata.errors import ProblemCollector, SideDataError
     from sidedata.tables import read_table
 
     problems = ProblemCollector(path.name)
     try:
-        table = read_table(path.read_bytes(), path.name, columns=("id", "name", "share_url"), required=("name",),
-                           problems=problems)  # fmt: skip
+        table = read_table(
+            path.read_bytes(), path.name, columns=("id", "name", "share_url"), required=("name",), problems=problems
+        )
         problems.raise_if_any()
         leaders = make_leaders([row.values for row in table.rows])
     except (SideDataError, InvalidClipRequest) as exc:
@@ -85,7 +86,7 @@ class RenderRequest:
 
 def render_file(settings: Settings, path: Path, req: RenderRequest, on_progress: Callable[[str, float], None]) -> dict:
     """Render a window of a media file in this process and return the manifest document."""
-    from liveslice.clips import render_file_clip
+    from services.clips import render_file_clip
     from sidedata import TimeContext, parse_catalog, parse_transcript
     from sidedata.errors import SideDataError
 
@@ -93,8 +94,12 @@ def render_file(settings: Settings, path: Path, req: RenderRequest, on_progress:
     try:
         if req.products is not None:
             roots = [*settings.import_roots, req.products.resolve().parent]
-            products = parse_catalog(req.products.read_bytes(), req.products.name, image_roots=roots,
-                                     allowed_image_hosts=settings.allowed_image_hosts).products  # fmt: skip
+            products = parse_catalog(
+                req.products.read_bytes(),
+                req.products.name,
+                image_roots=roots,
+                allowed_image_hosts=settings.allowed_image_hosts,
+            ).products
         if req.transcript is not None:
             cues = parse_transcript(req.transcript.read_bytes(), req.transcript.name, ctx=TimeContext()).cues
     except SideDataError as exc:
@@ -103,10 +108,22 @@ def render_file(settings: Settings, path: Path, req: RenderRequest, on_progress:
         raise RenderCommandError(f"--sku {req.sku} needs --products: the catalog to find the product in")
     out = req.out or Path.cwd() / f"{path.stem}.{_stamp(req.start)}-{_stamp(req.end)}.{req.preset}.mp4"
     outcome = render_file_clip(
-        path, start=req.start, end=req.end, out=out, products=products, sku=req.sku, cues=cues or (),
-        preset=req.preset, share_url=req.share_url, mode=req.mode, captions=req.captions, reframe=req.reframe,
-        leaders=req.leaders, font=settings.font, on_progress=on_progress,
-    )  # fmt: skip
+        path,
+        start=req.start,
+        end=req.end,
+        out=out,
+        products=products,
+        sku=req.sku,
+        cues=cues or (),
+        preset=req.preset,
+        share_url=req.share_url,
+        mode=req.mode,
+        captions=req.captions,
+        reframe=req.reframe,
+        leaders=req.leaders,
+        font=settings.font,
+        on_progress=on_progress,
+    )
     return outcome_document(outcome, recording={"path": str(path)})
 
 
@@ -118,8 +135,8 @@ def render_stored(
     settings: Settings, recording_id: str, req: RenderRequest, on_progress: Callable[[str, float], None]
 ) -> dict:
     """Import the given files for a stored recording, render its clip here, return the manifest document."""
-    from liveslice.clips import render_recording_clip
-    from liveslice.sidedata_import import import_side_data
+    from services.clips import render_recording_clip
+    from services.sidedata_import import import_side_data
     from sidedata.errors import SideDataError
     from store.db import get_sessionmaker
     from store.models import Recording
@@ -131,15 +148,31 @@ def render_stored(
         for kind, file in (("catalog", req.products), ("transcript", req.transcript)):
             if file is not None:
                 try:
-                    import_side_data(settings, session, kind=kind, data=file.read_bytes(), filename=file.name,
-                                     recording_id=None if kind == "catalog" else recording_id)  # fmt: skip
+                    import_side_data(
+                        settings,
+                        session,
+                        kind=kind,
+                        data=file.read_bytes(),
+                        filename=file.name,
+                        recording_id=None if kind == "catalog" else recording_id,
+                    )
                 except SideDataError as exc:
                     raise RenderCommandError(str(exc)) from exc
         clip = render_recording_clip(
-            settings, session, recording_id=recording_id, start=req.start, end=req.end, sku=req.sku,
-            preset=req.preset, share_url=req.share_url, mode=req.mode, captions=req.captions, reframe=req.reframe,
-            leaders=req.leaders, on_progress=on_progress,
-        )  # fmt: skip
+            settings,
+            session,
+            recording_id=recording_id,
+            start=req.start,
+            end=req.end,
+            sku=req.sku,
+            preset=req.preset,
+            share_url=req.share_url,
+            mode=req.mode,
+            captions=req.captions,
+            reframe=req.reframe,
+            leaders=req.leaders,
+            on_progress=on_progress,
+        )
         document = clip_document(settings, clip)
     finally:
         session.close()
@@ -171,7 +204,7 @@ def outcome_document(outcome: RenderOutcome, *, recording: dict[str, Any], clip_
 def clip_document(settings: Settings, clip: Clip) -> dict:
     """The ``--json`` manifest of a stored clip; files are local paths under the media root
     (with S3 storage: this machine's working copies, downloaded if need be)."""
-    from liveslice.storage import local_copy
+    from services.storage import local_copy
     from store.clips import clip_files
 
     def path(key: str | None) -> str | None:
@@ -192,7 +225,7 @@ def clip_document(settings: Settings, clip: Clip) -> dict:
         "corner_qr": _corner_qr(clip),
         "files": clip_files(clip, path),
         "warnings": [],
-    }  # fmt: skip
+    }
 
 
 def _corner_qr(clip: Clip) -> bool:
@@ -205,7 +238,7 @@ def _corner_qr(clip: Clip) -> bool:
 
 def copy_files(files: dict[str, Any], out: Path) -> dict[str, Any]:
     """Copy a stored clip's files next to ``out`` (named as a file render names them); the new paths."""
-    from liveslice.storage import atomic_write
+    from services.storage import atomic_write
 
     def copy(src: str | None, dst: Path) -> str | None:
         if not src:
@@ -237,9 +270,13 @@ def progress_bar() -> Iterator[Callable[[str, float], None]]:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description:<10}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
-    ) as progress:  # fmt: skip
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
         task = progress.add_task("render", total=1.0)
 
         def update(stage: str, fraction: float) -> None:
@@ -268,8 +305,8 @@ def render(
 ) -> None:
     """Render one platform-ready clip: card, captions, QR, cover, poster and per-leader variants."""
     from liveslice.cli import _ensure_db, _fail, _settings, console
-    from liveslice.clips import ClipError
-    from liveslice.config import get_settings
+    from runtime.config import get_settings
+    from services.clips import ClipError
     from store.recordings import MissingMedia
     from studio.errors import StudioError, ToolchainError
     from studio.render import RenderFailed, RenderValidationError
@@ -278,10 +315,19 @@ def render(
         if reframe not in REFRAMES:
             raise RenderCommandError(f"--reframe must be one of {', '.join(REFRAMES)}, not {reframe!r}")
         req = RenderRequest(
-            start=parse_time(start, "start"), end=parse_time(end, "end"), sku=sku, products=products,
-            transcript=transcript, preset=preset, share_url=share_url, out=out, mode="fast" if fast else "accurate",
-            captions=captions, reframe=reframe, leaders=tuple(read_leaders(leaders)) if leaders else (),
-        )  # fmt: skip
+            start=parse_time(start, "start"),
+            end=parse_time(end, "end"),
+            sku=sku,
+            products=products,
+            transcript=transcript,
+            preset=preset,
+            share_url=share_url,
+            out=out,
+            mode="fast" if fast else "accurate",
+            captions=captions,
+            reframe=reframe,
+            leaders=tuple(read_leaders(leaders)) if leaders else (),
+        )
         path = Path(recording)
         with progress_bar() as on_progress:
             if path.is_file():
@@ -313,13 +359,17 @@ def print_summary(console: Any, document: dict[str, Any]) -> None:
 
     files = document["files"]
     head = f"clip {document['clip_id']} " if document.get("clip_id") else ""
-    console.print(f"{head}{document['preset']} {document['mode']} {document['start']:.3f}–{document['end']:.3f} s"
-                  + (f", {document['sku']}" if document.get("sku") else ""), highlight=False)  # fmt: skip
+    console.print(
+        f"{head}{document['preset']} {document['mode']} {document['start']:.3f}–{document['end']:.3f} s"
+        + (f", {document['sku']}" if document.get("sku") else ""),
+        highlight=False,
+    )
     for name in ("video", "cover", "poster"):
         if files.get(name):
             console.print(f"  {name:<7} {escape(files[name])}", highlight=False, soft_wrap=True)
     for leader_id, v in files["variants"].items():
-        console.print(f"  variant {escape(v['leader'])} ({leader_id}): {escape(v['video'])}", highlight=False,
-                      soft_wrap=True)  # fmt: skip
+        console.print(
+            f"  variant {escape(v['leader'])} ({leader_id}): {escape(v['video'])}", highlight=False, soft_wrap=True
+        )
     for warning in document.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)

@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from liveslice.config import Settings
-from liveslice.media_files import recording_source
-from liveslice.storage import StorageError
+from pipeline.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, mark_cancelled, mark_failed, mark_succeeded
+from runtime.config import Settings
+from services.media_files import recording_source
+from services.storage import StorageError
 from sidedata import records
 from store import models
 from store.db import session_scope
@@ -36,14 +37,18 @@ from studio.highlights import (
     detect_highlights,
 )
 from studio.highlights.presets import PRESETS, resolve_weights
-from workers.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, mark_cancelled, mark_failed, mark_succeeded
 
 log = logging.getLogger(__name__)
 
 ANALYZE_KIND = "analyze"
 DEFAULT_PARAMS: dict[str, Any] = {
-    "clips": 10, "preset": "sales", "weights": {}, "min_len": 15.0, "max_len": 60.0, "scenes": False,
-}  # fmt: skip
+    "clips": 10,
+    "preset": "sales",
+    "weights": {},
+    "min_len": 15.0,
+    "max_len": 60.0,
+    "scenes": False,
+}
 MAX_CLIPS = 200
 PROGRESS_INTERVAL = 1.0  # seconds between progress writes to the job row
 LOAD_SHARE, DETECT_SHARE = 0.05, 0.9  # of the job's progress bar; saving takes the rest
@@ -244,11 +249,12 @@ def _probed(settings: Settings, recording_id: str) -> tuple[float, Path]:
         if duration:
             return duration, path
         if attempt == 0:
-            from workers.probe import run_probe_job
+            from pipeline.probing import run_probe_job
 
             run_probe_job(settings, recording_id)
-    raise AnalyzeFailure(f"the recording could not be probed (status {status}): {error or 'duration unknown'}",
-                         code="not_probed")  # fmt: skip
+    raise AnalyzeFailure(
+        f"the recording could not be probed (status {status}): {error or 'duration unknown'}", code="not_probed"
+    )
 
 
 def _products(session: Session) -> list[records.Product]:
@@ -313,8 +319,9 @@ def _save(
             session.rollback()
             log.warning("job=%s was no longer running when its analysis finished; result dropped", job_id)
             return False
-    log.info("job=%s recording=%s analysed: %d highlights (%d auto)", job_id, recording_id,
-             len(result.highlights), auto)  # fmt: skip
+    log.info(
+        "job=%s recording=%s analysed: %d highlights (%d auto)", job_id, recording_id, len(result.highlights), auto
+    )
     return True
 
 

@@ -11,14 +11,14 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from liveslice.config import Settings
-from liveslice.media_files import recording_source
-from liveslice.storage import StorageError
+from pipeline.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, latest_job_id, mark_failed, mark_succeeded
+from runtime.config import Settings
+from services.media_files import recording_source
+from services.storage import StorageError
 from store.db import session_scope
 from store.models import Recording
 from store.recordings import MissingMedia, apply_probe
 from studio.errors import StudioError
-from workers.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, latest_job_id, mark_failed, mark_succeeded
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,24 @@ def _record_success(settings: Settings, recording_id: str, job_id: str | None, i
             recording.status = "ready"
             recording.error = None
         if job_id:
-            summary = {"recording_id": recording_id, "duration": info.duration, "container": info.container,
-                       "width": info.width, "height": info.height, "rotation": info.rotation}  # fmt: skip
+            summary = {
+                "recording_id": recording_id,
+                "duration": info.duration,
+                "container": info.container,
+                "width": info.width,
+                "height": info.height,
+                "rotation": info.rotation,
+            }
             mark_succeeded(session, job_id, summary)
-    log.info("job=%s recording=%s probed: %s %.1fs %dx%d", job_id, recording_id, info.container, info.duration,
-             info.width, info.height)  # fmt: skip
+    log.info(
+        "job=%s recording=%s probed: %s %.1fs %dx%d",
+        job_id,
+        recording_id,
+        info.container,
+        info.duration,
+        info.width,
+        info.height,
+    )
 
 
 def _record_failure(

@@ -21,8 +21,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from liveslice.analyze import AnalyzeCommandError, SideFiles, import_files
-from liveslice.cli_options import (
+from liveslice.cli.analysis import AnalyzeCommandError, SideFiles, import_files
+from liveslice.cli.options import (
     ChatOpt,
     MaxLenOpt,
     MinLenOpt,
@@ -32,13 +32,13 @@ from liveslice.cli_options import (
     StreamStartOpt,
     TimelineOpt,
     TranscriptOpt,
-)  # fmt: skip
-from liveslice.config import Settings
-from liveslice.storage import atomic_write, local_copy
+)
 from pipeline.advance import create_pipeline
 from pipeline.local import run_pipeline
 from pipeline.manifest import pipeline_manifest
 from pipeline.status import job_view
+from runtime.config import Settings
+from services.storage import atomic_write, local_copy
 from store.db import get_sessionmaker, session_scope
 from store.models import Clip, Job, Recording
 
@@ -49,7 +49,7 @@ class ProcessCommandError(AnalyzeCommandError):
 
 def resolve_recording(settings: Settings, recording: str, *, stream_start: datetime | None = None) -> str:
     """A stored recording's id: the id given, or a media file registered where it lies (once per file)."""
-    from liveslice.ingest import IngestError, register_path
+    from services.ingest import IngestError, register_path
 
     path = Path(recording).expanduser()
     if not path.is_file():
@@ -65,13 +65,12 @@ def resolve_recording(settings: Settings, recording: str, *, stream_start: datet
     local = settings.model_copy(update={"import_roots": [*settings.import_roots, resolved.parent]})
     session = get_sessionmaker(settings.database_url)()
     try:
-        result = register_path(local, session, str(resolved), title=resolved.stem, stream_started_at=stream_start,
-                               enqueue=False)  # fmt: skip
+        result = register_path(local, session, str(resolved), title=resolved.stem, stream_started_at=stream_start)
     except IngestError as exc:
         raise ProcessCommandError(f"{resolved.name}: {exc}") from exc
     finally:
         session.close()
-    from workers.probe import run_probe_job
+    from pipeline.probing import run_probe_job
 
     run_probe_job(settings, result.recording.id, job_id=result.job.id)  # registration's probe, here: no broker
     return result.recording.id
@@ -195,8 +194,18 @@ def summary_rows(manifest: dict[str, Any]) -> Sequence[tuple[str, ...]]:
     for clip in manifest["clips"]:
         files = clip["files"]
         count = sum(1 for k in ("video", "cover", "poster") if files.get(k)) + 2 * len(files["variants"])
-        rows.append((clip["clip_id"][:8], clip["preset"], f"{clip['start']:.1f}–{clip['end']:.1f}", clip["sku"] or "",
-                     f"{clip['score'] or 0:.2f}", clip["status"], str(count), clip["reason"][:60]))  # fmt: skip
+        rows.append(
+            (
+                clip["clip_id"][:8],
+                clip["preset"],
+                f"{clip['start']:.1f}–{clip['end']:.1f}",
+                clip["sku"] or "",
+                f"{clip['score'] or 0:.2f}",
+                clip["status"],
+                str(count),
+                clip["reason"][:60],
+            )
+        )
     return rows
 
 
@@ -224,9 +233,9 @@ def process_command(
 ) -> None:
     """Find the highlights of a recording and make share-ready clips of them, here, with no server."""
     from liveslice.cli import _ensure_db, _fail, _settings, console
-    from liveslice.clips import ClipError
-    from liveslice.render_cmd import RenderCommandError, read_leaders
+    from liveslice.cli.render import RenderCommandError, read_leaders
     from pipeline.clipmaking import pipeline_options
+    from services.clips import ClipError
     from studio.errors import StudioError
 
     settings = _settings()
@@ -235,12 +244,19 @@ def process_command(
         found = read_leaders(leaders) if leaders else []
         people = [{"id": p.id, "name": p.name, "share_url": p.share_url} for p in found]
         options = pipeline_options(
-            clips=clips, presets=preset.split(","), weight_preset=weights, min_len=min_len, max_len=max_len,
-            leaders=people, mode="fast" if fast else "accurate", captions=captions,
-        )  # fmt: skip
+            clips=clips,
+            presets=preset.split(","),
+            weight_preset=weights,
+            min_len=min_len,
+            max_len=max_len,
+            leaders=people,
+            mode="fast" if fast else "accurate",
+            captions=captions,
+        )
         files = SideFiles(products, timeline, chat, orders, transcript)
-        view, manifest = process(settings, recording, files, options, out=out, stream_start=stream_start,
-                                 concurrency=concurrency)  # fmt: skip
+        view, manifest = process(
+            settings, recording, files, options, out=out, stream_start=stream_start, concurrency=concurrency
+        )
     except (AnalyzeCommandError, RenderCommandError) as exc:
         raise _fail(str(exc), getattr(exc, "exit_code", 2)) from exc
     except (ClipError, StudioError) as exc:

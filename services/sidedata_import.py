@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from sidedata import (
     TimeContext,
     parse_catalog,

@@ -6,7 +6,7 @@ the clip, its cover, poster and per-leader variants under ``media/clips/<clip_id
 :class:`~store.models.Clip` row (rendering -> ready | failed). The API and the worker split it in two:
 :func:`prepare_clip` (checks, row queued) and :func:`run_clip` (render, record). A media file with no
 database goes through :func:`render_file_clip` (``liveslice render FILE``); the media work itself
-is :func:`liveslice.clip_render.produce_clip`.
+is :func:`studio.clip.produce.produce_clip`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,27 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from liveslice.clip_render import (
+from runtime.config import Settings
+from services.clip_requests import (
+    check_share_url,
+    check_window,
+    leader_id_for,
+    make_leaders,
+    preset_named,
+    product_info,
+    render_file_clip,
+    share_url_for,
+    theme_mapping,
+    usable_image,
+)
+from services.media_files import recording_source
+from services.storage import get_storage, local_copy, save_outputs
+from store import clips as repo
+from store import share_links
+from store.models import Clip, HighlightRow, Recording
+from store.recordings import MissingMedia
+from studio.cards import CardTheme, theme_from_mapping
+from studio.clip.produce import (
     ClipCancelled,
     ClipError,
     ClipJob,
@@ -35,26 +55,6 @@ from liveslice.clip_render import (
     produce_covers,
     produce_variants,
 )
-from liveslice.clip_requests import (
-    check_share_url,
-    check_window,
-    leader_id_for,
-    make_leaders,
-    preset_named,
-    product_info,
-    render_file_clip,
-    share_url_for,
-    theme_mapping,
-    usable_image,
-)
-from liveslice.config import Settings
-from liveslice.media_files import recording_source
-from liveslice.storage import get_storage, local_copy, save_outputs
-from store import clips as repo
-from store import share_links
-from store.models import Clip, HighlightRow, Recording
-from store.recordings import MissingMedia
-from studio.cards import CardTheme, theme_from_mapping
 from studio.render import get_preset
 from studio.render.plan import REFRAMES
 
@@ -243,18 +243,30 @@ def _stored_outcome(settings: Settings, clip: Clip, job: ClipJob, targets: ClipT
     video = local_copy(settings, clip.video_key)  # on S3: downloaded to this machine's working path
     leaders = {leader.id: leader for leader in job.leaders}
     variants = [
-        VariantOutcome(leaders.get(v.leader_id) or Leader(v.leader_id, v.leader_name, v.share_url),
-                       local_copy(settings, v.video_key), None, v.size_bytes or 0)
+        VariantOutcome(
+            leaders.get(v.leader_id) or Leader(v.leader_id, v.leader_name, v.share_url),
+            local_copy(settings, v.video_key),
+            None,
+            v.size_bytes or 0,
+        )
         for v in clip.variants
         if v.video_key
-    ]  # fmt: skip
+    ]
     return RenderOutcome(
-        video=video, preset=clip.preset, mode=clip.mode, start=clip.start, end=clip.end,
+        video=video,
+        preset=clip.preset,
+        mode=clip.mode,
+        start=clip.start,
+        end=clip.end,
         actual_start=clip.actual_start if clip.actual_start is not None else clip.start,
         actual_end=clip.actual_end if clip.actual_end is not None else clip.end,
-        duration=clip.duration or clip.end - clip.start, size_bytes=clip.size_bytes or 0, product=job.product,
-        share_url=job.poster_url, corner_qr=bool(clip.options.get("corner_qr")), variants=variants,
-    )  # fmt: skip
+        duration=clip.duration or clip.end - clip.start,
+        size_bytes=clip.size_bytes or 0,
+        product=job.product,
+        share_url=job.poster_url,
+        corner_qr=bool(clip.options.get("corner_qr")),
+        variants=variants,
+    )
 
 
 def _clip_job(
@@ -269,27 +281,53 @@ def _clip_job(
         product = product_info(row, usable_image(row.image, settings.import_roots or [], warnings))
     elif clip.sku and clip.product:  # the SKU left the catalog: keep the snapshot taken before
         snap = clip.product
-        product = ProductInfo(clip.sku, snap["name"], Decimal(snap["price"]),
-                              Decimal(snap["original_price"]) if snap.get("original_price") else None,
-                              snap.get("currency") or "CNY", snap.get("coupon"), snap.get("buy_url"))  # fmt: skip
+        product = ProductInfo(
+            clip.sku,
+            snap["name"],
+            Decimal(snap["price"]),
+            Decimal(snap["original_price"]) if snap.get("original_price") else None,
+            snap.get("currency") or "CNY",
+            snap.get("coupon"),
+            snap.get("buy_url"),
+        )
     buy_url = product.buy_url if product is not None else None
     explicit = options.get("share_url", clip.share_url)  # rows from before share links kept it on the clip
     leaders = [
-        Leader(item["id"], item["name"], share_url_for(settings, session=session, clip_id=clip.id,
-                                                       leader_id=item["id"], explicit=item.get("share_url"),
-                                                       buy_url=buy_url))
+        Leader(
+            item["id"],
+            item["name"],
+            share_url_for(
+                settings,
+                session=session,
+                clip_id=clip.id,
+                leader_id=item["id"],
+                explicit=item.get("share_url"),
+                buy_url=buy_url,
+            ),
+        )
         for item in options.get("leaders") or []
-    ]  # fmt: skip
+    ]
     clip.share_url = share_url_for(settings, session=session, clip_id=clip.id, explicit=explicit, buy_url=buy_url)
     captions = bool(options.get("captions", True))
     cues = repo.cues_between(session, recording_id=recording.id, start=clip.start, end=clip.end) if captions else []
     theme = theme_from_mapping(options.get("theme") or {})
     job = ClipJob(
-        source=source, start=clip.start, end=clip.end, preset=get_preset(clip.preset), mode=clip.mode,  # type: ignore[arg-type]
-        product=product, cues=cues, captions=captions, reframe=str(options.get("reframe") or "auto"), theme=theme,
-        corner_qr_url=clip.share_url, poster_url=clip.share_url,
-        leaders=leaders, peak=clip.peak, font=settings.font,
-    )  # fmt: skip
+        source=source,
+        start=clip.start,
+        end=clip.end,
+        preset=get_preset(clip.preset),
+        mode=clip.mode,  # type: ignore[arg-type]
+        product=product,
+        cues=cues,
+        captions=captions,
+        reframe=str(options.get("reframe") or "auto"),
+        theme=theme,
+        corner_qr_url=clip.share_url,
+        poster_url=clip.share_url,
+        leaders=leaders,
+        peak=clip.peak,
+        font=settings.font,
+    )
     storage = get_storage(settings)
     targets = ClipTargets(
         video=storage.local_path(clip_key(clip.id, "clip.mp4")),
@@ -312,12 +350,15 @@ def _record(session: Session, clip: Clip, outcome: RenderOutcome, parts: Sequenc
     if "variants" in parts or "covers" in parts:
         variants = [
             repo.VariantFiles(
-                leader_id=v.leader.id, leader_name=v.leader.name, share_url=v.leader.share_url,
-                video_key=clip_key(clip.id, v.video.name), size_bytes=v.size_bytes,
+                leader_id=v.leader.id,
+                leader_name=v.leader.name,
+                share_url=v.leader.share_url,
+                video_key=clip_key(clip.id, v.video.name),
+                size_bytes=v.size_bytes,
                 poster_key=clip_key(clip.id, v.poster.name) if v.poster else None,
             )
             for v in outcome.variants
-        ]  # fmt: skip
+        ]
         repo.replace_variants(session, clip=clip, variants=variants)
         share_links.attach_variants(session, clip_id=clip.id, variant_ids={v.leader_id: v.id for v in clip.variants})
         written += [key for v in variants for key in (v.video_key, v.poster_key) if key]
@@ -375,8 +416,20 @@ def render_recording_clip(
     (the row is then ``failed`` with the reason).
     """
     clip = prepare_clip(
-        settings, session, recording_id=recording_id, start=start, end=end, highlight_id=highlight_id, sku=sku,
-        preset=preset, share_url=share_url, mode=mode, captions=captions, reframe=reframe, theme=theme, leaders=leaders,
-    )  # fmt: skip
+        settings,
+        session,
+        recording_id=recording_id,
+        start=start,
+        end=end,
+        highlight_id=highlight_id,
+        sku=sku,
+        preset=preset,
+        share_url=share_url,
+        mode=mode,
+        captions=captions,
+        reframe=reframe,
+        theme=theme,
+        leaders=leaders,
+    )
     session.commit()
     return run_clip(settings, session, clip_id=clip.id, on_progress=on_progress, should_cancel=should_cancel)

@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +18,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from liveslice.config import Settings
-from liveslice.storage import MediaStorage, StorageError, get_storage
+from runtime.config import Settings
+from services.storage import MediaStorage, StorageError, get_storage
 from store.models import Job, Recording, new_id
 from store.recordings import apply_probe
 from studio.errors import MediaError
@@ -26,6 +27,10 @@ from studio.hls import validate_playlist
 from studio.probe import MediaInfo, probe
 
 log = logging.getLogger(__name__)
+
+#: Sends a queued job to the workers (``workers.dispatch.enqueue_job``); the caller passes it, or nothing
+#: to leave the probe job queued for the reconciler or an in-process run.
+Enqueue = Callable[[Settings, str], object]
 
 ACCEPTED_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".flv", ".ts", ".mts", ".m2ts", ".m3u8"}
 
@@ -147,7 +152,7 @@ def ingest_file(
     title: str | None = None,
     stream_started_at: datetime | None = None,
     timezone: str | None = None,
-    enqueue: bool = True,
+    enqueue: Enqueue | None = None,
 ) -> IngestResult:
     """Probe ``source``, store it, record it and queue its full probe.
 
@@ -190,8 +195,8 @@ def ingest_file(
             except StorageError as exc:  # the store is down: keep the original error
                 log.warning("could not remove %s after a failed ingest: %s", stored_key, exc)
         raise
-    if enqueue:
-        _enqueue(settings, job.id)
+    if enqueue is not None:
+        enqueue(settings, job.id)
     return IngestResult(recording=recording, job=job, info=info)
 
 
@@ -234,7 +239,7 @@ def register_path(
     title: str | None = None,
     stream_started_at: datetime | None = None,
     timezone: str | None = None,
-    enqueue: bool = True,
+    enqueue: Enqueue | None = None,
 ) -> IngestResult:
     """Register a recording that stays where it is (a NAS folder, an HLS playlist and its segments)."""
     resolved = resolve_import_path(settings, path)
@@ -266,15 +271,9 @@ def register_path(
     except BaseException:
         session.rollback()
         raise
-    if enqueue:
-        _enqueue(settings, job.id)
+    if enqueue is not None:
+        enqueue(settings, job.id)
     return IngestResult(recording=recording, job=job, info=info)
-
-
-def _enqueue(settings: Settings, job_id: str) -> None:
-    from workers.dispatch import enqueue_job
-
-    enqueue_job(settings, job_id)
 
 
 def recording_summary(recording: Recording, info: MediaInfo | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.table import Table
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from sidedata import TimeContext, parse_catalog, parse_chat, parse_orders, parse_timeline, parse_transcript
 from sidedata.errors import SideDataError
 from studio.highlights import AnalysisError, AnalysisInput, clock
@@ -75,9 +75,9 @@ def analyze_file(
     on_progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Analyse a media file in this process (no database) and return the JSON document."""
+    from pipeline.analysis import ProgressReporter, run_detection, signal_cache_dir, signal_count
     from studio.errors import MediaError
     from studio.probe import probe
-    from workers.analyze import ProgressReporter, run_detection, signal_cache_dir, signal_count
 
     try:
         info = probe(path)
@@ -149,9 +149,9 @@ def analyze_recording(
     on_progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Import ``files`` for a stored recording, run the analyze job body here, return the JSON document."""
+    from pipeline.analysis import ANALYZE_KIND, run_analyze_job
     from store.db import session_scope
     from store.models import Job, Recording
-    from workers.analyze import ANALYZE_KIND, run_analyze_job
 
     with session_scope(settings.database_url) as session:
         recording = session.get(Recording, recording_id)
@@ -180,7 +180,7 @@ def import_files(
     settings: Settings, recording_id: str, files: SideFiles, *, stream_start: datetime | None = None
 ) -> None:
     """Import the side-data files given on the command line for a stored recording (as ``liveslice import``)."""
-    from liveslice.sidedata_import import import_side_data
+    from services.sidedata_import import import_side_data
     from store.db import get_sessionmaker
 
     for kind, path in files.given().items():
@@ -219,8 +219,14 @@ def recording_document(session: Any, recording_id: str) -> dict[str, Any]:
 def highlights_table(highlights: list[dict[str, Any]], *, title: str = "Highlights") -> Table:
     """Rank, start–end (m:ss), length, SKU, score and reason of each highlight (``to_dict()`` shape)."""
     table = Table(title=title)
-    for name, justify in (("#", "right"), ("start–end", "left"), ("length", "right"), ("SKU", "left"),
-                          ("score", "right"), ("reason", "left")):  # fmt: skip
+    for name, justify in (
+        ("#", "right"),
+        ("start–end", "left"),
+        ("length", "right"),
+        ("SKU", "left"),
+        ("score", "right"),
+        ("reason", "left"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for h in highlights:
         rank = (str(h["rank"]) if h.get("rank") else "-") + (" 🔒" if h.get("locked") else "")

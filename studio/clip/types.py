@@ -1,6 +1,6 @@
 """What a clip render takes and gives: the resolved request, its targets, its outcome, its errors.
 
-No database and no media work here; :mod:`liveslice.clip_render` makes the files.
+No database and no media work here; :mod:`studio.clip.produce` makes the files.
 """
 
 from __future__ import annotations

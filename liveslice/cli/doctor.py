@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from liveslice.config import Settings
+from runtime.config import Settings
 from studio.errors import StudioError
 
 
@@ -87,7 +87,7 @@ def check_database(settings: Settings) -> Check:
 
 
 def check_broker(settings: Settings) -> Check:
-    from liveslice.broker import describe_broker
+    from runtime.broker import describe_broker
 
     info = describe_broker(settings)
     detail = f"{info['kind']}: {info['url']}"
@@ -117,8 +117,8 @@ def check_storage(settings: Settings) -> Check:
 
 def check_s3_storage(settings: Settings) -> Check:
     """The bucket is reachable with the AWS chain's credentials, and the local cache has room."""
-    from liveslice.storage import AccessDenied, BucketNotFound, EndpointUnreachable, StorageError
-    from liveslice.storage_s3 import S3Storage
+    from services.storage import AccessDenied, BucketNotFound, EndpointUnreachable, StorageError
+    from services.storage.s3 import S3Storage
 
     try:
         storage = S3Storage.from_settings(settings, max_attempts=1)

@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from liveslice.analyze import highlights_table, notes, recording_document
-from liveslice.config import Settings
-from liveslice.ingest import ingest_file
-from liveslice.sample_data import SamplePlan, make_plan, write_side_data
-from liveslice.sidedata_import import import_side_data
+from liveslice.cli.analysis import highlights_table, notes, recording_document
+from runtime.config import Settings
+from services.ingest import ingest_file
+from services.sample_data import SamplePlan, make_plan, write_side_data
+from services.sidedata_import import import_side_data
 from store.db import get_sessionmaker, session_scope
 from store.models import Job, Recording
 from store.sidedata import side_data_counts
@@ -90,7 +90,6 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
                 origin="demo",
                 move=False,
                 title="Demo live stream 直播回放",
-                enqueue=False,
             )
         finally:
             session.close()
@@ -98,9 +97,12 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
         progress.update(task, completed=1.0)
 
         side = {
-            "catalog": files.catalog, "timeline": files.timeline, "chat": files.chat,
-            "orders": files.orders, "transcript": files.transcript,
-        }  # fmt: skip
+            "catalog": files.catalog,
+            "timeline": files.timeline,
+            "chat": files.chat,
+            "orders": files.orders,
+            "transcript": files.transcript,
+        }
         task = progress.add_task("import product data", total=len(side))
         for kind, path in side.items():
             session = get_sessionmaker(settings.database_url)()
@@ -117,13 +119,18 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
                 session.close()
             progress.advance(task)
 
-        from workers.probe import run_probe_job
+        from pipeline.probing import run_probe_job
 
         run_probe_job(settings, recording_id, job_id=result.job.id)  # the upload's own probe job, here
         task = progress.add_task("process (pipeline job)", total=1.0)
         render_started = time.monotonic()
-        job_id, clips = _process(settings, recording_id, plan, out, lambda f, label: progress.update(
-            task, completed=f, description=f"process: {label}"[:28]))  # fmt: skip
+        job_id, clips = _process(
+            settings,
+            recording_id,
+            plan,
+            out,
+            lambda f, label: progress.update(task, completed=f, description=f"process: {label}"[:28]),
+        )
         progress.update(task, completed=1.0)
         render_seconds = time.monotonic() - render_started
 
@@ -140,8 +147,9 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
     for line in notes(document):
         console.print(line, highlight=False, soft_wrap=True)
     _print_clips(console, settings, clips, render_seconds)
-    return DemoResult(recording_id, stream, side, counts, time.monotonic() - started, document["highlights"], clips,
-                      render_seconds)  # fmt: skip
+    return DemoResult(
+        recording_id, stream, side, counts, time.monotonic() - started, document["highlights"], clips, render_seconds
+    )
 
 
 def _process(
@@ -149,15 +157,16 @@ def _process(
 ) -> tuple[str, list[dict[str, Any]]]:
     """One processing job, as ``liveslice process`` runs it (probe, signals, highlights, a Douyin clip of
     each with two leaders' variants, covers and posters, manifest); returns its id and manifest clips."""
-    from liveslice.analyze import SideFiles
-    from liveslice.process_cmd import export, run_with_progress, start_process
+    from liveslice.cli.analysis import SideFiles
+    from liveslice.cli.process import export, run_with_progress, start_process
     from pipeline.clipmaking import pipeline_options
 
     min_len = min(15.0, plan.duration / 4)
     max_len = max(min_len, min(60.0, plan.duration / 3))
     leaders = [{"id": leader_id, "name": name} for leader_id, name in DEMO_LEADERS]
-    options = pipeline_options(clips=len(plan.segments), presets=["douyin"], min_len=min_len, max_len=max_len,
-                               leaders=leaders)  # fmt: skip
+    options = pipeline_options(
+        clips=len(plan.segments), presets=["douyin"], min_len=min_len, max_len=max_len, leaders=leaders
+    )
     job_id = start_process(settings, recording_id, SideFiles(), options, stream_start=None)
 
     def follow(view: dict[str, Any]) -> None:
@@ -178,8 +187,13 @@ def _print_clips(console: Console, settings: Settings, clips: list[dict[str, Any
         files = doc["files"]
         names = [Path(files[k]).name for k in ("video", "cover", "poster") if files.get(k)]
         names += [Path(v["video"]).name for v in files["variants"].values() if v.get("video")]
-        table.add_row(doc["clip_id"][:8], doc["preset"], f"{clock(doc['start'])}–{clock(doc['end'])}",
-                      doc.get("sku") or "", ", ".join(names))  # fmt: skip
+        table.add_row(
+            doc["clip_id"][:8],
+            doc["preset"],
+            f"{clock(doc['start'])}–{clock(doc['end'])}",
+            doc.get("sku") or "",
+            ", ".join(names),
+        )
     console.print(table)
     folder = Path(clips[0]["files"]["video"]).parent if clips[0]["files"].get("video") else settings.media_root
     console.print(f"clips and manifest.json are in {folder} — and in the gallery at {settings.public_base_url}/clips")

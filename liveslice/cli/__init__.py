@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from liveslice.cli_options import (
+from liveslice.cli.options import (
     ChatOpt,
     MaxLenOpt,
     MinLenOpt,
@@ -24,10 +24,10 @@ from liveslice.cli_options import (
     StreamStartOpt,
     TimelineOpt,
     TranscriptOpt,
-)  # fmt: skip
-from liveslice.config import Settings, get_settings
-from liveslice.process_cmd import process_command
-from liveslice.render_cmd import render as render_command
+)
+from liveslice.cli.process import process_command
+from liveslice.cli.render import render as render_command
+from runtime.config import Settings, get_settings
 
 app = typer.Typer(help="liveslice: live-stream recordings in, share-ready product clips out.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -73,8 +73,8 @@ def serve(
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run a Celery worker beside the API.")] = True,
 ) -> None:
     """Run the API, the embedded broker and a worker, in one command."""
-    from liveslice.runtime import RuntimeSetupError
-    from liveslice.runtime import serve as run_serve
+    from liveslice.serve import RuntimeSetupError
+    from liveslice.serve import serve as run_serve
 
     settings = _settings()
     try:
@@ -94,7 +94,7 @@ def worker(
     metrics_addr: Annotated[str, typer.Option(help="Address for --metrics-port.")] = "0.0.0.0",
 ) -> None:
     """Run a Celery worker on its own (the broker must be reachable)."""
-    from liveslice.runtime import RuntimeSetupError, run_worker
+    from liveslice.serve import RuntimeSetupError, run_worker
 
     settings = _settings()
     try:
@@ -115,7 +115,7 @@ def worker(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply database migrations."""
-    from liveslice.doctor import mask_url
+    from liveslice.cli.doctor import mask_url
     from store.db import current_revision, upgrade
 
     settings = _settings()
@@ -197,7 +197,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id or prefix.")]
 @app.command()
 def doctor() -> None:
     """Show which ffmpeg, font, database, broker and storage are in use, and fix what is missing."""
-    from liveslice.doctor import run_checks
+    from liveslice.cli.doctor import run_checks
 
     checks = run_checks(_settings())
     for check in checks:
@@ -218,8 +218,9 @@ def ingest(
     ] = None,
 ) -> None:
     """Add a recording from a local file, through the same code the API uses."""
-    from liveslice.ingest import IngestError, ingest_file
+    from services.ingest import IngestError, ingest_file
     from store.db import get_sessionmaker
+    from workers.dispatch import enqueue_job
 
     settings = _settings()
     _ensure_db(settings)
@@ -234,6 +235,7 @@ def ingest(
             move=False,
             title=title,
             stream_started_at=stream_started_at,
+            enqueue=enqueue_job,
         )
     except IngestError as exc:
         raise _fail(str(exc), 2) from exc
@@ -244,7 +246,7 @@ def ingest(
 
 
 def _import(kind: str, file: Path, recording: str | None, stream_started_at: datetime | None) -> None:
-    from liveslice.sidedata_import import import_side_data
+    from services.sidedata_import import import_side_data
     from sidedata.errors import SideDataError
     from store.db import get_sessionmaker
 
@@ -328,7 +330,7 @@ def analyze(
     """Find the selling moments of a recording and say why each was picked."""
     import json
 
-    from liveslice.analyze import (
+    from liveslice.cli.analysis import (
         AnalyzeCommandError,
         SideFiles,
         analyze_file,
@@ -337,16 +339,20 @@ def analyze(
         notes,
         parse_weights,
     )
+    from pipeline.analysis import analysis_params
     from studio.errors import StudioError
-    from workers.analyze import analysis_params
 
     files = SideFiles(products, timeline, chat, orders, transcript)
     path = Path(recording)
     try:
         params = analysis_params(
-            clips=clips, preset=preset, weights=parse_weights(weights), min_len=min_len, max_len=max_len,
+            clips=clips,
+            preset=preset,
+            weights=parse_weights(weights),
+            min_len=min_len,
+            max_len=max_len,
             scenes=scenes,
-        )  # fmt: skip
+        )
         with _analysis_progress() as on_progress:
             if path.is_file():
                 document = analyze_file(
@@ -377,9 +383,13 @@ def _analysis_progress() -> Iterator[Callable[[str, float], None]]:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
-    ) as progress:  # fmt: skip
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
         task = progress.add_task("analyse", total=1.0)
 
         def update(stage: str, fraction: float) -> None:
@@ -398,7 +408,7 @@ def demo(
     duration: Annotated[float, typer.Option(min=300, help="Length of the generated stream, seconds.")] = 330.0,
 ) -> None:
     """Generate a sample live stream with side data and run every pipeline stage on it."""
-    from liveslice.demo import run_demo
+    from liveslice.cli.demo import run_demo
 
     settings = _settings()
     _ensure_db(settings)

@@ -30,7 +30,7 @@ from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore import exceptions as boto_errors
 from botocore.config import Config
 
-from liveslice.storage import (
+from services.storage import (
     CHUNK,
     AccessDenied,
     BucketNotFound,
@@ -47,7 +47,7 @@ from liveslice.storage import (
 )
 
 if TYPE_CHECKING:
-    from liveslice.config import Settings
+    from runtime.config import Settings
 
 MiB = 1024 * 1024
 #: Files at least this big go up as multipart uploads, in parts of this size (10,000 parts: 160 GiB).
@@ -221,7 +221,7 @@ class S3Storage:
         """This machine's working-copy path for ``key``, whether or not it exists (no request is made).
 
         Usable as an output path: write the file there, then publish it with ``put_file(key, path,
-        move=True)`` (:func:`liveslice.storage.save_outputs`). To read an object use :meth:`fetch`.
+        move=True)`` (:func:`services.storage.save_outputs`). To read an object use :meth:`fetch`.
         """
         return self._cache_path(self._object_key(key))
 

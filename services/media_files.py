@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liveslice.config import Settings
-from liveslice.storage import KeyNotFound, local_copy
+from runtime.config import Settings
+from services.storage import KeyNotFound, local_copy
 from store.models import Recording
 from store.recordings import MissingMedia
 
@@ -13,10 +13,10 @@ from store.recordings import MissingMedia
 def recording_source(settings: Settings, recording: Recording) -> Path:
     """A local path to read the recording's media from (ffmpeg, PyAV).
 
-    A stored recording (``storage_key``) is :func:`~liveslice.storage.local_copy` of its key: the file
+    A stored recording (``storage_key``) is :func:`~services.storage.local_copy` of its key: the file
     under the media root, or with S3 this machine's cached download. A registered one (``source_path``)
     is that path as is, which callers check exists. :class:`MissingMedia` when the stored object is
-    gone or the row names no media; S3 network trouble raises :class:`~liveslice.storage.StorageError`.
+    gone or the row names no media; S3 network trouble raises :class:`~services.storage.StorageError`.
     """
     if recording.storage_key:
         try:

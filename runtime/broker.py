@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from liveslice.config import EMBEDDED, Settings
-from liveslice.runtime import SupervisedProcess
-from liveslice.storage import atomic_write
+from runtime.config import EMBEDDED, Settings
+from runtime.files import atomic_write
+from runtime.processes import SupervisedProcess
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Making one clip's files from a resolved request: base video, cover, poster, per-leader variants.
 
-No database here: :mod:`liveslice.clips` resolves a request (times, product, cues, share URLs) from
+No database here: :mod:`services.clips` resolves a request (times, product, cues, share URLs) from
 the database or from files, then calls :func:`produce_clip`. Every file is written atomically
 (``render_clip``, ``render_variants`` and ``save_image_atomic`` all rename a finished temp file into
 place), so a failed render never leaves a partial file at a final path.
@@ -18,7 +18,18 @@ from typing import Any
 
 from PIL import Image
 
-from liveslice.clip_types import (
+from studio.cards import (
+    CardContent,
+    CardTheme,
+    pick_cover_frame,
+    qr_image,
+    render_cover,
+    render_end_card,
+    render_poster,
+    render_product_card,
+    save_image_atomic,
+)
+from studio.clip.types import (
     ClipCancelled,
     ClipError,
     ClipJob,
@@ -31,27 +42,28 @@ from liveslice.clip_types import (
     RenderOutcome,
     VariantOutcome,
 )
-from studio.cards import (
-    CardContent,
-    CardTheme,
-    pick_cover_frame,
-    qr_image,
-    render_cover,
-    render_end_card,
-    render_poster,
-    render_product_card,
-    save_image_atomic,
-)
 from studio.errors import FFmpegCancelled, ToolchainError
 from studio.ffmpeg import Progress
 from studio.render import CardOverlay, Preset, QrOverlay, RenderFontError, make_plan, render_clip
 from studio.render.variants import render_variants
 
 __all__ = [
-    "ClipCancelled", "ClipError", "ClipJob", "ClipTargets", "InvalidClipRequest", "Leader", "Mode", "ProductInfo",
-    "ProgressCallback", "RenderOutcome", "VariantOutcome", "produce_base", "produce_clip", "produce_covers",
+    "ClipCancelled",
+    "ClipError",
+    "ClipJob",
+    "ClipTargets",
+    "InvalidClipRequest",
+    "Leader",
+    "Mode",
+    "ProductInfo",
+    "ProgressCallback",
+    "RenderOutcome",
+    "VariantOutcome",
+    "produce_base",
+    "produce_clip",
+    "produce_covers",
     "produce_variants",
-]  # fmt: skip
+]
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +170,19 @@ def produce_base(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return RenderOutcome(
-        video=result.path, preset=job.preset.name, mode=result.mode, start=job.start, end=job.end,
-        actual_start=result.actual_start, actual_end=result.actual_end, duration=result.duration,
-        size_bytes=result.path.stat().st_size, product=job.product, share_url=job.poster_url,
+        video=result.path,
+        preset=job.preset.name,
+        mode=result.mode,
+        start=job.start,
+        end=job.end,
+        actual_start=result.actual_start,
+        actual_end=result.actual_end,
+        duration=result.duration,
+        size_bytes=result.path.stat().st_size,
+        product=job.product,
+        share_url=job.poster_url,
         corner_qr=job.mode == "accurate" and _wants_corner_qr(job),
-    )  # fmt: skip
+    )
 
 
 def produce_covers(job: ClipJob, targets: ClipTargets, outcome: RenderOutcome) -> Image.Image:
@@ -186,8 +206,9 @@ def produce_covers(job: ClipJob, targets: ClipTargets, outcome: RenderOutcome) -
     if content is not None:
         for leader in job.leaders:
             if leader.share_url:
-                poster = render_poster(cover=cover, content=content, qr_url=leader.share_url, leader=leader.name,
-                                       theme=theme)  # fmt: skip
+                poster = render_poster(
+                    cover=cover, content=content, qr_url=leader.share_url, leader=leader.name, theme=theme
+                )
                 outcome.leader_posters[leader.id] = save_image_atomic(poster, targets.leader_poster(leader.id))
     for index, variant in enumerate(outcome.variants):
         outcome.variants[index] = replace(variant, poster=outcome.leader_posters.get(variant.leader.id))
@@ -276,9 +297,12 @@ def _variants(
         if not leader.share_url:
             raise InvalidClipRequest(f"leader {leader.name!r} has no share URL (and the product has no buy_url)")
         card = render_end_card(
-            size=(job.preset.width, job.preset.height), qr_url=leader.share_url, leader=leader.name,
-            content=content, theme=theme,
-        )  # fmt: skip
+            size=(job.preset.width, job.preset.height),
+            qr_url=leader.share_url,
+            leader=leader.name,
+            content=content,
+            theme=theme,
+        )
         path = workdir / f"end.{leader.id}.png"
         card.save(path)
         cards[leader.id] = path
