@@ -86,6 +86,14 @@ def require_roles(*roles: str) -> Callable[[ApiKey], ApiKey]:
     return check
 
 
+def leader_scope(key: ApiKey) -> str | None:
+    """The leader a key's reads are scoped to: its own leader for a leader key, None (everything) otherwise.
+
+    A leader key without a leader (made before leaders were rows) sees nothing: the empty id matches none.
+    """
+    return (key.leader_id or "") if key.role == "leader" else None
+
+
 # Who may do what. Every router states its roles with one of these.
 INGEST_ROLES = ("admin", "content")
 RECORDING_READ_ROLES = ("admin", "content", "merchant")

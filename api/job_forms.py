@@ -122,7 +122,9 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def form_options(form: JobForm, *, sku: str | None = None, duration: float | None = None) -> dict[str, Any]:
+def form_options(
+    session: Session, form: JobForm, *, sku: str | None = None, duration: float | None = None
+) -> dict[str, Any]:
     """The job options of a posted form, checked as the JSON API checks them; :class:`FormError` if not valid."""
     presets = [p for p in form.presets if p.strip()]
     if not presets:
@@ -143,7 +145,7 @@ def form_options(form: JobForm, *, sku: str | None = None, duration: float | Non
     except ValidationError as exc:
         raise FormError(_validation_message(exc)) from exc
     try:
-        return body.options(sku=sku, duration=duration)
+        return body.options(session, sku=sku, duration=duration)
     except (InvalidClipRequest, StudioError) as exc:
         raise FormError(str(exc)) from exc
 

@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         job_pages,
         jobs,
         keys,
+        leaders,
         pages,
         recordings,
         share,
@@ -38,7 +39,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    routers = (uploads, tus, recordings, highlights, jobs, clips, sidedata, keys, pages, clip_pages, job_pages, share)
+    routers = (
+        uploads,
+        tus,
+        recordings,
+        highlights,
+        jobs,
+        clips,
+        leaders,
+        sidedata,
+        keys,
+        pages,
+        clip_pages,
+        job_pages,
+        share,
+    )
     for module in routers:
         app.include_router(module.router)
     from api.metrics import install_observability

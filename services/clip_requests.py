@@ -6,7 +6,6 @@ the product and cues given as records, rendered by :func:`studio.clip.produce.pr
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from runtime.config import Settings
 from sidedata import records
 from sidedata.catalog import check_http_url
+from store.leaders import leader_id_for
 from store.models import Product as ProductRow
 from store.share_links import ShareLinkError, get_or_create_link
 from studio.cards import CardTheme, load_product_image, theme_from_mapping
@@ -83,16 +83,6 @@ def check_share_url(url: str | None, what: str = "share URL") -> str | None:
     except ValueError as exc:
         raise InvalidClipRequest(f"{what}: {exc}") from exc
     return url.strip()
-
-
-def leader_id_for(name: str) -> str:
-    """A file-name-safe id for a leader: ``"Lily"`` -> ``lily``; names with other characters
-    (``"小王团长"``) get a stable hash suffix (``l-3f2a…``) so two names never share files."""
-    slug = _SAFE_ID.sub("-", name.strip()).strip("-._").lower()[:40]
-    if slug and slug == name.strip().lower().replace(" ", "-"):
-        return slug
-    digest = hashlib.sha1(name.strip().encode()).hexdigest()[:10]
-    return f"{slug}-{digest}" if slug else f"l-{digest}"
 
 
 def make_leaders(items: Sequence[Mapping[str, Any]]) -> list[Leader]:

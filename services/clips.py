@@ -36,6 +36,7 @@ from services.media_files import recording_source
 from services.storage import get_storage, local_copy, save_outputs
 from store import clips as repo
 from store import share_links
+from store.leaders import InvalidLeader, LeaderNotFound, resolve_leaders
 from store.models import Clip, HighlightRow, Recording
 from store.recordings import MissingMedia
 from studio.cards import CardTheme, theme_from_mapping
@@ -123,9 +124,7 @@ def prepare_clip(
     if sku is None:
         on_air = repo.product_on_air(session, recording_id=recording_id, at=(start + end) / 2)
         sku = on_air.sku if on_air is not None else None
-    people = [item if isinstance(item, Leader) else make_leaders([item])[0] for item in leaders]
-    if len({p.id for p in people}) != len(people):
-        raise InvalidClipRequest("two leaders share one id")
+    people = stored_leaders(session, leaders)
     if mode == "fast" and people:
         raise InvalidClipRequest("fast mode makes a raw excerpt without overlays: leader variants need accurate mode")
     if reframe not in REFRAMES:
@@ -156,6 +155,17 @@ def prepare_clip(
         clip.status = "queued"
     session.flush()
     return clip
+
+
+def stored_leaders(session: Session, leaders: Sequence[Leader | Mapping[str, Any]]) -> list[Leader]:
+    """The request's leaders as leader rows (see :func:`store.leaders.resolve_leaders`: ``{"leader_id"}``
+    names one, ``{"name", "share_url"?, "id"?}`` finds or creates one), checked as :func:`make_leaders` does."""
+    items = [{"id": p.id, "name": p.name, "share_url": p.share_url} if isinstance(p, Leader) else p for p in leaders]
+    try:
+        refs = resolve_leaders(session, items)
+    except (LeaderNotFound, InvalidLeader) as exc:
+        raise InvalidClipRequest(str(exc)) from exc
+    return make_leaders([ref.as_dict() for ref in refs])
 
 
 def _buy_url(session: Session, sku: str | None) -> str | None:

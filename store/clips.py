@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,26 +79,49 @@ def find_or_create_clip(
     return clip, True
 
 
-def list_clips(
-    session: Session, *, recording_id: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
-) -> list[Clip]:
-    """Clips, newest first (of one recording when ``recording_id`` is given)."""
-    stmt = select(Clip)
+def _scoped(stmt: Select[Any], *, recording_id: str | None, status: str | None, leader_id: str | None) -> Select[Any]:
     if recording_id is not None:
         stmt = stmt.where(Clip.recording_id == recording_id)
     if status is not None:
         stmt = stmt.where(Clip.status == status)
+    if leader_id is not None:
+        stmt = stmt.where(Clip.id.in_(select(ClipVariant.clip_id).where(ClipVariant.leader_id == leader_id)))
+    return stmt
+
+
+def list_clips(
+    session: Session,
+    *,
+    recording_id: str | None = None,
+    status: str | None = None,
+    leader_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Clip]:
+    """Clips, newest first (of one recording when ``recording_id`` is given; with ``leader_id`` only the
+    clips given to that leader: those with a variant for them)."""
+    stmt = _scoped(select(Clip), recording_id=recording_id, status=status, leader_id=leader_id)
     stmt = stmt.order_by(Clip.created_at.desc(), Clip.id.desc()).limit(limit).offset(offset)
     return list(session.scalars(stmt))
 
 
-def count_clips(session: Session, *, recording_id: str | None = None, status: str | None = None) -> int:
-    stmt = select(func.count()).select_from(Clip)
-    if recording_id is not None:
-        stmt = stmt.where(Clip.recording_id == recording_id)
-    if status is not None:
-        stmt = stmt.where(Clip.status == status)
+def count_clips(
+    session: Session, *, recording_id: str | None = None, status: str | None = None, leader_id: str | None = None
+) -> int:
+    stmt = _scoped(
+        select(func.count()).select_from(Clip), recording_id=recording_id, status=status, leader_id=leader_id
+    )
     return session.scalar(stmt) or 0
+
+
+def given_to(clip: Clip, leader_id: str | None) -> bool:
+    """Whether a reader scoped to ``leader_id`` (None: not scoped) may see the clip: it has their variant."""
+    return leader_id is None or any(v.leader_id == leader_id for v in clip.variants)
+
+
+def visible_variants(clip: Clip, leader_id: str | None) -> list[ClipVariant]:
+    """The clip's variants a reader scoped to ``leader_id`` may see: all of them, or only their own."""
+    return [v for v in clip.variants if leader_id is None or v.leader_id == leader_id]
 
 
 def get_product(session: Session, *, sku: str) -> Product | None:
@@ -172,10 +195,11 @@ def replace_variants(session: Session, *, clip: Clip, variants: Sequence[Variant
     return dropped
 
 
-def clip_file_keys(clip: Clip) -> dict[str, str]:
-    """Every stored file of a clip: file name -> storage key (the base, cover, poster and variants)."""
+def clip_file_keys(clip: Clip, *, leader_id: str | None = None) -> dict[str, str]:
+    """Stored files of a clip: file name -> storage key (the base, cover, poster and the variants; scoped to
+    ``leader_id``: the base files and only that leader's variant and poster)."""
     keys = [clip.video_key, clip.cover_key, clip.poster_key]
-    for variant in clip.variants:
+    for variant in visible_variants(clip, leader_id):
         keys += [variant.video_key, variant.poster_key]
     return {key.rsplit("/", 1)[-1]: key for key in keys if key}
 

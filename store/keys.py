@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import ApiKey, utcnow
+from store.models import ApiKey, Leader, utcnow
 
-ROLES = ("admin", "content", "merchant", "leader")
+LEADER = "leader"
+ROLES = ("admin", "content", "merchant", LEADER)
 KEY_PREFIX = "lsk_"
 
 
@@ -28,22 +29,30 @@ class IssuedKey:
     name: str
     role: str
     secret: str
+    leader_id: str | None = None
 
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(session: Session, *, name: str, role: str) -> IssuedKey:
-    """Create a key with ``role``; returns the only copy of its secret."""
+def create_key(session: Session, *, name: str, role: str, leader_id: str | None = None) -> IssuedKey:
+    """Create a key with ``role``; returns the only copy of its secret. A ``leader`` key is bound to one
+    leader (``leader_id``, required); no other role takes one."""
     if role not in ROLES:
         raise KeyError_(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if role == LEADER and not leader_id:
+        raise KeyError_("a leader key needs the leader it belongs to (leader_id)")
+    if role != LEADER and leader_id:
+        raise KeyError_(f"only leader keys belong to a leader; a {role} key takes no leader_id")
+    if leader_id and session.get(Leader, leader_id) is None:
+        raise KeyError_(f"no leader {leader_id!r}")
     prefix = secrets.token_hex(6)
     secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    row = ApiKey(name=name, role=role, prefix=prefix, key_hash=_hash(secret))
+    row = ApiKey(name=name, role=role, prefix=prefix, key_hash=_hash(secret), leader_id=leader_id)
     session.add(row)
     session.flush()
-    return IssuedKey(id=row.id, name=name, role=role, secret=secret)
+    return IssuedKey(id=row.id, name=name, role=role, secret=secret, leader_id=leader_id)
 
 
 def authenticate(session: Session, secret: str) -> ApiKey | None:

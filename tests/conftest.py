@@ -8,11 +8,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from api.main import create_app
 from runtime.config import Settings
 from store import keys as key_store
+from store import leaders as leader_store
 from store.db import get_engine, session_scope, upgrade
+from store.models import Leader
 from studio.ffmpeg import run_ffmpeg
 
 REDIS_ENV = "LIVESLICE_TEST_REDIS_URL"
@@ -46,13 +51,25 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+def leader_for_key(session: Session, role: str, leader_id: str | None) -> str | None:
+    """The leader a test's leader key belongs to: ``leader_id`` (made if missing), else a new one."""
+    if role != "leader":
+        return None
+    if leader_id is None:
+        return leader_store.create_leader(session, name="Test Leader").id
+    if session.get(Leader, leader_id) is None:
+        leader_store.create_leader(session, name=leader_id, leader_id=leader_id)
+    return leader_id
+
+
 @pytest.fixture
 def issue_key(settings: Settings) -> Callable[[str], str]:
     """Create an API key with a role and return its secret."""
 
-    def issue(role: str, name: str = "test") -> str:
+    def issue(role: str, name: str = "test", leader_id: str | None = None) -> str:
         with session_scope(settings.database_url) as session:
-            return key_store.create_key(session, name=f"{name}-{role}", role=role).secret
+            leader = leader_for_key(session, role, leader_id)
+            return key_store.create_key(session, name=f"{name}-{role}", role=role, leader_id=leader).secret
 
     return issue
 
@@ -127,3 +144,34 @@ def postgres_url() -> Iterator[str]:
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def make_key(settings: Settings) -> Callable[..., str]:
+    """Create a key with ``role`` and return its secret."""
+
+    def make(role: str, leader_id: str | None = None) -> str:
+        with session_scope(settings.database_url) as session:
+            return key_store.create_key(
+                session, name=f"{role}-tester", role=role, leader_id=leader_for_key(session, role, leader_id)
+            ).secret
+
+    return make
+
+
+@pytest.fixture
+def login(client: TestClient, make_key: Callable[..., str]) -> Callable[..., TestClient]:
+    """Sign ``client`` in through the real form with a new key of ``role``."""
+
+    def do(role: str, leader_id: str | None = None) -> TestClient:
+        response = client.post("/login", data={"key": make_key(role, leader_id)}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+        return client
+
+    return do

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, leader_scope
 from api.routers.clips import ClipReader, clip_payload
 from api.routers.pages import Pager, PageRoute, _page_number, render, viewer
 from store import clips as repo
@@ -27,15 +27,17 @@ GALLERY_PAGE_SIZE = 24
 RECORDING_CLIP_LIMIT = 60
 
 
-def clip_cards(session: Session, clips: list[Any]) -> list[dict[str, Any]]:
-    """Template context for clip cards: the API payload plus the recording's title."""
+def clip_cards(session: Session, clips: list[Any], *, leader_id: str | None = None) -> list[dict[str, Any]]:
+    """Template context for clip cards: the API payload (scoped to ``leader_id``) plus the recording's title."""
     titles: dict[str, str] = {}
     cards = []
     for clip in clips:
         if clip.recording_id not in titles:
             recording = session.get(Recording, clip.recording_id)
             titles[clip.recording_id] = recording.title if recording is not None else clip.recording_id
-        cards.append({**clip_payload(clip), "recording_title": titles[clip.recording_id], **_display(clip)})
+        cards.append(
+            {**clip_payload(clip, leader_id=leader_id), "recording_title": titles[clip.recording_id], **_display(clip)}
+        )
     return cards
 
 
@@ -73,16 +75,21 @@ def clips_page(
     recording: str | None = None,
 ) -> Response:
     """Every clip, newest first: inline previews, covers, posters, downloads and the leader variants."""
-    rec = session.get(Recording, recording) if recording else None
+    scope = leader_scope(key)
+    rec = session.get(Recording, recording) if recording and scope is None else None
     rec_id = rec.id if rec is not None else None
-    total = repo.count_clips(session, recording_id=rec_id)
+    total = repo.count_clips(session, recording_id=rec_id, leader_id=scope)
     pages = max(math.ceil(total / GALLERY_PAGE_SIZE), 1)
     pager = Pager(page=_page_number(page, pages), pages=pages, total=total)
     rows = repo.list_clips(
-        session, recording_id=rec_id, limit=GALLERY_PAGE_SIZE, offset=(pager.page - 1) * GALLERY_PAGE_SIZE
+        session,
+        recording_id=rec_id,
+        leader_id=scope,
+        limit=GALLERY_PAGE_SIZE,
+        offset=(pager.page - 1) * GALLERY_PAGE_SIZE,
     )
     context = {
-        "clips": clip_cards(session, rows),
+        "clips": clip_cards(session, rows, leader_id=scope),
         "pager": pager,
         "filter_recording": rec,
         "tz": settings.timezone,

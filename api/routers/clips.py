@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import FileResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deps import SessionDep, SettingsDep, StorageDep, require_roles
+from api.deps import SessionDep, SettingsDep, StorageDep, leader_scope, require_roles
 from pipeline.jobs import ACTIVE
 from pipeline.rendering import new_render_job
 from services.clips import InvalidClipRequest, prepare_clip
@@ -31,11 +31,24 @@ MEDIA_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".png": "image/png"}
 
 
 class LeaderIn(BaseModel):
+    """A leader to personalise for: ``{"leader_id"}`` (an existing leader), or ``{"name", "share_url"?}``
+    to find the leader of that name's id, or create one on the fly."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    leader_id: str | None = Field(None, min_length=1, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=200)
     share_url: str | None = Field(None, max_length=2000)
-    id: str | None = Field(None, max_length=64)
+    id: str | None = Field(None, max_length=64, description="With name: the id a new leader gets.")
+
+    @model_validator(mode="after")
+    def _named(self) -> LeaderIn:
+        if not self.leader_id and not self.name:
+            raise ValueError("give leader_id, or name")
+        return self
+
+    def item(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
 
 
 class ClipCreate(BaseModel):
@@ -61,9 +74,12 @@ def media_url(clip_id: str, key: str | None) -> str | None:
     return f"/media/clips/{clip_id}/{key.rsplit('/', 1)[-1]}" if key else None
 
 
-def clip_payload(clip: Clip) -> dict[str, Any]:
-    """A clip as the API shows it; file URLs only once it is ready."""
+def clip_payload(clip: Clip, *, leader_id: str | None = None) -> dict[str, Any]:
+    """A clip as the API shows it; file URLs only once it is ready. Scoped to ``leader_id`` (a leader's
+    key), only that leader's variant is shown, and ``share_url`` is the leader's own link."""
     ready = clip.status == "ready"
+    variants = repo.visible_variants(clip, leader_id)
+    share_url = clip.share_url if leader_id is None else next((v.share_url for v in variants), None)
 
     def url(key: str | None) -> str | None:
         return media_url(clip.id, key) if ready else None
@@ -88,7 +104,7 @@ def clip_payload(clip: Clip) -> dict[str, Any]:
         "reason": clip.reason,
         "sku": clip.sku,
         "product": clip.product,
-        "share_url": clip.share_url,
+        "share_url": share_url,
         "size_bytes": clip.size_bytes,
         "captions": options.get("captions", True),
         "reframe": options.get("reframe", "auto"),
@@ -102,7 +118,7 @@ def clip_payload(clip: Clip) -> dict[str, Any]:
                 "poster": url(v.poster_key),
                 "size_bytes": v.size_bytes,
             }
-            for v in clip.variants
+            for v in variants
         ],
         "created_at": clip.created_at.isoformat(),
         "updated_at": clip.updated_at.isoformat(),
@@ -116,38 +132,49 @@ def _recording(session: SessionDep, recording_id: str) -> Recording:
     return recording
 
 
-def _clip(session: SessionDep, clip_id: str) -> Clip:
+def _clip(session: SessionDep, clip_id: str, *, leader_id: str | None = None) -> Clip:
+    """The clip, if the reader may see it (404 for a leader it was not given to, as for no clip at all)."""
     try:
-        return repo.get_clip(session, clip_id=clip_id)
+        clip = repo.get_clip(session, clip_id=clip_id)
     except repo.ClipNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if not repo.given_to(clip, leader_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no clip {clip_id!r}")
+    return clip
 
 
 @router.get("/api/clips", summary="All clips, newest first (roles: admin, content, merchant, leader)")
 def list_all_clips(
     session: SessionDep,
-    _key: ClipReader,
+    key: ClipReader,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
 ) -> dict[str, Any]:
-    rows = repo.list_clips(session, status=status_filter, limit=limit, offset=offset)
-    return {"total": repo.count_clips(session, status=status_filter), "items": [clip_payload(c) for c in rows]}
+    scope = leader_scope(key)
+    rows = repo.list_clips(session, status=status_filter, leader_id=scope, limit=limit, offset=offset)
+    total = repo.count_clips(session, status=status_filter, leader_id=scope)
+    return {"total": total, "items": [clip_payload(c, leader_id=scope) for c in rows]}
 
 
 @router.get(
     "/api/recordings/{recording_id}/clips",
     summary="A recording's clips, newest first (roles: admin, content, merchant, leader)",
 )
-def list_recording_clips(recording_id: str, session: SessionDep, _key: ClipReader) -> dict[str, Any]:
-    recording = _recording(session, recording_id)
-    rows = repo.list_clips(session, recording_id=recording.id, limit=1000)
-    return {"recording_id": recording.id, "items": [clip_payload(c) for c in rows]}
+def list_recording_clips(recording_id: str, session: SessionDep, key: ClipReader) -> dict[str, Any]:
+    scope = leader_scope(key)
+    rows = repo.list_clips(session, recording_id=recording_id, leader_id=scope, limit=1000)
+    if scope is None:
+        _recording(session, recording_id)
+    elif not rows:  # a leader learns nothing about recordings it has no clip from
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recording {recording_id!r}")
+    return {"recording_id": recording_id, "items": [clip_payload(c, leader_id=scope) for c in rows]}
 
 
 @router.get("/api/clips/{clip_id}", summary="One clip with its file URLs (roles: admin, content, merchant, leader)")
-def get_clip(clip_id: str, session: SessionDep, _key: ClipReader) -> dict[str, Any]:
-    return clip_payload(_clip(session, clip_id))
+def get_clip(clip_id: str, session: SessionDep, key: ClipReader) -> dict[str, Any]:
+    scope = leader_scope(key)
+    return clip_payload(_clip(session, clip_id, leader_id=scope), leader_id=scope)
 
 
 @router.post(
@@ -183,7 +210,7 @@ def create_clip(
             captions=body.captions,
             reframe=body.reframe,
             theme=body.theme,
-            leaders=[leader.model_dump() for leader in body.leaders],
+            leaders=[leader.item() for leader in body.leaders],
         )
     except InvalidClipRequest as exc:
         session.rollback()
@@ -210,10 +237,11 @@ def create_clip(
     response_model=None,
 )
 def clip_file(
-    clip_id: str, name: str, session: SessionDep, storage: StorageDep, _key: ClipReader
+    clip_id: str, name: str, session: SessionDep, storage: StorageDep, reader: ClipReader
 ) -> FileResponse | RedirectResponse:
-    clip = _clip(session, clip_id)
-    key = repo.clip_file_keys(clip).get(name)
+    scope = leader_scope(reader)
+    clip = _clip(session, clip_id, leader_id=scope)
+    key = repo.clip_file_keys(clip, leader_id=scope).get(name)
     if clip.status != "ready" or key is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"clip {clip_id} has no ready file {name!r}")
     missing = HTTPException(status.HTTP_404_NOT_FOUND, f"the file {name!r} of clip {clip_id} is missing")

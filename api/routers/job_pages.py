@@ -227,7 +227,7 @@ def process_form(
         if rec.status == "failed":
             code = status.HTTP_409_CONFLICT
             raise FormError(f"This recording failed its probe, so it cannot be clipped: {rec.error or 'no reason'}")
-        options = form_options(form, duration=rec.duration)
+        options = form_options(session, form, duration=rec.duration)
     except FormError as exc:
         form.error = str(exc)
         context = {**recording_context(session, settings, rec), "job_form": job_form_context(form), **viewer(key)}
@@ -312,7 +312,7 @@ def product_clips_form(
     if session.get(Product, sku) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Unknown SKU {sku!r}: it is not in the product catalog.")
     try:
-        options = form_options(form, sku=sku)
+        options = form_options(session, form, sku=sku)
     except FormError as exc:
         form.error = str(exc)
         return _products_page(

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import RecordingReader, SessionDep, SettingsDep, require_roles
 from api.routers.clips import LeaderIn
@@ -22,7 +23,7 @@ from pipeline.analysis import MAX_CLIPS
 from pipeline.clipmaking import pipeline_options
 from pipeline.manifest import pipeline_manifest
 from pipeline.status import job_view
-from services.clips import InvalidClipRequest
+from services.clips import InvalidClipRequest, stored_leaders
 from store.models import ApiKey, Job, Product, Recording
 from studio.errors import StudioError
 from workers.dispatch import enqueue_job
@@ -51,16 +52,20 @@ class ProcessRequest(BaseModel):
     reframe: str = "auto"
     theme: dict[str, Any] = Field(default_factory=dict)
 
-    def options(self, *, sku: str | None = None, duration: float | None = None) -> dict[str, Any]:
-        """The job's checked options (:func:`pipeline.clipmaking.pipeline_options`; raises what it raises)."""
+    def options(self, session: Session, *, sku: str | None = None, duration: float | None = None) -> dict[str, Any]:
+        """The job's checked options (:func:`pipeline.clipmaking.pipeline_options`; raises what it raises);
+        the leaders become leader rows (created on the fly for ``{"name"}`` entries)."""
         values = self.model_dump()
-        values["leaders"] = [{k: v for k, v in leader.items() if v is not None} for leader in values["leaders"]]
+        people = stored_leaders(session, [leader.item() for leader in self.leaders])
+        values["leaders"] = [{"id": p.id, "name": p.name, "share_url": p.share_url} for p in people]
         return pipeline_options(**values, sku=sku, duration=duration)
 
 
-def _options(body: ProcessRequest, *, sku: str | None = None, duration: float | None = None) -> dict[str, Any]:
+def _options(
+    session: Session, body: ProcessRequest, *, sku: str | None = None, duration: float | None = None
+) -> dict[str, Any]:
     try:
-        return body.options(sku=sku, duration=duration)
+        return body.options(session, sku=sku, duration=duration)
     except (InvalidClipRequest, StudioError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
@@ -89,7 +94,7 @@ def start_process(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recording {recording_id!r}")
     if recording.status == "failed":
         raise HTTPException(status.HTTP_409_CONFLICT, f"the recording failed its probe: {recording.error}")
-    options = _options(body, duration=recording.duration)
+    options = _options(session, body, duration=recording.duration)
     job, created = start_pipeline(
         settings, session, kind=plan.PROCESS, recording_id=recording.id, options=options, send=enqueue_job
     )
@@ -106,7 +111,7 @@ def start_product_clips(
 ) -> dict[str, Any]:
     if session.get(Product, sku) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown SKU {sku!r}: it is not in the product catalog")
-    options = _options(body, sku=sku)
+    options = _options(session, body, sku=sku)
     job, created = start_pipeline(
         settings, session, kind=plan.PRODUCT, recording_id=None, options=options, send=enqueue_job
     )

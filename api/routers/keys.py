@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AdminKey, SessionDep
 from store import keys as key_store
@@ -15,8 +15,11 @@ router = APIRouter(prefix="/api/keys", tags=["keys"])
 
 
 class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(description="admin, content, merchant or leader")
+    leader_id: str | None = Field(None, max_length=64, description="Required for (and only for) the leader role.")
 
 
 def _public(row: ApiKey) -> dict[str, Any]:
@@ -24,6 +27,7 @@ def _public(row: ApiKey) -> dict[str, Any]:
         "id": row.id,
         "name": row.name,
         "role": row.role,
+        "leader_id": row.leader_id,
         "prefix": row.prefix,
         "created_at": row.created_at.isoformat(),
         "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
@@ -33,11 +37,17 @@ def _public(row: ApiKey) -> dict[str, Any]:
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a key (roles: admin)")
 def create_key(body: KeyCreate, session: SessionDep, _key: AdminKey) -> dict[str, Any]:
     try:
-        issued = key_store.create_key(session, name=body.name, role=body.role)
+        issued = key_store.create_key(session, name=body.name, role=body.role, leader_id=body.leader_id)
     except key_store.KeyError_ as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     session.commit()
-    return {"id": issued.id, "name": issued.name, "role": issued.role, "key": issued.secret}
+    return {
+        "id": issued.id,
+        "name": issued.name,
+        "role": issued.role,
+        "leader_id": issued.leader_id,
+        "key": issued.secret,
+    }
 
 
 @router.get("", summary="List keys, without secrets (roles: admin)")

@@ -39,6 +39,13 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 
+
+def _register_leaders() -> None:
+    from liveslice.cli.leaders import leaders_app
+
+    app.add_typer(leaders_app, name="leaders")
+
+
 console = Console()
 err = Console(stderr=True)
 
@@ -146,6 +153,9 @@ def _ensure_db(settings: Settings) -> None:
 def keys_create(
     role: Annotated[str, typer.Option(help="admin, content, merchant or leader.")],
     name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+    leader: Annotated[
+        str | None, typer.Option(help="The leader id a leader key belongs to (see 'liveslice leaders').")
+    ] = None,
 ) -> None:
     """Create an API key. Its secret is printed once."""
     from store import keys as key_store
@@ -155,7 +165,7 @@ def keys_create(
     _ensure_db(settings)
     try:
         with session_scope(settings.database_url) as session:
-            issued = key_store.create_key(session, name=name, role=role)
+            issued = key_store.create_key(session, name=name, role=role, leader_id=leader)
     except key_store.KeyError_ as exc:
         raise _fail(str(exc), 2) from exc
     err.print(f"created {issued.role} key {issued.id} for {issued.name!r}; the secret is shown only now:")
@@ -413,6 +423,9 @@ def demo(
     settings = _settings()
     _ensure_db(settings)
     run_demo(settings, out=out or settings.media_root / "demo", duration=duration, console=console)
+
+
+_register_leaders()
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from runtime.config import Settings
 from store import keys as key_store
 from store.db import session_scope
 from studio.ffmpeg import run_ffmpeg
+from tests.conftest import leader_for_key
 from tests.support.live_server import LiveServer
 
 
@@ -41,7 +42,8 @@ def keys(settings: Settings) -> dict[str, str]:
     out: dict[str, str] = {}
     with session_scope(settings.database_url) as session:
         for role in ("admin", "content", "merchant", "leader"):
-            out[role] = key_store.create_key(session, name=f"t-{role}", role=role).secret
+            leader = leader_for_key(session, role, None)
+            out[role] = key_store.create_key(session, name=f"t-{role}", role=role, leader_id=leader).secret
         revoked = key_store.create_key(session, name="t-revoked", role="content")
         key_store.revoke_key(session, key_id=revoked.id)
         out["revoked"] = revoked.secret

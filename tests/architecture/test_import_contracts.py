@@ -10,7 +10,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("liveslice", "api", "workers", "pipeline", "services", "store", "runtime", "studio", "sidedata", "templates")
+PACKAGES = (
+    "liveslice",
+    "api",
+    "workers",
+    "pipeline",
+    "services",
+    "store",
+    "runtime",
+    "studio",
+    "sidedata",
+    "templates",
+)
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:

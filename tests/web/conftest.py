@@ -6,44 +6,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from runtime.config import Settings
 from store import db
-from store import keys as key_store
 from store.models import Recording
 from tests.support.live_server import LiveServer
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
-@pytest.fixture
-def make_key(settings: Settings) -> Callable[[str], str]:
-    """Create a key with ``role`` and return its secret."""
-
-    def make(role: str) -> str:
-        with db.session_scope(settings.database_url) as session:
-            return key_store.create_key(session, name=f"{role}-tester", role=role).secret
-
-    return make
-
-
-@pytest.fixture
-def login(client: TestClient, make_key: Callable[[str], str]) -> Callable[[str], TestClient]:
-    """Sign ``client`` in through the real form with a new key of ``role``."""
-
-    def do(role: str) -> TestClient:
-        response = client.post("/login", data={"key": make_key(role)}, follow_redirects=False)
-        assert response.status_code == 303, response.text
-        return client
-
-    return do
-
 
 READY = {
     "title": "春季新品直播 Spring launch",

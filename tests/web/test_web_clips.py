@@ -127,7 +127,7 @@ def test_clip_files_are_served_with_range_support(
 def test_leaders_fetch_clips_but_not_recordings(
     ready_clip: dict[str, Any], client: TestClient, make_key: Callable[[str], str], recording: str
 ) -> None:
-    leader = _auth(make_key("leader"))
+    leader = _auth(make_key("leader", "lily"))
     assert client.get(f"/api/clips/{ready_clip['id']}", headers=leader).status_code == 200
     variant = client.get(ready_clip["variants"][0]["video"], headers=leader)
     assert variant.status_code == 200 and variant.headers["content-type"] == "video/mp4"
@@ -162,7 +162,7 @@ def test_bad_clip_requests_are_422(
 def test_gallery_previews_play_from_this_host(
     ready_clip: dict[str, Any], login: Callable[[str], TestClient], recording: str
 ) -> None:
-    client = login("leader")
+    client = login("leader", "lily")
     page = client.get("/clips")
     assert page.status_code == 200
     html, cid = page.text, ready_clip["id"]

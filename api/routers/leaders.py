@@ -1,0 +1,97 @@
+"""Community leaders: create and list them (admin, content, merchant); a leader's key sees only itself."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import SessionDep, leader_scope, require_roles
+from store import leaders as repo
+from store.models import ApiKey, Leader
+
+router = APIRouter(prefix="/api/leaders", tags=["leaders"])
+
+LEADER_ADMIN_ROLES = ("admin", "content", "merchant")
+LeaderAdmin = Annotated[ApiKey, Depends(require_roles(*LEADER_ADMIN_ROLES))]
+LeaderReader = Annotated[ApiKey, Depends(require_roles(*LEADER_ADMIN_ROLES, "leader"))]
+
+
+class LeaderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(None, max_length=32)
+    wechat: str | None = Field(None, max_length=64)
+    recruiter_id: str | None = Field(None, max_length=64, description="The leader who brought this one in.")
+    id: str | None = Field(None, max_length=64, description="Default: made from the name.")
+
+
+class LeaderUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    phone: str | None = Field(None, max_length=32)
+    wechat: str | None = Field(None, max_length=64)
+    status: Literal["active", "inactive"] | None = None
+
+
+def leader_payload(row: Leader) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "phone": row.phone,
+        "wechat": row.wechat,
+        "status": row.status,
+        "recruiter_id": row.recruiter_id,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def _visible(session: SessionDep, key: ApiKey, leader_id: str) -> Leader:
+    scope = leader_scope(key)
+    row = session.get(Leader, leader_id)
+    if row is None or (scope is not None and row.id != scope):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no leader {leader_id!r}")
+    return row
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a leader (roles: admin, content, merchant)")
+def create_leader(body: LeaderCreate, session: SessionDep, _key: LeaderAdmin) -> dict[str, Any]:
+    try:
+        row = repo.create_leader(
+            session,
+            name=body.name,
+            phone=body.phone,
+            wechat=body.wechat,
+            recruiter_id=body.recruiter_id,
+            leader_id=body.id,
+        )
+    except repo.InvalidLeader as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    session.commit()
+    return leader_payload(row)
+
+
+@router.get("", summary="Leaders (roles: admin, content, merchant; a leader sees only itself)")
+def list_leaders(session: SessionDep, key: LeaderReader) -> dict[str, Any]:
+    scope = leader_scope(key)
+    rows = repo.list_leaders(session) if scope is None else [r for r in [session.get(Leader, scope)] if r]
+    return {"items": [leader_payload(r) for r in rows]}
+
+
+@router.get("/{leader_id}", summary="One leader (roles: admin, content, merchant; a leader: only itself)")
+def get_leader(leader_id: str, session: SessionDep, key: LeaderReader) -> dict[str, Any]:
+    return leader_payload(_visible(session, key, leader_id))
+
+
+@router.patch("/{leader_id}", summary="Edit a leader, or make it inactive (roles: admin, content, merchant)")
+def update_leader(leader_id: str, body: LeaderUpdate, session: SessionDep, key: LeaderAdmin) -> dict[str, Any]:
+    row = _visible(session, key, leader_id)
+    for field, value in body.model_dump(exclude_unset=True).items():
+        if field == "name" and value is not None:
+            value = repo.clean_name(value)
+        setattr(row, field, value or None if field in ("phone", "wechat") else value)
+    session.commit()
+    return leader_payload(row)

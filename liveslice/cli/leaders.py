@@ -1,0 +1,54 @@
+"""``liveslice leaders``: add and list community leaders (then ``liveslice keys create --role leader --leader ID``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+leaders_app = typer.Typer(help="Community leaders (团长).", no_args_is_help=True)
+
+
+@leaders_app.command("add")
+def leaders_add(
+    name: Annotated[str, typer.Argument(help="The leader's name, as shown on end cards.")],
+    phone: Annotated[str | None, typer.Option(help="Phone number.")] = None,
+    wechat: Annotated[str | None, typer.Option(help="WeChat id.")] = None,
+    recruiter: Annotated[str | None, typer.Option(help="Id of the leader who brought this one in.")] = None,
+    leader_id: Annotated[str | None, typer.Option("--id", help="The id to give (default: made from the name).")] = None,
+) -> None:
+    """Add a leader; prints its id."""
+    from liveslice.cli import _ensure_db, _fail, _settings, err
+    from store import leaders as repo
+    from store.db import session_scope
+
+    settings = _settings()
+    _ensure_db(settings)
+    try:
+        with session_scope(settings.database_url) as session:
+            row = repo.create_leader(
+                session, name=name, phone=phone, wechat=wechat, recruiter_id=recruiter, leader_id=leader_id
+            )
+            leader, shown = row.id, row.name
+    except repo.InvalidLeader as exc:
+        raise _fail(str(exc), 2) from exc
+    err.print(f"added leader {shown!r}; give them a key with: liveslice keys create --role leader --leader {leader}")
+    print(leader)
+
+
+@leaders_app.command("list")
+def leaders_list() -> None:
+    """List leaders."""
+    from rich.table import Table
+
+    from liveslice.cli import _ensure_db, _settings, console
+    from store import leaders as repo
+    from store.db import session_scope
+
+    settings = _settings()
+    _ensure_db(settings)
+    table = Table("id", "name", "phone", "wechat", "status", "recruiter")
+    with session_scope(settings.database_url) as session:
+        for row in repo.list_leaders(session):
+            table.add_row(row.id, row.name, row.phone or "", row.wechat or "", row.status, row.recruiter_id or "")
+    console.print(table)

@@ -1,0 +1,152 @@
+"""Community leaders: create, find, list, and resolve the leaders a clip request names."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from store.models import Leader
+
+ACTIVE, INACTIVE = "active", "inactive"
+STATUSES = (ACTIVE, INACTIVE)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class LeaderNotFound(LookupError):
+    """No leader has that id."""
+
+    code = "unknown_leader"
+
+
+class InvalidLeader(ValueError):
+    """A leader request is invalid (no name, a bad id, an unknown recruiter)."""
+
+    code = "invalid_leader"
+
+
+@dataclass(frozen=True)
+class LeaderRef:
+    """A leader as a clip request uses it: id and name from the row, the share URL from the request."""
+
+    id: str
+    name: str
+    share_url: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "share_url": self.share_url}
+
+
+def clean_name(raw: object) -> str:
+    return " ".join(str(raw or "").split())
+
+
+def leader_id_for(name: str) -> str:
+    """A file-name-safe id for a leader: ``"Lily"`` -> ``lily``; names with other characters
+    (``"小王团长"``) get a stable hash suffix (``l-3f2a…``) so two names never share files."""
+    slug = _UNSAFE.sub("-", name.strip()).strip("-._").lower()[:40]
+    if slug and slug == name.strip().lower().replace(" ", "-"):
+        return slug
+    digest = hashlib.sha1(name.strip().encode()).hexdigest()[:10]
+    return f"{slug}-{digest}" if slug else f"l-{digest}"
+
+
+def check_id(leader_id: str) -> str:
+    leader_id = leader_id.strip()
+    if not leader_id or _UNSAFE.search(leader_id) or leader_id.startswith(".") or len(leader_id) > 64:
+        raise InvalidLeader(f"leader id {leader_id!r} must be 1-64 letters, digits, '-', '_' or '.'")
+    return leader_id
+
+
+def get_leader(session: Session, leader_id: str) -> Leader:
+    row = session.get(Leader, leader_id)
+    if row is None:
+        raise LeaderNotFound(f"no leader {leader_id!r}")
+    return row
+
+
+def list_leaders(session: Session, *, status: str | None = None) -> list[Leader]:
+    stmt = select(Leader).order_by(Leader.created_at, Leader.id)
+    if status is not None:
+        stmt = stmt.where(Leader.status == status)
+    return list(session.scalars(stmt))
+
+
+def _free_id(session: Session, base: str) -> str:
+    taken = set(session.scalars(select(Leader.id).where(Leader.id.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def create_leader(
+    session: Session,
+    *,
+    name: str,
+    phone: str | None = None,
+    wechat: str | None = None,
+    recruiter_id: str | None = None,
+    leader_id: str | None = None,
+    status: str = ACTIVE,
+) -> Leader:
+    """A new leader (flushed, in the caller's transaction). Without ``leader_id`` the id is made from the name
+    (``-2``, ``-3``… when two leaders share a name)."""
+    name = clean_name(name)
+    if not name:
+        raise InvalidLeader("a leader needs a name")
+    if status not in STATUSES:
+        raise InvalidLeader(f"status must be one of {', '.join(STATUSES)}")
+    if recruiter_id is not None and session.get(Leader, recruiter_id) is None:
+        raise InvalidLeader(f"recruiter {recruiter_id!r} is not a leader")
+    if leader_id is not None:
+        leader_id = check_id(leader_id)
+        if session.get(Leader, leader_id) is not None:
+            raise InvalidLeader(f"leader id {leader_id!r} is taken")
+    else:
+        leader_id = _free_id(session, leader_id_for(name))
+    row = Leader(
+        id=leader_id, name=name, phone=phone or None, wechat=wechat or None, status=status, recruiter_id=recruiter_id
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def resolve_leaders(session: Session, items: Sequence[Mapping[str, Any]]) -> list[LeaderRef]:
+    """The leaders a clip or process request names, as rows (created on the fly where the request says so).
+
+    ``{"leader_id"}`` names an existing, active leader. ``{"name", "share_url"?, "id"?}`` is the leader with
+    that id (default: the id made from the name), created if there is none. Raises :class:`LeaderNotFound`
+    or :class:`InvalidLeader`; a leader named twice is an error.
+    """
+    refs: list[LeaderRef] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items, 1):
+        share_url = item.get("share_url") or None
+        if item.get("leader_id"):
+            row = get_leader(session, str(item["leader_id"]))
+            if row.status != ACTIVE:
+                raise InvalidLeader(f"leader {row.id!r} is {row.status}")
+        else:
+            name = clean_name(item.get("name"))
+            if not name:
+                raise InvalidLeader(f"leader {index}: give a leader_id, or a name")
+            leader_id = check_id(str(item["id"])) if item.get("id") else leader_id_for(name)
+            row = session.get(Leader, leader_id) or create_leader(session, name=name, leader_id=leader_id)
+        if row.id in seen:
+            raise InvalidLeader(f"leader {row.id!r} is named twice")
+        seen.add(row.id)
+        refs.append(LeaderRef(row.id, row.name, str(share_url) if share_url else None))
+    return refs
+
+
+def count_leaders(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Leader)) or 0)
