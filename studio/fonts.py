@@ -1,8 +1,16 @@
 """Find a font that really draws Chinese, for cards (drawtext ``fontfile=``) and captions (libass).
 
-Search order: the configured file, fontconfig, well-known system paths, then the
-``cvttf-NotoSansCJK-Regular`` pip package. Every candidate must pass :func:`has_cjk_glyphs`:
-tofu boxes are a bug, never a fallback.
+The audience reads Simplified Chinese, so Simplified faces come first. Search order:
+
+1. the configured file (``LIVESLICE_FONT``), as is;
+2. a Simplified face from fontconfig (``:lang=zh-cn``), then from the well-known system paths;
+3. the bundled GB2312 subset of Noto Sans SC (``studio/font_data``, made by
+   ``scripts/make_font_subset.py``), so a machine with only pip still draws Simplified forms;
+4. any other face from fontconfig or the system paths (Traditional, Japanese…);
+5. the ``cvttf-NotoSansCJK-Regular`` pip package (Noto Sans CJK **TC**), as a last resort.
+
+Every candidate must pass :func:`has_cjk_glyphs`: tofu boxes are a bug, never a fallback. Characters
+outside a subset are drawn by :func:`find_fallback_font`'s font (see ``studio.cards.text``).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape
@@ -24,22 +33,25 @@ from PIL import ImageFont
 from studio.errors import ToolchainError
 
 __all__ = [
+    "BUNDLED_FONT",
     "FONT_SUFFIXES",
     "PACKAGE_FONT_FILE",
     "PACKAGE_MODULE",
     "SYSTEM_FONT_PATHS",
     "FontChoice",
     "find_cjk_font",
+    "find_fallback_font",
     "font_faces",
     "has_cjk_glyphs",
     "prefers_simplified",
     "write_fonts_conf",
 ]
 
-FontSource = Literal["configured", "fontconfig", "package", "system"]
+FontSource = Literal["configured", "fontconfig", "system", "bundled", "package"]
 FONT_SUFFIXES = frozenset({".ttf", ".otf", ".ttc", ".otc"})
 PACKAGE_MODULE = "cvttf_NotoSansCJK_Regular"
 PACKAGE_FONT_FILE = "NotoSansCJKtc-Regular.otf"
+BUNDLED_FONT = Path(__file__).resolve().parent / "font_data" / "NotoSansSC-Regular-subset.otf"
 SYSTEM_FONT_PATHS: tuple[Path, ...] = tuple(
     Path(p)
     for p in (
@@ -128,6 +140,7 @@ def find_cjk_font(
     *,
     use_fontconfig: bool = True,
     system_paths: Sequence[Path] = SYSTEM_FONT_PATHS,
+    use_bundled: bool = True,
     use_package: bool = True,
 ) -> FontChoice:
     """The font to draw Chinese with; see the module docstring for the search order.
@@ -138,21 +151,44 @@ def find_cjk_font(
     """
     if configured is not None:
         return _configured(Path(configured))
-    if use_fontconfig:
-        found = _from_fontconfig()
-        if found is not None:
-            return found
-    for path in system_paths:
-        choice = _from_file(Path(path), "system")
-        if choice is not None:
+    others: list[FontChoice] = []  # Traditional, Japanese… faces: used only when nothing better is found
+    found = _from_fontconfig() if use_fontconfig else None
+    for path in (None, *system_paths):
+        choice = found if path is None else _from_file(Path(path), "system")
+        if choice is not None and choice.simplified:
             return choice
+        if choice is not None:
+            others.append(choice)
+    if use_bundled:
+        bundled = _from_file(BUNDLED_FONT, "bundled")
+        if bundled is not None:
+            return bundled
+    if others:
+        return others[0]
     if use_package:
         package = _package_font()
         if package is not None:
             choice = _from_file(package, "package")
             if choice is not None:
                 return choice
-    raise ToolchainError(f"no font with Chinese (CJK) glyphs found; {FIX_HINT}")
+    hint = f"the bundled {BUNDLED_FONT.name} is missing (a broken install?); " if use_bundled else ""
+    raise ToolchainError(f"no font with Chinese (CJK) glyphs found; {hint}{FIX_HINT}")
+
+
+@lru_cache(maxsize=8)
+def find_fallback_font(primary: Path) -> FontChoice | None:
+    """A font with a wider character set than ``primary``, for characters ``primary`` lacks (a rare
+    hanzi outside the bundled GB2312 subset): the ``cvttf-NotoSansCJK-Regular`` package font (Noto Sans
+    CJK TC, which also has Simplified forms through ``locl``), else the first full system CJK font."""
+    primary = Path(primary).resolve()
+    package = _package_font()
+    for path in (*((package,) if package else ()), *SYSTEM_FONT_PATHS):
+        if path.resolve() == primary:
+            continue
+        choice = _from_file(path, "package" if path == package else "system")
+        if choice is not None:
+            return choice
+    return None
 
 
 def _configured(path: Path) -> FontChoice:
@@ -184,6 +220,7 @@ def _regular(style: str) -> bool:
 
 
 def _from_fontconfig() -> FontChoice | None:
+    """The best face fontconfig knows for ``zh-cn`` that draws Chinese: Simplified, regular weight first."""
     fc_list = shutil.which("fc-list")
     if fc_list is None:
         return None

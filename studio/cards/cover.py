@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from studio.cards.product_card import readable_on
-from studio.cards.text import text_width, wrap_text
+from studio.cards.text import draw_text, text_width, wrap_text
 from studio.cards.theme import DEFAULT_THEME, CardTheme
 from studio.errors import CardError
 from studio.ffmpeg import run_ffmpeg
@@ -48,8 +48,9 @@ def render_cover(
     theme: CardTheme = DEFAULT_THEME,
     max_lines: int = 3,
 ) -> Image.Image:
-    """An RGB cover of ``size``: ``frame`` cover-cropped, with ``title`` (wrapped, CJK-aware) on a band
-    in the theme's accent colour, about 70 % of the way down (clear of the platforms' bottom UI)."""
+    """An RGB cover of ``size``: ``frame`` cover-cropped, with ``title`` (wrapped, CJK-aware) on an opaque
+    band in the theme's accent colour (its alpha ignored), about 70 % of the way down (clear of the
+    platforms' bottom UI)."""
     cover = fit_cover(frame, size)
     title = " ".join((title or "").split())
     if not title:
@@ -65,16 +66,16 @@ def render_cover(
     band_height = line_height * len(lines) + 2 * pad
     band_top = min(round(height * 0.70 - band_height / 2), height - band_height)
     accent = theme.rgba("accent")
-    overlay = Image.new("RGBA", size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    draw.rectangle((0, band_top, width, band_top + band_height), fill=(*accent[:3], 230))
-    ink = readable_on(accent)
+    band = (*accent[:3], 255)  # opaque: the stream's own on-screen text must not ghost through the title
+    draw = ImageDraw.Draw(cover)
+    draw.rectangle((0, band_top, width, band_top + band_height), fill=band)
+    ink = readable_on(band)
     y = band_top + pad
     for line in lines:
         left = (width - text_width(line, font, lang)) / 2
-        draw.text((left, y + ascent), line, font=font, fill=ink, anchor="ls", language=lang)
+        draw_text(draw, (left, y + ascent), line, font=font, fill=ink, anchor="ls", language=lang)
         y += line_height
-    return Image.alpha_composite(cover.convert("RGBA"), overlay).convert("RGB")
+    return cover
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from studio.cards.product_card import CardContent, format_price
 from studio.cards.qr import qr_image
-from studio.cards.text import text_width, wrap_text
+from studio.cards.text import draw_text, text_width, wrap_text
 from studio.cards.theme import DEFAULT_THEME, RGBA, CardTheme
 from studio.errors import CardError
 
@@ -147,8 +147,7 @@ def _draw_lines(
     for line in lines:
         if line.font is not None and line.content:
             left = span[0] + (span[1] - span[0] - text_width(line.content, line.font, language)) / 2
-            draw.text(
-                (left, y + line.ascent), line.content, font=line.font, fill=line.colour, anchor="ls", language=language
-            )
+            origin = (left, y + line.ascent)
+            draw_text(draw, origin, line.content, font=line.font, fill=line.colour, anchor="ls", language=language)
         y += line.height
     return y

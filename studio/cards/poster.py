@@ -8,7 +8,7 @@ from studio.cards.cover import fit_cover
 from studio.cards.endcard import flat_background
 from studio.cards.product_card import CardContent, render_product_card
 from studio.cards.qr import qr_image
-from studio.cards.text import wrap_text
+from studio.cards.text import draw_text, wrap_text
 from studio.cards.theme import DEFAULT_THEME, CardTheme
 from studio.errors import CardError
 
@@ -80,7 +80,7 @@ def render_poster(
     for line, font, colour, ascent, line_height in fitted:
         if previous is not None and font is not previous:
             y += round(16 * unit)
-        draw.text((margin, y + ascent), line, font=font, fill=colour, anchor="ls", language=lang)
+        draw_text(draw, (margin, y + ascent), line, font=font, fill=colour, anchor="ls", language=lang)
         y += line_height
         previous = font
     return poster

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
-from studio.cards.text import text_width, wrap_text
+from studio.cards.text import draw_text, font_for, text_width, wrap_text
 from studio.cards.theme import DEFAULT_THEME, RGBA, CardTheme, contrast_ratio
 from studio.errors import CardError
 
@@ -186,7 +186,7 @@ def layout_product_card(content: CardContent, *, width: int, theme: CardTheme = 
         small_font = theme.font_at(small_size)
         original_text = format_price(content.original_price, content.currency)
         original_origin = (x + round(16 * s), baseline)
-        ink = small_font.getbbox(original_text, anchor="ls", language=lang)
+        ink = font_for(original_text, small_font).getbbox(original_text, anchor="ls", language=lang)
         thickness = max(2, round(small_size / 14))
         strike = (
             original_origin[0] + round(ink[0]) - thickness,
@@ -275,8 +275,9 @@ def draw_card_text(draw: ImageDraw.ImageDraw, layout: CardLayout, theme: CardThe
     lang = theme.text_language
     name_font = theme.font_at(layout.name_size)
     for line, origin in zip(layout.name_lines, layout.name_origins, strict=True):
-        draw.text(origin, line, font=name_font, fill=theme.rgba("text"), anchor="ls", language=lang)
-    draw.text(
+        draw_text(draw, origin, line, font=name_font, fill=theme.rgba("text"), anchor="ls", language=lang)
+    draw_text(
+        draw,
         layout.price_origin,
         layout.price_text,
         font=theme.font_at(layout.price_size),
@@ -287,7 +288,9 @@ def draw_card_text(draw: ImageDraw.ImageDraw, layout: CardLayout, theme: CardThe
     if layout.original_text and layout.original_origin:
         small = theme.font_at(layout.original_size)
         muted = theme.rgba("muted")
-        draw.text(layout.original_origin, layout.original_text, font=small, fill=muted, anchor="ls", language=lang)
+        draw_text(
+            draw, layout.original_origin, layout.original_text, font=small, fill=muted, anchor="ls", language=lang
+        )
         if layout.strike is not None:
             x0, y, x1, thickness = layout.strike
             draw.line((x0, y, x1, y), fill=muted, width=thickness)
@@ -296,7 +299,8 @@ def draw_card_text(draw: ImageDraw.ImageDraw, layout: CardLayout, theme: CardThe
         accent = theme.rgba("accent")
         draw.rounded_rectangle(box, (box[3] - box[1]) // 2, fill=accent)
         centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        draw.text(
+        draw_text(
+            draw,
             centre,
             layout.coupon_text,
             font=theme.font_at(layout.coupon_size),
@@ -306,6 +310,5 @@ def draw_card_text(draw: ImageDraw.ImageDraw, layout: CardLayout, theme: CardThe
         )
     if layout.cta_origin and layout.cta_text:
         cta_font = theme.font_at(layout.cta_size)
-        draw.text(
-            layout.cta_origin, layout.cta_text, font=cta_font, fill=theme.rgba("accent"), anchor="ls", language=lang
-        )
+        accent = theme.rgba("accent")
+        draw_text(draw, layout.cta_origin, layout.cta_text, font=cta_font, fill=accent, anchor="ls", language=lang)

@@ -25,7 +25,7 @@ _ONE_GRAY_FRAME = ["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray"]
 
 @pytest.fixture(scope="module")
 def package_font() -> FontChoice:
-    return find_cjk_font(use_fontconfig=False, system_paths=())
+    return find_cjk_font(use_fontconfig=False, system_paths=(), use_bundled=False)
 
 
 def test_package_font(package_font: FontChoice) -> None:
@@ -38,7 +38,8 @@ def test_package_font(package_font: FontChoice) -> None:
 
 def test_default_search_finds_a_real_cjk_font() -> None:
     choice = find_cjk_font()
-    assert choice.source in {"fontconfig", "system", "package"}
+    assert choice.source in {"fontconfig", "system", "bundled"}
+    assert choice.simplified
     assert has_cjk_glyphs(choice.path, index=choice.index)
     assert any(index == choice.index and family == choice.family for index, family, _ in font_faces(choice.path))
 
@@ -82,15 +83,15 @@ def test_configured_font_without_cjk() -> None:
 
 def test_system_path_candidates(package_font: FontChoice, tmp_path: Path) -> None:
     candidates = [tmp_path / "none.ttc", package_font.path]
-    assert find_cjk_font(use_fontconfig=False, system_paths=candidates).source == "system"
+    assert find_cjk_font(use_fontconfig=False, system_paths=candidates, use_bundled=False).source == "system"
     if DEJAVU.is_file():  # a Latin font on a system path is skipped, not chosen
-        choice = find_cjk_font(use_fontconfig=False, system_paths=[DEJAVU])
+        choice = find_cjk_font(use_fontconfig=False, system_paths=[DEJAVU], use_bundled=False)
         assert choice.source == "package"
 
 
 def test_nothing_found_says_how_to_fix() -> None:
     with pytest.raises(ToolchainError) as err:
-        find_cjk_font(use_fontconfig=False, system_paths=(), use_package=False)
+        find_cjk_font(use_fontconfig=False, system_paths=(), use_bundled=False, use_package=False)
     message = str(err.value)
     assert "pip install cvttf-NotoSansCJK-Regular" in message
     assert "apt-get install fonts-noto-cjk" in message
@@ -100,7 +101,7 @@ def test_nothing_found_says_how_to_fix() -> None:
 def test_found_through_fontconfig(package_font: FontChoice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     conf = write_fonts_conf(package_font.path, tmp_path / "fc")
     monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
-    choice = find_cjk_font(system_paths=(), use_package=False)
+    choice = find_cjk_font(system_paths=(), use_bundled=False, use_package=False)
     assert (choice.source, choice.path, choice.family) == ("fontconfig", package_font.path, "Noto Sans CJK TC")
 
 
