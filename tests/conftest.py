@@ -39,6 +39,14 @@ def require_or_skip(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.needs(available, reason)``: the marker form of :func:`require_or_skip`."""
+    for mark in item.iter_markers("needs"):
+        available, reason = mark.args
+        if not available:
+            require_or_skip(reason)
+
+
 _skipped: list[str] = []
 
 
@@ -72,7 +80,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's LIVESLICE_* configuration."""
     for name in list(os.environ):
-        if name.startswith("LIVESLICE_") and not name.startswith("LIVESLICE_TEST_"):
+        if name.startswith("LIVESLICE_") and not name.startswith("LIVESLICE_TEST_") and name != REQUIRE_ENV:
             monkeypatch.delenv(name, raising=False)
     from liveslice.config import get_settings
 
@@ -130,7 +138,7 @@ def small_mp4(media_dir: Path) -> Path:
 def redis_url() -> str:
     url = os.environ.get(REDIS_ENV)
     if not url:
-        require_or_skip(f"{REDIS_ENV} is not set: skipping the test against a real Redis (.ci/run sets it)")
+        require_or_skip(f"{REDIS_ENV} is not set: the test needs a real Redis (.ci/run sets it)")
     return url
 
 
@@ -138,7 +146,7 @@ def redis_url() -> str:
 def amqp_url() -> str:
     url = os.environ.get(AMQP_ENV)
     if not url:
-        require_or_skip(f"{AMQP_ENV} is not set: skipping the test against a real RabbitMQ (.ci/run sets it)")
+        require_or_skip(f"{AMQP_ENV} is not set: the test needs a real RabbitMQ (.ci/run sets it)")
     return url
 
 
@@ -147,7 +155,7 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL schema for one test, dropped afterwards."""
     base = os.environ.get(DATABASE_ENV)
     if not base:
-        require_or_skip(f"{DATABASE_ENV} is not set: skipping the test against a real PostgreSQL (.ci/run sets it)")
+        require_or_skip(f"{DATABASE_ENV} is not set: the test needs a real PostgreSQL (.ci/run sets it)")
     schema = f"ls_test_{secrets.token_hex(4)}"
     admin = get_engine(base)
     with admin.begin() as conn:
