@@ -7,6 +7,7 @@ failed in CI).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from tests.support.proxy import CuttingProxy
 from tests.web.conftest import sign_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, Request
 
 MiB = 1024 * 1024
 CHUNK = 8 * MiB
@@ -173,3 +174,46 @@ def test_probing_rows_refresh_themselves(
     page.wait_for_selector(".badge-ready", timeout=20_000)
     assert "640x360" in (page.text_content("body") or "")
     assert page.locator("[data-poll]").count() == 0
+
+
+def test_upload_speaks_tus_in_8_mib_chunks_with_the_form_as_metadata(
+    settings: Settings,
+    issue_key: Callable[[str], str],
+    live_server: LiveServer,
+    page: Page,
+    big_video: Path,
+) -> None:
+    """What upload.js sends: tus creation with the form's metadata, 8 MiB PATCHes, cookie auth only."""
+    requests: list[Request] = []
+    page.on("request", lambda r: requests.append(r) if "/api/uploads/tus/" in r.url else None)
+    sign_in(page, live_server.url, issue_key("content"))
+    page.set_input_files("#file", big_video)
+    page.fill("#title", "双十一 evening")
+    page.fill("#stream_started_at", "2024-11-11T20:00")
+    page.fill("#timezone", "Asia/Tokyo")
+    page.click("#start")
+    wait_done(page)
+
+    size = big_video.stat().st_size
+    creations = [r for r in requests if r.method == "POST"]
+    assert len(creations) == 1
+    created = creations[0].all_headers()
+    assert created["upload-length"] == str(size) and created["tus-resumable"] == "1.0.0"
+    metadata = dict(pair.split(" ", 1) for pair in created["upload-metadata"].split(","))
+    assert {key: base64.b64decode(value).decode() for key, value in metadata.items()} == {
+        "filename": big_video.name,
+        "filetype": "video/mp4",
+        "title": "双十一 evening",
+        "stream_started_at": "2024-11-11T20:00:00",  # wall clock, without a zone...
+        "timezone": "Asia/Tokyo",  # ...which travels beside it
+    }
+    patches = [r.all_headers() for r in requests if r.method == "PATCH"]
+    assert [int(h["upload-offset"]) for h in patches] == list(range(0, size, CHUNK))
+    assert [int(h["content-length"]) for h in patches] == [min(CHUNK, size - o) for o in range(0, size, CHUNK)]
+    assert not any("authorization" in r.all_headers() for r in requests)  # the HttpOnly cookie carries the key
+    assert page.evaluate("() => Object.keys(localStorage).filter((k) => k.startsWith('tus::'))") == []  # forgotten
+
+    with db.session_scope(settings.database_url) as session:
+        (row,) = session.query(Recording).all()
+        assert (row.title, row.timezone) == ("双十一 evening", "Asia/Tokyo")
+        assert row.stream_started_at == datetime(2024, 11, 11, 11, 0, tzinfo=UTC)  # 20:00 in Tokyo
