@@ -65,7 +65,7 @@ def two_recordings(settings: Settings, recording_files: dict[str, Path], small_p
 
 
 def test_the_skus_recordings_are_found_by_timeline_orders_and_transcript(
-    settings: Settings, two_recordings: list[str]
+    settings: Settings, two_recordings: dict[str, str]
 ) -> None:
     assert recordings_with_sku(settings, "LS-0002") == [two_recordings["cold"], two_recordings["hot"]]  # oldest first
     with pytest.raises(AnalyzeFailure, match="not in the product catalog"):
@@ -73,7 +73,7 @@ def test_the_skus_recordings_are_found_by_timeline_orders_and_transcript(
 
 
 def test_a_product_job_clips_the_skus_best_moments_across_recordings(
-    settings: Settings, two_recordings: list[str]
+    settings: Settings, two_recordings: dict[str, str]
 ) -> None:
     options = small_options(clips=2, leaders=[], sku="LS-0002")
     with session_scope(settings.database_url) as session:
@@ -94,4 +94,4 @@ def test_a_product_job_clips_the_skus_best_moments_across_recordings(
     assert all(c["reasons"] for c in clips)
     with session_scope(settings.database_url) as session:
         find = session.query(Job).filter_by(parent_id=job_id, key="find").one()
-        assert find.result["recordings"] == [two_recordings["cold"], two_recordings["hot"]]
+        assert find.result is not None and find.result["recordings"] == [two_recordings["cold"], two_recordings["hot"]]
