@@ -1,4 +1,9 @@
-"""Shared fixtures: isolated settings and database, API keys, small generated media, real services."""
+"""Shared fixtures: isolated settings and database, API keys, small generated media, real services.
+
+A test that needs something real this machine may lack (a service, a browser, a font, a library)
+calls :func:`require_or_skip`: locally it skips and says why; with ``LIVESLICE_REQUIRE_SERVICES=1``
+(set by ``.ci/run``) it fails, and any skip that got through anyway fails the session.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,13 +29,63 @@ from studio.ffmpeg import run_ffmpeg
 REDIS_ENV = "LIVESLICE_TEST_REDIS_URL"
 DATABASE_ENV = "LIVESLICE_TEST_DATABASE_URL"
 AMQP_ENV = "LIVESLICE_TEST_AMQP_URL"
+REQUIRE_ENV = "LIVESLICE_REQUIRE_SERVICES"
+
+
+def services_required() -> bool:
+    """True when every test must run (CI): ``LIVESLICE_REQUIRE_SERVICES`` is set and not 0/false/no."""
+    return os.environ.get(REQUIRE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_or_skip(reason: str) -> NoReturn:
+    """Skip the test with ``reason``, or fail it when services are required."""
+    if services_required():
+        pytest.fail(f"{reason} ({REQUIRE_ENV} is set: this test must run here)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.needs(available, reason)``: the marker form of :func:`require_or_skip`."""
+    for mark in item.iter_markers("needs"):
+        available, reason = mark.args
+        if not available:
+            require_or_skip(reason)
+
+
+_skipped: list[str] = []
+
+
+def _note_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append(report.nodeid)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _note_skip(report)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _note_skip(report)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Backstop: with services required, a skip (from any source) fails the run."""
+    if services_required() and _skipped and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if services_required() and _skipped:
+        terminalreporter.section(f"skipped although {REQUIRE_ENV} is set", red=True)
+        for nodeid in _skipped:
+            terminalreporter.line(nodeid or "(collection)", red=True)
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's LIVESLICE_* configuration."""
     for name in list(os.environ):
-        if name.startswith("LIVESLICE_") and not name.startswith("LIVESLICE_TEST_"):
+        if name.startswith("LIVESLICE_") and not name.startswith("LIVESLICE_TEST_") and name != REQUIRE_ENV:
             monkeypatch.delenv(name, raising=False)
     from runtime.config import get_settings
 
@@ -116,7 +172,7 @@ def small_mp4(media_dir: Path) -> Path:
 def redis_url() -> str:
     url = os.environ.get(REDIS_ENV)
     if not url:
-        pytest.skip(f"{REDIS_ENV} is not set: skipping the test against a real Redis (.ci/run sets it)")
+        require_or_skip(f"{REDIS_ENV} is not set: the test needs a real Redis (.ci/run sets it)")
     return url
 
 
@@ -124,7 +180,7 @@ def redis_url() -> str:
 def amqp_url() -> str:
     url = os.environ.get(AMQP_ENV)
     if not url:
-        pytest.skip(f"{AMQP_ENV} is not set: skipping the test against a real RabbitMQ (.ci/run sets it)")
+        require_or_skip(f"{AMQP_ENV} is not set: the test needs a real RabbitMQ (.ci/run sets it)")
     return url
 
 
@@ -133,7 +189,7 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL schema for one test, dropped afterwards."""
     base = os.environ.get(DATABASE_ENV)
     if not base:
-        pytest.skip(f"{DATABASE_ENV} is not set: skipping the test against a real PostgreSQL (.ci/run sets it)")
+        require_or_skip(f"{DATABASE_ENV} is not set: the test needs a real PostgreSQL (.ci/run sets it)")
     schema = f"ls_test_{secrets.token_hex(4)}"
     admin = get_engine(base)
     with admin.begin() as conn:

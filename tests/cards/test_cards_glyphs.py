@@ -51,7 +51,7 @@ def test_product_card_name_pixels_are_real_glyphs_not_boxes() -> None:
     assert (real < 100).any(), "no dark text pixels in the name area"
 
 
-@pytest.mark.skipif(not HAS_RAQM, reason="Pillow without libraqm cannot select glyph forms by language")
+@pytest.mark.needs(HAS_RAQM, "Pillow without libraqm cannot select glyph forms by language")
 def test_cards_prefer_simplified_glyph_forms() -> None:
     font = DEFAULT_THEME.font_at(64)
     assert DEFAULT_THEME.text_language == "zh-Hans"

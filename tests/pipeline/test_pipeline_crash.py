@@ -212,6 +212,7 @@ def _redis_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
     raise AssertionError("redis-server did not start")
 
 
+@pytest.mark.needs(shutil.which("redis-server") is not None, "no redis-server binary to restart (apt: redis-server)")
 def test_a_redis_restart_while_a_job_waits_loses_nothing(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -219,8 +220,6 @@ def test_a_redis_restart_while_a_job_waits_loses_nothing(
     workers: Callable[[Settings], Workers],
     talk_source: Path,
 ) -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip("no redis-server binary to restart")
     port = _free_port()
     server = _redis_server(port, tmp_path)
     try:

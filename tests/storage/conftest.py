@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from runtime.config import Settings
-from tests.conftest import make_settings
+from tests.conftest import make_settings, require_or_skip
 
 ACCESS_KEY = "AKIDLIVESLICETEST"
 SECRET_KEY = "liveslice-test-secret-do-not-leak"
@@ -40,7 +40,10 @@ def _server_command(port: int) -> list[str]:
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a moto S3 server started for this test session (a real HTTP server process)."""
-    pytest.importorskip("moto.server", reason="moto[server] is a dev dependency")
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        require_or_skip("moto[server] is not installed (a dev dependency)")
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "server.log"
     with log.open("wb") as out:

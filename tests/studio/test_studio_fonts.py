@@ -44,7 +44,7 @@ def test_default_search_finds_a_real_cjk_font() -> None:
     assert any(index == choice.index and family == choice.family for index, family, _ in font_faces(choice.path))
 
 
-@pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans not installed")
+@pytest.mark.needs(DEJAVU.is_file(), "DejaVu Sans not installed (apt-get install fonts-dejavu-core)")
 def test_latin_font_has_no_cjk_glyphs() -> None:
     assert not has_cjk_glyphs(DEJAVU)
     assert has_cjk_glyphs(DEJAVU, sample="Hello")  # the check itself works on what the font has
@@ -75,7 +75,7 @@ def test_configured_font_missing(tmp_path: Path) -> None:
     assert str(missing) in str(err.value) and "does not exist" in str(err.value)
 
 
-@pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans not installed")
+@pytest.mark.needs(DEJAVU.is_file(), "DejaVu Sans not installed (apt-get install fonts-dejavu-core)")
 def test_configured_font_without_cjk() -> None:
     with pytest.raises(ToolchainError, match="has no Chinese glyphs"):
         find_cjk_font(DEJAVU)

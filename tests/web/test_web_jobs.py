@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,13 +14,17 @@ from sqlalchemy import select
 
 import pipeline.advance
 from api.job_forms import FormError, parse_leaders
-from api.main import STATIC_DIR
 from api.routers.job_pages import fmt_eta, fmt_percent
 from pipeline import plan
 from pipeline.clipmaking import pipeline_options
 from runtime.config import Settings
 from store.db import session_scope
 from store.models import Clip, Job, Product, utcnow
+from tests.support.live_server import LiveServer
+from tests.web.conftest import sign_in
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 Login = Callable[[str], TestClient]
 AddRecording = Callable[..., str]
@@ -410,10 +412,40 @@ def test_job_pages_reference_no_other_host(login: Login, add_recording: AddRecor
             assert attr.startswith(("/", "#", "data:")), (path, attr)
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_job_script_parses() -> None:
-    script = STATIC_DIR / "jobs.js"
-    result = subprocess.run(["node", "--check", str(script)], capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0, result.stderr
-    source = script.read_text()
-    assert 'credentials: "same-origin"' in source and "innerHTML" not in source  # cookie auth; text nodes only
+@pytest.mark.browser
+def test_job_page_follows_the_job_live_and_cancels(
+    page: Page,
+    live_server: LiveServer,
+    make_key: Callable[[str], str],
+    add_recording: AddRecording,
+    settings: Settings,
+) -> None:
+    """jobs.js in Chromium: rows and errors update without a reload, as text; Cancel posts and the page settles."""
+    job_id = _pipeline(settings, add_recording())
+    secret = make_key("merchant")
+    sign_in(page, live_server.url, secret, next_page=f"/jobs/{job_id}")
+    page.evaluate("() => { window.notReloaded = true; }")
+    assert page.text_content('[data-field="errors-card"] ul') == ""
+    evil = '<img src=x id="injected"> ffmpeg exited with 1'
+    with session_scope(settings.database_url) as session:
+        (render,) = [j for j in session.scalars(select(Job).filter_by(parent_id=job_id, status="running"))]
+        render.status, render.error = "failed", evil
+    errors = page.locator('[data-field="errors"] li')
+    errors.wait_for(timeout=10_000)  # polled every 1.5 s
+    assert errors.all_text_contents() == [evil]  # shown as text, never parsed as markup
+    assert page.locator("#injected").count() == 0
+    rows = page.locator('[data-field="clips"] tr')
+    assert rows.count() == 2 and evil in (rows.nth(1).text_content() or "")
+    assert page.evaluate("() => window.notReloaded") is True  # updated in place
+    with live_server.client(secret) as api:
+        view = api.get(f"/api/jobs/{job_id}").json()
+    assert view["status"] == "running"
+    assert page.text_content('[data-field="percent"]') == fmt_percent(view["progress"])  # same words as the server
+    assert page.text_content('[data-field="eta"]') == fmt_eta(view["eta_seconds"])
+
+    page.click('form[data-show="cancel"] button')
+    page.wait_for_function("() => document.querySelector('[data-field=status]').textContent === 'cancelled'")
+    page.wait_for_load_state("load")  # finished: the page reloads to the server's final view
+    assert page.is_hidden('form[data-show="cancel"]') and page.is_visible('form[data-show="retry"]')
+    (job,) = _jobs(settings, id=job_id)
+    assert job.status == "cancelled" and job.cancel_requested
