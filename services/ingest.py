@@ -276,6 +276,20 @@ def register_path(
     return IngestResult(recording=recording, job=job, info=info)
 
 
+NO_AUDIO_WARNING = (
+    "the recording has no audio track: loudness, voice and transcript-free keyword signals are unavailable, "
+    "so highlights rely on the side data (orders, chat, timeline); clips will be silent"
+)
+
+
+def recording_warnings(recording: Recording) -> list[str]:
+    """What a user should know about an accepted recording (shown by the API, the page and the CLI)."""
+    warnings: list[str] = []
+    if recording.duration and recording.audio_codec is None and recording.status != "failed":
+        warnings.append(NO_AUDIO_WARNING)
+    return warnings
+
+
 def recording_summary(recording: Recording, info: MediaInfo | None = None) -> dict[str, Any]:
     """The JSON shape of a recording in API responses; ``info`` adds the full probe facts."""
     summary: dict[str, Any] = {
@@ -301,6 +315,7 @@ def recording_summary(recording: Recording, info: MediaInfo | None = None) -> di
             "audio_sample_rate": recording.audio_sample_rate,
             "audio_channels": recording.audio_channels,
         },
+        "warnings": recording_warnings(recording),
         "created_at": recording.created_at.isoformat() if recording.created_at else None,
         "urls": {"self": f"/api/recordings/{recording.id}", "page": f"/recordings/{recording.id}"},
     }

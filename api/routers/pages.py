@@ -47,6 +47,7 @@ from api.formatting import (
     iso,
 )
 from api.job_forms import job_form_context
+from services.ingest import recording_warnings
 from store import keys as key_store
 from store.highlights import highlight_payload, latest_analysis, list_highlights
 from store.models import (
@@ -354,6 +355,7 @@ def recording_context(session: SessionDep, settings: SettingsDep, rec: Recording
 
     return {
         "rec": rec,
+        "recording_warnings": recording_warnings(rec),
         "clips": recording_clips(session, rec.id),
         "analysis": latest_analysis(session, recording_id=rec.id),
         "timeline": recording_timeline(session, rec),

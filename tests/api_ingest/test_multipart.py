@@ -12,6 +12,7 @@ from sqlalchemy import select
 from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job, Recording
+from studio.ffmpeg import run_ffmpeg
 from tests.api_ingest.helpers import leftovers, sha256
 from tests.support.live_server import LiveServer
 
@@ -153,3 +154,21 @@ def test_malformed_requests_are_refused_with_reasons(
     assert cut.status_code == 400
     assert "closing boundary" in cut.json()["detail"]["message"]
     assert leftovers(settings) == []
+
+
+def test_a_recording_without_audio_is_accepted_with_a_warning(
+    content: httpx.Client, server: LiveServer, keys: dict[str, str], media_dir: Path, small_mp4: Path
+) -> None:
+    silent = media_dir / "silent.mp4"
+    if not silent.exists():
+        run_ffmpeg(["-y", "-i", str(small_mp4), "-an", "-c:v", "copy", str(silent)])
+    response = _post_file(content, silent)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["probe"]["audio_codec"] is None
+    assert len(body["warnings"]) == 1 and "no audio track" in body["warnings"][0]
+    assert "no audio track" in content.get(f"/api/recordings/{body['id']}").json()["warnings"][0]
+    page = httpx.get(f"{server.url}/recordings/{body['id']}", cookies={"liveslice_key": keys["content"]})
+    assert page.status_code == 200 and "Warning: the recording has no audio track" in page.text
+    with_audio = _post_file(content, small_mp4, "with-audio.mp4").json()
+    assert with_audio["warnings"] == []
