@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from store.errors import HighlightError as HighlightError  # re-exported
+from store.errors import HighlightNotFound, InvalidHighlight
 from store.models import Analysis, HighlightRow, Product, Recording, utcnow
 from studio.highlights.explain import Highlight
 
@@ -19,18 +21,6 @@ if TYPE_CHECKING:
     from studio.highlights import HighlightResult
 
 SERIES_POINTS = 600
-
-
-class HighlightError(Exception):
-    """A highlight request that cannot be carried out."""
-
-
-class InvalidHighlight(HighlightError):
-    """Bad in/out points or SKU (the API answers 422)."""
-
-
-class HighlightNotFound(HighlightError):
-    """No such highlight or recording (the API answers 404)."""
 
 
 class _Unset:

@@ -10,14 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.errors import KeyError_ as KeyError_  # re-exported
+from store.errors import KeyNotFound, UnknownRole
 from store.models import ApiKey, utcnow
 
 ROLES = ("admin", "content", "merchant", "leader")
 KEY_PREFIX = "lsk_"
-
-
-class KeyError_(ValueError):
-    """An API key request is invalid (unknown role, unknown key)."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,7 @@ def _hash(secret: str) -> str:
 def create_key(session: Session, *, name: str, role: str) -> IssuedKey:
     """Create a key with ``role``; returns the only copy of its secret."""
     if role not in ROLES:
-        raise KeyError_(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise UnknownRole(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     prefix = secrets.token_hex(6)
     secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(name=name, role=role, prefix=prefix, key_hash=_hash(secret))
@@ -67,7 +65,7 @@ def revoke_key(session: Session, *, key_id: str) -> ApiKey:
     """Revoke by id or by prefix. Revoking twice keeps the first revocation time."""
     row = session.get(ApiKey, key_id) or session.scalar(select(ApiKey).where(ApiKey.prefix == key_id))
     if row is None:
-        raise KeyError_(f"no API key {key_id!r}")
+        raise KeyNotFound(f"no API key {key_id!r}")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row

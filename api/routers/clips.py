@@ -117,10 +117,7 @@ def _recording(session: SessionDep, recording_id: str) -> Recording:
 
 
 def _clip(session: SessionDep, clip_id: str) -> Clip:
-    try:
-        return repo.get_clip(session, clip_id=clip_id)
-    except repo.ClipNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return repo.get_clip(session, clip_id=clip_id)  # ClipNotFound answers 404 (api/errors.py)
 
 
 @router.get("/api/clips", summary="All clips, newest first (roles: admin, content, merchant, leader)")
