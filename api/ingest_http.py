@@ -1,4 +1,4 @@
-"""Edge helpers shared by the ingest routers: optional fields, error mapping, and request bodies to disk.
+"""Edge helpers shared by the ingest routers: request bodies to disk.
 
 Bodies are read chunk by chunk (:class:`BodyReader`, which gives up on a silent client) and written
 in batches by a worker thread (:class:`PartWriter`), so memory stays bounded whatever the upload size.
@@ -7,97 +7,38 @@ in batches by a worker thread (:class:`PartWriter`), so memory stays bounded wha
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
-from runtime.config import Settings
-from services.ingest import IngestError
+from services.errors import TooLarge
+from services.ingest import BadUpload, IngestError
+from services.uploads import CHECKSUMS
 
-MAX_TITLE_CHARS = 300
 BODY_IDLE_SECONDS = 60.0  # a body that sends nothing for this long is treated as a dropped connection
 FLUSH_BYTES = 1 << 20
 MAX_IOV = 512  # chunks per writev call (the kernel's IOV_MAX is 1024)
-CHECKSUMS: dict[str, Callable[[], Any]] = {"sha1": hashlib.sha1, "md5": hashlib.md5, "sha256": hashlib.sha256}
 
 
-class BadField(IngestError):
-    """A request field (title, stream_started_at, timezone, metadata) is malformed."""
-
-    status_code = 422
-    code = "bad_field"
-
-
-class BodyTooLong(IngestError):
+class BodyTooLong(TooLarge, IngestError):
     """The body runs past the declared upload length or the size limit."""
-
-    status_code = 413
-    code = "too_large"
 
 
 class BodyAbandoned(Exception):
     """The client went silent, or a newer request for the same upload took over."""
 
 
-def http_error(exc: IngestError, headers: dict[str, str] | None = None) -> HTTPException:
-    """The one mapping from an ingest error to an HTTP answer (used at the edge only)."""
-    return HTTPException(exc.status_code, detail={"code": exc.code, "message": str(exc)}, headers=headers)
-
-
 def request_length(request: Request) -> int | None:
-    """``Content-Length`` as an int; None when absent (chunked). A malformed value is a 400."""
+    """``Content-Length`` as an int; None when absent (chunked). Raises :class:`BadUpload` when malformed."""
     raw = request.headers.get("content-length")
     if raw is None:
         return None
     if not raw.strip().isdigit():
-        raise http_error(IngestError(f"Content-Length {raw!r} is not a number"))
+        raise BadUpload(f"Content-Length {raw!r} is not a number")
     return int(raw)
-
-
-@dataclass(frozen=True)
-class IngestFields:
-    """Optional fields an uploader may send with a recording."""
-
-    title: str | None = None
-    stream_started_at: datetime | None = None
-    timezone: str | None = None
-
-
-def parse_ingest_fields(
-    settings: Settings, *, title: str | None, stream_started_at: str | None, timezone: str | None
-) -> IngestFields:
-    """Validate the optional fields. A naive ``stream_started_at`` is wall clock in ``timezone``
-    (default: the configured one); the result is in UTC.
-    """
-    title = (title or "").strip() or None
-    if title is not None and len(title) > MAX_TITLE_CHARS:
-        raise BadField(f"title is {len(title)} characters; at most {MAX_TITLE_CHARS} are allowed")
-    timezone = (timezone or "").strip() or None
-    zone: ZoneInfo | None = None
-    if timezone is not None:
-        try:
-            zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise BadField(f"timezone {timezone!r} is not an IANA timezone such as 'Asia/Shanghai'") from exc
-    started: datetime | None = None
-    if stream_started_at and stream_started_at.strip():
-        try:
-            started = datetime.fromisoformat(stream_started_at.strip())
-        except ValueError as exc:
-            raise BadField(
-                f"stream_started_at {stream_started_at!r} is not an ISO 8601 time such as '2024-05-01T20:00:00+08:00'"
-            ) from exc
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=zone or ZoneInfo(settings.timezone))
-        started = started.astimezone(UTC)  # stored as UTC: SQLite keeps no offset
-    return IngestFields(title=title, stream_started_at=started, timezone=timezone)
 
 
 class BodyReader:

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.errors import install_error_handlers
 from runtime.config import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Live-stream recordings in, share-ready product clips out.",
     )
     app.state.settings = settings
+    install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (
         uploads,

@@ -149,7 +149,7 @@ class ReconcilerThread(threading.Thread):
 
     def _purge_uploads(self) -> None:
         """Drop resumable uploads past their expiry, and staging files no row owns."""
-        from api.tus_store import purge_expired_uploads
+        from services.uploads import purge_expired_uploads
         from store.db import get_sessionmaker
 
         session = get_sessionmaker(self.settings.database_url)()

@@ -24,7 +24,7 @@ from services.storage import StorageError
 from sidedata import records
 from store import models
 from store.db import session_scope
-from store.highlights import locked_highlights, save_analysis
+from store.highlights import dismissed_windows, locked_highlights, save_analysis
 from store.models import Recording, SideDataImport
 from store.recordings import MissingMedia
 from studio.errors import StudioError
@@ -107,8 +107,13 @@ def analysis_params(
     }
 
 
-def run_detection(inp: AnalysisInput, params: Mapping[str, Any], locked: Sequence[Highlight] = ()) -> HighlightResult:
-    """``detect_highlights`` with a run's parameters (see :func:`analysis_params`)."""
+def run_detection(
+    inp: AnalysisInput,
+    params: Mapping[str, Any],
+    locked: Sequence[Highlight] = (),
+    avoid: Sequence[tuple[float, float]] = (),
+) -> HighlightResult:
+    """``detect_highlights`` with a run's parameters (see :func:`analysis_params`); ``avoid``: dismissed windows."""
     inp.scene_detection = bool(params.get("scenes", False))
     return detect_highlights(
         inp,
@@ -118,6 +123,7 @@ def run_detection(inp: AnalysisInput, params: Mapping[str, Any], locked: Sequenc
         min_len=float(params["min_len"]),
         max_len=float(params["max_len"]),
         locked=locked,
+        avoid=avoid,
     )
 
 
@@ -153,7 +159,8 @@ def run_analyze_job(
             inp = load_analysis_input(settings, claimed.recording_id, report)
             with session_scope(settings.database_url) as session:
                 locked = locked_highlights(session, recording_id=claimed.recording_id)
-            result = run_detection(inp, params, locked)
+                dismissed = dismissed_windows(session, recording_id=claimed.recording_id)
+            result = run_detection(inp, params, locked, dismissed)
             report("save", LOAD_SHARE + DETECT_SHARE, force=True)
             saved = _save(settings, job_id, claimed.recording_id, params, result, inp.duration, after_save)
     except TRANSIENT_ERRORS:

@@ -107,7 +107,7 @@ def prepare_clip(
     if recording is None:
         raise InvalidClipRequest(f"{recording_id!r} is not a recording id")
     highlight = session.get(HighlightRow, highlight_id) if highlight_id else None
-    if highlight_id and (highlight is None or highlight.recording_id != recording_id):
+    if highlight_id and (highlight is None or highlight.dismissed or highlight.recording_id != recording_id):
         raise InvalidClipRequest(f"no highlight {highlight_id!r} in recording {recording_id}")
     if start is None or end is None:
         if highlight is None:

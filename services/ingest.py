@@ -12,13 +12,16 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
 from runtime.config import Settings
+from services import errors
+from services.errors import InvalidRequest, InvalidValue, NotPermitted, ServiceError, TooLarge
 from services.storage import MediaStorage, StorageError, get_storage
 from store.models import Job, Recording, new_id
 from store.recordings import apply_probe
@@ -32,38 +35,39 @@ log = logging.getLogger(__name__)
 #: to leave the probe job queued for the reconciler or an in-process run.
 Enqueue = Callable[[Settings, str], object]
 
+MAX_TITLE_CHARS = 300
 ACCEPTED_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".flv", ".ts", ".mts", ".m2ts", ".m3u8"}
 
 
-class IngestError(Exception):
-    """An ingest request cannot be honoured. ``status_code`` is the HTTP answer, ``code`` the reason."""
-
-    status_code = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code:
-            self.code = code
+class IngestError(ServiceError):
+    """An ingest request cannot be honoured; subclasses say why (``code`` is the machine reason)."""
 
 
-class InsufficientStorage(IngestError):
-    status_code = 507
-    code = "insufficient_storage"
+class BadUpload(InvalidRequest, IngestError):
+    """The upload request is malformed (a header, the form, a protocol step)."""
 
 
-class UploadTooLarge(IngestError):
-    status_code = 413
-    code = "too_large"
+class BadField(InvalidValue, IngestError):
+    """A request field (title, stream_started_at, timezone, metadata) is malformed."""
+
+    code = "bad_field"
 
 
-class RejectedMedia(IngestError):
-    status_code = 422
-    code = "bad_media"
+class InsufficientStorage(errors.InsufficientStorage, IngestError):
+    """Not enough disk space for the upload."""
 
 
-class PathNotAllowed(IngestError):
-    status_code = 403
+class UploadTooLarge(TooLarge, IngestError):
+    """The upload is over ``LIVESLICE_MAX_UPLOAD_BYTES`` (or its declared length)."""
+
+
+class RejectedMedia(errors.RejectedMedia, IngestError):
+    """The file is not usable media; nothing was kept."""
+
+
+class PathNotAllowed(NotPermitted, IngestError):
+    """Registration by path is off, or the path leaves the import roots."""
+
     code = "path_not_allowed"
 
 
@@ -72,6 +76,45 @@ class IngestResult:
     recording: Recording
     job: Job
     info: MediaInfo
+
+
+@dataclass(frozen=True)
+class IngestFields:
+    """Optional fields an uploader may send with a recording."""
+
+    title: str | None = None
+    stream_started_at: datetime | None = None
+    timezone: str | None = None
+
+
+def parse_ingest_fields(
+    settings: Settings, *, title: str | None, stream_started_at: str | None, timezone: str | None
+) -> IngestFields:
+    """Validate the optional fields. A naive ``stream_started_at`` is wall clock in ``timezone``
+    (default: the configured one); the result is in UTC.
+    """
+    title = (title or "").strip() or None
+    if title is not None and len(title) > MAX_TITLE_CHARS:
+        raise BadField(f"title is {len(title)} characters; at most {MAX_TITLE_CHARS} are allowed")
+    timezone = (timezone or "").strip() or None
+    zone: ZoneInfo | None = None
+    if timezone is not None:
+        try:
+            zone = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise BadField(f"timezone {timezone!r} is not an IANA timezone such as 'Asia/Shanghai'") from exc
+    started: datetime | None = None
+    if stream_started_at and stream_started_at.strip():
+        try:
+            started = datetime.fromisoformat(stream_started_at.strip())
+        except ValueError as exc:
+            raise BadField(
+                f"stream_started_at {stream_started_at!r} is not an ISO 8601 time such as '2024-05-01T20:00:00+08:00'"
+            ) from exc
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=zone or ZoneInfo(settings.timezone))
+        started = started.astimezone(UTC)  # stored as UTC: SQLite keeps no offset
+    return IngestFields(title=title, stream_started_at=started, timezone=timezone)
 
 
 def check_upload_size(settings: Settings, size: int | None) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from runtime.config import Settings
+from services.errors import InvalidRequest, NotFound, ServiceError, TooLarge
 from sidedata import (
     TimeContext,
     parse_catalog,
@@ -29,12 +30,24 @@ KINDS = ("catalog", "timeline", "chat", "orders", "transcript")
 MAX_SIDE_DATA_BYTES = 512 * 1024 * 1024
 
 
-class SideDataRequestError(SideDataError):
-    """The import request itself is wrong (unknown kind, unknown recording, file too large)."""
+class SideDataRequestError(ServiceError, SideDataError):
+    """The import request itself is wrong (also a ``SideDataError``, as callers catch those)."""
 
-    def __init__(self, message: str, *, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.status_code = status_code
+    code = "bad_request"
+
+
+class BadSideDataRequest(InvalidRequest, SideDataRequestError):
+    """An unknown kind, or a recording's kind without the recording."""
+
+    code = "bad_request"
+
+
+class SideDataTooLarge(TooLarge, SideDataRequestError):
+    code = "bad_request"
+
+
+class SideDataRecordingNotFound(NotFound, SideDataRequestError):
+    code = "bad_request"
 
 
 @dataclass
@@ -71,9 +84,9 @@ def import_side_data(
     Raises :class:`sidedata.errors.SideDataImportError` listing every bad row.
     """
     if kind not in KINDS:
-        raise SideDataRequestError(f"unknown side-data kind {kind!r}; choose one of {', '.join(KINDS)}")
+        raise BadSideDataRequest(f"unknown side-data kind {kind!r}; choose one of {', '.join(KINDS)}")
     if len(data) > MAX_SIDE_DATA_BYTES:
-        raise SideDataRequestError("the side-data file is larger than 512 MB", status_code=413)
+        raise SideDataTooLarge("the side-data file is larger than 512 MB")
     digest = hashlib.sha256(data).hexdigest()
     try:
         if kind == "catalog":
@@ -103,10 +116,10 @@ def import_side_data(
 
 def _recording(session: Session, recording_id: str | None) -> Recording:
     if not recording_id:
-        raise SideDataRequestError("this kind of side data belongs to a recording: give its id")
+        raise BadSideDataRequest("this kind of side data belongs to a recording: give its id")
     recording = session.get(Recording, recording_id)
     if recording is None:
-        raise SideDataRequestError(f"no recording {recording_id!r}", status_code=404)
+        raise SideDataRecordingNotFound(f"no recording {recording_id!r}")
     return recording
 
 

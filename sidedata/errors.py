@@ -9,7 +9,9 @@ MAX_LISTED_PROBLEMS = 20
 
 
 class SideDataError(Exception):
-    """Base class of every error raised by :mod:`sidedata`."""
+    """Base class of every error raised by :mod:`sidedata`. ``code`` is the machine reason."""
+
+    code = "invalid_side_data"
 
 
 class EncodingError(SideDataError):

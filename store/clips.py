@@ -15,13 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sidedata.records import TranscriptCue as CueRecord
+from store.errors import ClipNotFound
 from store.models import Clip, ClipVariant, Product, TimelineSegment, TranscriptCue, utcnow
 
 CLIP_STATUSES = ("queued", "rendering", "ready", "failed")
-
-
-class ClipNotFound(LookupError):
-    """No such clip (the API answers 404)."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 An analysis replaces the recording's automatic (non-locked) highlights; locked ones, and every
 manual one unless it is unlocked, survive re-analysis untouched. Manual in/out points always win.
+A deleted automatic highlight stays as a ``dismissed`` tombstone (hidden everywhere) whose window
+later analyses avoid, so a merchant's delete sticks as a lock does.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from store.errors import HighlightError as HighlightError  # re-exported
+from store.errors import HighlightNotFound, InvalidHighlight
 from store.models import Analysis, HighlightRow, Product, Recording, utcnow
 from studio.highlights.explain import Highlight
 
@@ -19,18 +23,6 @@ if TYPE_CHECKING:
     from studio.highlights import HighlightResult
 
 SERIES_POINTS = 600
-
-
-class HighlightError(Exception):
-    """A highlight request that cannot be carried out."""
-
-
-class InvalidHighlight(HighlightError):
-    """Bad in/out points or SKU (the API answers 422)."""
-
-
-class HighlightNotFound(HighlightError):
-    """No such highlight or recording (the API answers 404)."""
 
 
 class _Unset:
@@ -56,15 +48,23 @@ def list_highlights(session: Session, *, recording_id: str) -> list[HighlightRow
     """The recording's highlights (automatic and manual), by start time."""
     stmt = (
         select(HighlightRow)
-        .where(HighlightRow.recording_id == recording_id)
+        .where(HighlightRow.recording_id == recording_id, HighlightRow.dismissed.is_(False))
         .order_by(HighlightRow.start, HighlightRow.end, HighlightRow.id)
     )
     return list(session.scalars(stmt))
 
 
+def dismissed_windows(session: Session, *, recording_id: str) -> list[tuple[float, float]]:
+    """The windows of the automatic highlights a merchant deleted, for ``detect_highlights(avoid=...)``."""
+    stmt = select(HighlightRow.start, HighlightRow.end).where(
+        HighlightRow.recording_id == recording_id, HighlightRow.dismissed.is_(True)
+    )
+    return [(start, end) for start, end in session.execute(stmt)]
+
+
 def get_highlight(session: Session, *, highlight_id: str) -> HighlightRow:
     row = session.get(HighlightRow, highlight_id)
-    if row is None:
+    if row is None or row.dismissed:
         raise HighlightNotFound(f"no highlight {highlight_id!r}")
     return row
 
@@ -107,8 +107,9 @@ def save_analysis(
 ) -> Analysis:
     """Store an analysis and make its automatic highlights the recording's current ones.
 
-    The recording's non-locked highlights are deleted; locked rows are kept untouched (the result's
-    locked highlights are those rows, passed in as ``locked``). ``duration`` defaults to the recording's.
+    The recording's non-locked highlights are deleted; locked rows and dismissed tombstones are kept
+    untouched (the result's locked highlights are those rows, passed in as ``locked``), and no automatic
+    highlight overlapping a dismissed one is stored. ``duration`` defaults to the recording's.
     """
     recording = _recording(session, recording_id)
     summary = {key: value for key, value in result.to_dict().items() if key != "highlights"}
@@ -124,11 +125,16 @@ def save_analysis(
     session.flush()
     session.execute(
         delete(HighlightRow)
-        .where(HighlightRow.recording_id == recording_id, HighlightRow.locked.is_(False))
+        .where(
+            HighlightRow.recording_id == recording_id,
+            HighlightRow.locked.is_(False),
+            HighlightRow.dismissed.is_(False),
+        )
         .execution_options(synchronize_session="fetch")
     )
+    dismissed = dismissed_windows(session, recording_id=recording_id)
     for h in result.highlights:
-        if h.locked:
+        if h.locked or any(a < h.end and h.start < b for a, b in dismissed):
             continue
         session.add(
             HighlightRow(
@@ -216,7 +222,12 @@ def update_highlight(
 
 
 def delete_highlight(session: Session, *, highlight_id: str) -> None:
-    session.delete(get_highlight(session, highlight_id=highlight_id))
+    """Delete a highlight; an automatic one stays as a dismissed tombstone that re-analysis avoids."""
+    row = get_highlight(session, highlight_id=highlight_id)
+    if row.source == "auto":
+        row.dismissed, row.locked, row.updated_at = True, False, utcnow()
+    else:
+        session.delete(row)
     session.flush()
 
 
@@ -253,6 +264,7 @@ def _drop_overlapped(session: Session, row: HighlightRow) -> None:
             HighlightRow.recording_id == row.recording_id,
             HighlightRow.id != row.id,
             HighlightRow.locked.is_(False),
+            HighlightRow.dismissed.is_(False),
             HighlightRow.start < row.end,
             HighlightRow.end > row.start,
         )

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.errors import InvalidKey, KeyNotFound, UnknownRole
+from store.errors import KeyError_ as KeyError_  # re-exported
 from store.models import ApiKey, Leader, utcnow
 
 LEADER = "leader"
 ROLES = ("admin", "content", "merchant", LEADER)
 KEY_PREFIX = "lsk_"
-
-
-class KeyError_(ValueError):
-    """An API key request is invalid (unknown role, unknown key)."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +38,13 @@ def create_key(session: Session, *, name: str, role: str, leader_id: str | None 
     """Create a key with ``role``; returns the only copy of its secret. A ``leader`` key is bound to one
     leader (``leader_id``, required); no other role takes one."""
     if role not in ROLES:
-        raise KeyError_(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise UnknownRole(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     if role == LEADER and not leader_id:
-        raise KeyError_("a leader key needs the leader it belongs to (leader_id)")
+        raise InvalidKey("a leader key needs the leader it belongs to (leader_id)")
     if role != LEADER and leader_id:
-        raise KeyError_(f"only leader keys belong to a leader; a {role} key takes no leader_id")
+        raise InvalidKey(f"only leader keys belong to a leader; a {role} key takes no leader_id")
     if leader_id and session.get(Leader, leader_id) is None:
-        raise KeyError_(f"no leader {leader_id!r}")
+        raise InvalidKey(f"no leader {leader_id!r}")
     prefix = secrets.token_hex(6)
     secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(name=name, role=role, prefix=prefix, key_hash=_hash(secret), leader_id=leader_id)
@@ -76,7 +74,7 @@ def revoke_key(session: Session, *, key_id: str) -> ApiKey:
     """Revoke by id or by prefix. Revoking twice keeps the first revocation time."""
     row = session.get(ApiKey, key_id) or session.scalar(select(ApiKey).where(ApiKey.prefix == key_id))
     if row is None:
-        raise KeyError_(f"no API key {key_id!r}")
+        raise KeyNotFound(f"no API key {key_id!r}")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row

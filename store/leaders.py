@@ -11,23 +11,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from store.errors import InvalidLeader as InvalidLeader  # re-exported
+from store.errors import LeaderNotFound as LeaderNotFound
 from store.models import Leader
 
 ACTIVE, INACTIVE = "active", "inactive"
 STATUSES = (ACTIVE, INACTIVE)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-class LeaderNotFound(LookupError):
-    """No leader has that id."""
-
-    code = "unknown_leader"
-
-
-class InvalidLeader(ValueError):
-    """A leader request is invalid (no name, a bad id, an unknown recruiter)."""
-
-    code = "invalid_leader"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -301,7 +302,8 @@ class Analysis(Base):
 class HighlightRow(Base):
     """A clip candidate of a recording: found by an analysis (auto) or set by a merchant (manual).
 
-    Locked rows survive re-analysis untouched; manual in/out points are always locked.
+    Locked rows survive re-analysis untouched; manual in/out points are always locked. A deleted
+    automatic highlight stays as a ``dismissed`` tombstone, so re-analysis does not bring it back.
     """
 
     __tablename__ = "highlights"
@@ -322,6 +324,7 @@ class HighlightRow(Base):
     snapped_end: Mapped[bool] = mapped_column(default=False)
     locked: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(String(16), default="auto")  # auto | manual
+    dismissed: Mapped[bool] = mapped_column(default=False, server_default=false())  # deleted: a tombstone
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

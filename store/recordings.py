@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from store.errors import MissingMedia as MissingMedia  # re-exported
 from store.models import Recording
 
 if TYPE_CHECKING:
     from studio.probe import MediaInfo
-
-
-class MissingMedia(Exception):
-    """The recording's row or file is gone: probing it again will not help."""
-
-    code = "missing_media"
 
 
 def apply_probe(recording: Recording, info: MediaInfo) -> None:

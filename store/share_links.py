@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sidedata.catalog import check_http_url
+from store.errors import ShareLinkError
 from store.models import ShareLink, utcnow
 
 #: lower-case letters and digits less the look-alikes 0/o, 1/l/i: survives case-folding chat apps
@@ -23,10 +24,6 @@ ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 CODE_LENGTH = 10  # 31**10 ≈ 8e14 codes (~49.5 bits): not enumerable at any request rate we serve
 CODE_PATTERN = re.compile(f"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
 MAX_ATTEMPTS = 8
-
-
-class ShareLinkError(ValueError):
-    """A link cannot be made as asked (bad target URL, or no free code after several tries)."""
 
 
 def new_code() -> str:

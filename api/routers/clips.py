@@ -134,10 +134,7 @@ def _recording(session: SessionDep, recording_id: str) -> Recording:
 
 def _clip(session: SessionDep, clip_id: str, *, leader_id: str | None = None) -> Clip:
     """The clip, if the reader may see it (404 for a leader it was not given to, as for no clip at all)."""
-    try:
-        clip = repo.get_clip(session, clip_id=clip_id)
-    except repo.ClipNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    clip = repo.get_clip(session, clip_id=clip_id)  # ClipNotFound answers 404 (api/errors.py)
     if not repo.given_to(clip, leader_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no clip {clip_id!r}")
     return clip

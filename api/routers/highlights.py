@@ -151,12 +151,9 @@ def add_highlight(
     recording_id: str, body: HighlightCreate, session: SessionDep, _key: HighlightEditor
 ) -> dict[str, Any]:
     _recording(session, recording_id)
-    try:
-        row = repo.add_manual_highlight(
-            session, recording_id=recording_id, start=body.start, end=body.end, sku=body.sku, reason=body.reason
-        )
-    except repo.InvalidHighlight as exc:
-        raise _invalid(exc) from exc
+    row = repo.add_manual_highlight(
+        session, recording_id=recording_id, start=body.start, end=body.end, sku=body.sku, reason=body.reason
+    )
     session.commit()
     return repo.highlight_payload(row)
 
@@ -172,12 +169,7 @@ def patch_highlight(
     changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
     if changes.get("start", 0) is None or changes.get("end", 0) is None or changes.get("locked", False) is None:
         raise _invalid(ValueError("start, end and locked cannot be null"))
-    try:
-        row = repo.update_highlight(session, highlight_id=highlight_id, **changes)
-    except repo.HighlightNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except repo.InvalidHighlight as exc:
-        raise _invalid(exc) from exc
+    row = repo.update_highlight(session, highlight_id=highlight_id, **changes)
     session.commit()
     return repo.highlight_payload(row)
 
@@ -188,8 +180,5 @@ def patch_highlight(
     summary="Delete a highlight (roles: admin, content, merchant)",
 )
 def delete_highlight(highlight_id: str, session: SessionDep, _key: HighlightEditor) -> None:
-    try:
-        repo.delete_highlight(session, highlight_id=highlight_id)
-    except repo.HighlightNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    repo.delete_highlight(session, highlight_id=highlight_id)
     session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AdminKey, SessionDep
@@ -36,10 +36,7 @@ def _public(row: ApiKey) -> dict[str, Any]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a key (roles: admin)")
 def create_key(body: KeyCreate, session: SessionDep, _key: AdminKey) -> dict[str, Any]:
-    try:
-        issued = key_store.create_key(session, name=body.name, role=body.role, leader_id=body.leader_id)
-    except key_store.KeyError_ as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    issued = key_store.create_key(session, name=body.name, role=body.role, leader_id=body.leader_id)
     session.commit()
     return {
         "id": issued.id,
@@ -57,9 +54,6 @@ def list_keys(session: SessionDep, _key: AdminKey) -> list[dict[str, Any]]:
 
 @router.delete("/{key_id}", summary="Revoke a key (roles: admin)")
 def revoke_key(key_id: str, session: SessionDep, _key: AdminKey) -> dict[str, Any]:
-    try:
-        row = key_store.revoke_key(session, key_id=key_id)
-    except key_store.KeyError_ as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    row = key_store.revoke_key(session, key_id=key_id)
     session.commit()
     return _public(row)

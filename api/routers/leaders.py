@@ -59,17 +59,14 @@ def _visible(session: SessionDep, key: ApiKey, leader_id: str) -> Leader:
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add a leader (roles: admin, content, merchant)")
 def create_leader(body: LeaderCreate, session: SessionDep, _key: LeaderAdmin) -> dict[str, Any]:
-    try:
-        row = repo.create_leader(
-            session,
-            name=body.name,
-            phone=body.phone,
-            wechat=body.wechat,
-            recruiter_id=body.recruiter_id,
-            leader_id=body.id,
-        )
-    except repo.InvalidLeader as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    row = repo.create_leader(  # InvalidLeader answers 422 (api/errors.py)
+        session,
+        name=body.name,
+        phone=body.phone,
+        wechat=body.wechat,
+        recruiter_id=body.recruiter_id,
+        leader_id=body.id,
+    )
     session.commit()
     return leader_payload(row)
 

@@ -36,6 +36,7 @@ from api.deps import (
     SettingsDep,
     presented_key,
 )
+from api.errors import DOMAIN_ERRORS, error_response, http_error
 from api.formatting import (
     display_size,
     fmt_audio,
@@ -137,7 +138,7 @@ def page_error(request: Request, exc: HTTPException) -> Response | None:
 
 
 class PageRoute(APIRoute):
-    """A route whose auth errors become pages; ``*.json`` routes keep the API's JSON errors."""
+    """A route whose auth and not-found errors become pages; ``*.json`` routes keep the API's JSON errors."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -152,6 +153,10 @@ class PageRoute(APIRoute):
                 if response is None:
                     raise
                 return response
+            except DOMAIN_ERRORS as exc:  # as the API would answer, then as a page
+                if request.url.path.endswith(".json"):
+                    raise
+                return page_error(request, http_error(exc)) or error_response(exc)
 
         return page_handler
 

@@ -9,13 +9,10 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from sqlalchemy import select
 
 from api.deps import CatalogKey, SessionDep, SettingsDep
-from services.sidedata_import import MAX_SIDE_DATA_BYTES, SideDataRequestError, import_side_data
-from sidedata.errors import SideDataError, SideDataImportError
+from services.sidedata_import import MAX_SIDE_DATA_BYTES, import_side_data
 from store.models import Product
 
 router = APIRouter(prefix="/api", tags=["side data"])
-
-PROBLEMS_SHOWN = 20
 
 
 async def _read_limited(upload: UploadFile) -> bytes:
@@ -26,26 +23,8 @@ async def _read_limited(upload: UploadFile) -> bytes:
 
 
 def _run_import(settings: SettingsDep, session: SessionDep, **kwargs: Any) -> dict[str, Any]:
-    try:
-        report = import_side_data(settings, session, **kwargs)
-    except SideDataImportError as exc:
-        problems = [str(p) for p in exc.problems]
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {
-                "code": "invalid_side_data",
-                "message": str(exc),
-                "problems": problems[:PROBLEMS_SHOWN],
-                "problem_count": len(problems),
-            },
-        ) from exc
-    except SideDataRequestError as exc:
-        raise HTTPException(exc.status_code, {"code": "bad_request", "message": str(exc)}) from exc
-    except SideDataError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": "invalid_side_data", "message": str(exc)}
-        ) from exc
-    return report.to_dict()
+    """Import and report; a failed import answers through ``api/errors.py`` (422 with its problems)."""
+    return import_side_data(settings, session, **kwargs).to_dict()
 
 
 @router.post("/catalog", summary="Import the product catalog; upserts by SKU (roles: admin, content, merchant)")

@@ -22,8 +22,20 @@ from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
 from api.deps import IngestKey, SessionDep, SettingsDep
-from api.ingest_http import CHECKSUMS, BodyAbandoned, BodyReader, PartWriter, http_error, request_length
-from api.tus_store import (
+from api.errors import DOMAIN_ERRORS, error_response
+from api.ingest_http import BodyAbandoned, BodyReader, PartWriter, request_length
+from runtime.config import Settings
+from services.ingest import (
+    IngestError,
+    InsufficientStorage,
+    UploadTooLarge,
+    check_free_space,
+    check_upload_size,
+    recording_summary,
+)
+from services.storage import get_storage
+from services.uploads import (
+    CHECKSUMS,
     TUS_EXTENSIONS,
     TUS_VERSION,
     BodyIncomplete,
@@ -31,7 +43,7 @@ from api.tus_store import (
     Held,
     IngestFailed,
     OffsetMismatch,
-    TusError,
+    TusProtocolError,
     acquire,
     create_upload,
     disk_offset,
@@ -46,17 +58,8 @@ from api.tus_store import (
     sync_offset,
     terminate_upload,
 )
-from runtime.config import Settings
-from services.ingest import (
-    IngestError,
-    InsufficientStorage,
-    UploadTooLarge,
-    check_free_space,
-    check_upload_size,
-    recording_summary,
-)
-from services.storage import get_storage
 from store.models import ApiKey, Upload
+from workers.dispatch import enqueue_job
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ _READERS: dict[str, BodyReader] = {}  # upload id -> the body this process is wr
 
 
 class TusRoute(APIRoute):
-    """Every answer carries ``Tus-Resumable``, errors from dependencies (401/403/412) included."""
+    """Every answer carries ``Tus-Resumable``, errors (domain ones and 401/403/412 from dependencies) included."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
@@ -80,6 +83,8 @@ class TusRoute(APIRoute):
                 response = JSONResponse(
                     {"detail": jsonable_encoder(exc.errors())}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
                 )
+            except DOMAIN_ERRORS as exc:
+                response = error_response(exc)
             response.headers["Tus-Resumable"] = TUS_VERSION
             return response
 
@@ -122,7 +127,7 @@ def _int_header(request: Request, name: str) -> int | None:
     if raw is None:
         return None
     if not raw.strip().isdigit():
-        raise http_error(TusError(f"{name} must be a non-negative integer, not {raw!r}"))
+        raise TusProtocolError(f"{name} must be a non-negative integer, not {raw!r}")
     return int(raw)
 
 
@@ -206,11 +211,11 @@ async def _receive(
 
 
 async def _finish(settings: Settings, session: SessionDep, held: Held) -> Response:
-    """Ingest the complete file; a rejected one takes its upload with it (422)."""
+    """Ingest the complete file; a rejected one takes its upload with it."""
     upload = held.upload
     name = part_path(settings, upload.id).name
     try:
-        result = await run_in_threadpool(finalize_upload, settings, session, upload)
+        result = await run_in_threadpool(finalize_upload, settings, session, upload, enqueue=enqueue_job)
     except IngestError as exc:
         raise type(exc)(str(exc).replace(name, upload.filename), code=exc.code) from exc
     except Exception as exc:  # not the file's fault: the bytes are kept and a HEAD retries
@@ -237,20 +242,15 @@ async def _with_upload(
     peek: bool = False,
 ) -> Response:
     """Run ``work`` on the claimed upload; ``takeover`` stops this process's stalled writer of it first."""
+    if takeover and upload_id in _READERS:
+        await run_in_threadpool(load_upload, session, upload_id, key=key)  # only the owner may interrupt
+        if (reader := _READERS.get(upload_id)) is not None:
+            reader.stop()  # a tus client sends one request at a time: the old one's client is gone
+    held = await run_in_threadpool(acquire, settings, session, upload_id, key=key, wait=1.0 if peek else 5.0, peek=peek)
     try:
-        if takeover and upload_id in _READERS:
-            await run_in_threadpool(load_upload, session, upload_id, key=key)  # only the owner may interrupt
-            if (reader := _READERS.get(upload_id)) is not None:
-                reader.stop()  # a tus client sends one request at a time: the old one's client is gone
-        held = await run_in_threadpool(
-            acquire, settings, session, upload_id, key=key, wait=1.0 if peek else 5.0, peek=peek
-        )
-        try:
-            return await work(held)
-        finally:
-            held.release()
-    except IngestError as exc:
-        raise http_error(exc) from exc
+        return await work(held)
+    finally:
+        held.release()
 
 
 @router.post(
@@ -268,20 +268,17 @@ async def tus_create(request: Request, settings: SettingsDep, session: SessionDe
     length = _int_header(request, "upload-length")
     deferred = request.headers.get("upload-defer-length") == "1"
     if (length is None) == (not deferred):
-        raise http_error(TusError("send either Upload-Length or 'Upload-Defer-Length: 1'"))
+        raise TusProtocolError("send either Upload-Length or 'Upload-Defer-Length: 1'")
     body = request_length(request)
     has_body = (body or 0) > 0 or "chunked" in request.headers.get("transfer-encoding", "")
     if has_body and request.headers.get("content-type", "").split(";")[0].strip() != OFFSET_STREAM:
-        raise http_error(TusError(f"a creation request with a body needs Content-Type: {OFFSET_STREAM}"))
-    try:
-        metadata = parse_metadata(request.headers.get("upload-metadata"))
-        check_upload_size(settings, length)
-        check_free_space(settings, get_storage(settings.media_root), length or body or 0)
-        upload = await run_in_threadpool(
-            create_upload, settings, session, length=length, metadata=metadata, api_key_id=key.id
-        )
-    except IngestError as exc:
-        raise http_error(exc) from exc
+        raise TusProtocolError(f"a creation request with a body needs Content-Type: {OFFSET_STREAM}")
+    metadata = parse_metadata(request.headers.get("upload-metadata"))
+    check_upload_size(settings, length)
+    check_free_space(settings, get_storage(settings.media_root), length or body or 0)
+    upload = await run_in_threadpool(
+        create_upload, settings, session, length=length, metadata=metadata, api_key_id=key.id
+    )
     location = f"{request.scope.get('root_path', '')}{PREFIX}/{upload.id}"
     if not has_body and length != 0:
         headers = {**_upload_headers(upload, 0), "Location": location}
@@ -343,7 +340,7 @@ async def tus_patch(
         )
     client_offset = _int_header(request, "upload-offset")
     if client_offset is None:
-        raise http_error(TusError("Upload-Offset is required"))
+        raise TusProtocolError("Upload-Offset is required")
 
     async def append(held: Held) -> Response:
         return await _receive(request, settings, session, held, client_offset=client_offset)

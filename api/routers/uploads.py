@@ -20,15 +20,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from api.deps import IngestKey, SessionDep, SettingsDep
-from api.ingest_http import (
-    BodyAbandoned,
-    BodyReader,
-    PartWriter,
-    http_error,
-    parse_ingest_fields,
-    request_length,
-)
+from api.ingest_http import BodyAbandoned, BodyReader, PartWriter, request_length
 from runtime.config import Settings
+from services.errors import InvalidRequest
 from services.ingest import (
     IngestError,
     InsufficientStorage,
@@ -36,6 +30,7 @@ from services.ingest import (
     check_free_space,
     check_upload_size,
     ingest_file,
+    parse_ingest_fields,
     recording_summary,
     register_path,
     staging_path,
@@ -72,8 +67,10 @@ UPLOAD_FORM = {
 }
 
 
-class FormError(IngestError):
+class FormError(InvalidRequest, IngestError):
     """The multipart body is malformed or lacks the file."""
+
+    code = "bad_form"
 
 
 class _FormSink:
@@ -151,7 +148,7 @@ class _FormSink:
         name = params.get(b"name", b"").decode("utf-8", "replace")
         if name == FILE_FIELD:
             if self.path is not None:
-                raise FormError("send exactly one file in the 'file' field", code="bad_form")
+                raise FormError("send exactly one file in the 'file' field")
             self.filename = params.get(b"filename", b"").decode("utf-8", "replace") or "recording"
             self.path = staging_path(self.settings, self.filename)
             self.writer = PartWriter(self.path, start=0, limit=self.settings.max_upload_bytes, create=True)
@@ -167,7 +164,7 @@ class _FormSink:
         elif self._part:
             self._text += data[start:end]
             if len(self._text) > MAX_TEXT_FIELD:
-                raise FormError(f"form field {self._part!r} is longer than {MAX_TEXT_FIELD} bytes", code="bad_form")
+                raise FormError(f"form field {self._part!r} is longer than {MAX_TEXT_FIELD} bytes")
 
     def _part_end(self) -> None:
         if self._part and self._part != FILE_FIELD:
@@ -200,13 +197,13 @@ async def _receive_form(request: Request, sink: _FormSink, boundary: bytes) -> N
             if sink.needs_flush:
                 await run_in_threadpool(sink.flush)
     except MultipartParseError as exc:
-        raise FormError(f"the multipart body is malformed: {exc}", code="bad_form") from exc
+        raise FormError(f"the multipart body is malformed: {exc}") from exc
     await run_in_threadpool(sink.flush)
     await run_in_threadpool(sink.close)
     if not sink.ended:
-        raise FormError("the multipart body ended before its closing boundary", code="bad_form")
+        raise FormError("the multipart body ended before its closing boundary")
     if sink.path is None:
-        raise FormError("the form has no 'file' field: attach the recording as 'file'", code="bad_form")
+        raise FormError("the form has no 'file' field: attach the recording as 'file'")
 
 
 @router.post(
@@ -261,12 +258,12 @@ async def upload_recording(
     except IngestError as exc:
         sink.discard()
         if isinstance(exc, RejectedMedia) and sink.path is not None and sink.filename:
-            exc = RejectedMedia(str(exc).replace(sink.path.name, sink.filename), code=exc.code)
-        raise http_error(exc) from exc
+            raise RejectedMedia(str(exc).replace(sink.path.name, sink.filename), code=exc.code) from exc
+        raise
     except OSError as exc:
         sink.discard()
         if exc.errno == errno.ENOSPC:
-            raise http_error(InsufficientStorage("the disk filled up during the upload; free space and retry")) from exc
+            raise InsufficientStorage("the disk filled up during the upload; free space and retry") from exc
         raise
     except BaseException:
         sink.discard()
@@ -293,19 +290,16 @@ def register_recording(
 ) -> dict[str, Any]:
     """Off unless ``LIVESLICE_IMPORT_ROOTS`` is set; symlinks and HLS segments must stay inside a root."""
     del key
-    try:
-        fields = parse_ingest_fields(
-            settings, title=body.title, stream_started_at=body.stream_started_at, timezone=body.timezone
-        )
-        result = register_path(
-            settings,
-            session,
-            body.path,
-            title=fields.title,
-            stream_started_at=fields.stream_started_at,
-            timezone=fields.timezone,
-            enqueue=enqueue_job,
-        )
-    except IngestError as exc:
-        raise http_error(exc) from exc
+    fields = parse_ingest_fields(
+        settings, title=body.title, stream_started_at=body.stream_started_at, timezone=body.timezone
+    )
+    result = register_path(
+        settings,
+        session,
+        body.path,
+        title=fields.title,
+        stream_started_at=fields.stream_started_at,
+        timezone=fields.timezone,
+        enqueue=enqueue_job,
+    )
     return recording_summary(result.recording, result.info)

@@ -7,15 +7,21 @@ from contextlib import AbstractContextManager
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
+from services.errors import ServiceError
+
 CHUNK = 1024 * 1024
 
 
-class StorageError(Exception):
+class StorageError(ServiceError):
     """A storage key is invalid or an operation on the store failed."""
+
+    code = "storage_error"
 
 
 class KeyNotFound(StorageError, FileNotFoundError):
     """No object is stored under the key (also a ``FileNotFoundError`` for older callers)."""
+
+    code = "not_found"
 
 
 class BucketNotFound(StorageError):
@@ -31,6 +37,8 @@ class TransientStorageError(StorageError, ConnectionError):
 
     Also a ``ConnectionError``, so task code that retries connection errors retries these too.
     """
+
+    code = "storage_unavailable"
 
 
 class EndpointUnreachable(TransientStorageError):

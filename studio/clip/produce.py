@@ -44,8 +44,10 @@ from studio.clip.types import (
 )
 from studio.errors import FFmpegCancelled, ToolchainError
 from studio.ffmpeg import Progress
+from studio.probe import probe
 from studio.render import CardOverlay, Preset, QrOverlay, RenderFontError, make_plan, render_clip
-from studio.render.variants import render_variants
+from studio.render.render import RenderResult
+from studio.render.variants import render_variant, render_variants
 
 __all__ = [
     "ClipCancelled",
@@ -164,7 +166,11 @@ def produce_base(
     targets.video.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".work-", dir=targets.video.parent))
     try:
-        result = _render_base(job, theme, targets.video, workdir, stages, share)
+        if _wants_end_card(job):  # a single link on an end-card preset: the base, then its end card
+            base = _render_base(job, theme, workdir / "base.mp4", workdir, stages, share)
+            result = _with_end_card(job, theme, base, targets.video)
+        else:
+            result = _render_base(job, theme, targets.video, workdir, stages, share)
     except FFmpegCancelled as exc:
         raise ClipCancelled("the render was cancelled") from exc
     finally:
@@ -182,6 +188,7 @@ def produce_base(
         product=job.product,
         share_url=job.poster_url,
         corner_qr=job.mode == "accurate" and _wants_corner_qr(job),
+        end_card=_wants_end_card(job),
     )
 
 
@@ -244,7 +251,24 @@ def _wants_corner_qr(job: ClipJob) -> bool:
     return bool(job.corner_qr_url) and job.preset.qr_policy == "corner" and not job.leaders
 
 
-def _render_base(job: ClipJob, theme: CardTheme, output: Path, workdir: Path, stages: _Stages, share: float) -> Any:
+def _wants_end_card(job: ClipJob) -> bool:
+    """A single-link clip on a preset that takes its QR on an end card (leaders' variants get their own)."""
+    return bool(job.corner_qr_url) and job.preset.qr_policy == "end_card" and not job.leaders and job.mode == "accurate"
+
+
+def _with_end_card(job: ClipJob, theme: CardTheme, base: RenderResult, output: Path) -> RenderResult:
+    """``base`` joined by stream copy to the end card with the clip's QR (no leader), written to ``output``."""
+    assert job.corner_qr_url is not None
+    content = job.product.card_content() if job.product is not None else None
+    size = (job.preset.width, job.preset.height)
+    card = render_end_card(size=size, qr_url=job.corner_qr_url, leader=None, content=content, theme=theme)
+    render_variant(base.path, card, output, preset=job.preset, seconds=END_CARD_SECONDS)
+    return replace(base, path=output, duration=probe(output).duration or base.duration + END_CARD_SECONDS)
+
+
+def _render_base(
+    job: ClipJob, theme: CardTheme, output: Path, workdir: Path, stages: _Stages, share: float
+) -> RenderResult:
     options: dict[str, Any] = {"mode": job.mode, "font": job.font}
     if job.mode == "accurate":
         options["reframe"] = job.reframe

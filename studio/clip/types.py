@@ -149,6 +149,7 @@ class RenderOutcome:
     product: ProductInfo | None = None
     share_url: str | None = None
     corner_qr: bool = False
+    end_card: bool = False  # the clip ends on a card with its QR (single link, end-card preset)
     variants: list[VariantOutcome] = field(default_factory=list)
     leader_posters: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

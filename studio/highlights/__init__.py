@@ -147,8 +147,12 @@ def detect_highlights(
     locked: Sequence[Highlight] = (),
     pauses: Sequence[tuple[float, float]] | None = None,
     snap_tolerance: float = 3.0,
+    avoid: Sequence[tuple[float, float]] = (),
 ) -> HighlightResult:
     """Find up to ``clips`` highlights in ``inp`` (``clips`` counts the locked ones too).
+
+    No automatic highlight overlaps a locked one, nor a window in ``avoid`` (``(start, end)`` in
+    seconds: the highlights a merchant dismissed).
 
     ``weights`` update the preset's (0 switches a signal off). Weighted signals without their data are
     dropped and listed in ``missing``; flat ones are dropped with a warning. ``pauses`` are speech
@@ -186,7 +190,7 @@ def detect_highlights(
             hz=inp.hz,
             duration=inp.duration,
             params=params,
-            taken=[(h.start, h.end) for h in locked],
+            taken=[*((h.start, h.end) for h in locked), *avoid],
             segments=segments,
             pauses=cut_pauses,
             anchor=normalise(signals["keywords"].values)[1] if "keywords" in effective else None,

@@ -131,6 +131,33 @@ def test_analysis_end_to_end_then_edit_lock_and_rerun(
     assert manual["id"] not in {h["id"] for h in remaining}
 
 
+def test_a_deleted_automatic_highlight_stays_deleted_on_reanalysis(
+    client: TestClient, settings: Settings, keys: dict[str, Headers], recording_id: str
+) -> None:
+    merchant = keys["merchant"]
+    _analyse(client, settings, merchant, recording_id)
+    url = f"/api/recordings/{recording_id}/highlights"
+    autos = client.get(url, headers=merchant).json()["highlights"]
+    assert len(autos) == 3
+    dropped = autos[1]
+    assert client.delete(f"/api/highlights/{dropped['id']}", headers=merchant).status_code == 204
+    assert client.delete(f"/api/highlights/{dropped['id']}", headers=merchant).status_code == 404
+    assert client.patch(f"/api/highlights/{dropped['id']}", headers=merchant, json={"locked": True}).status_code == 404
+    assert dropped["id"] not in {h["id"] for h in client.get(url, headers=merchant).json()["highlights"]}
+
+    job = _analyse(client, settings, keys["content"], recording_id)
+    after = client.get(url, headers=merchant).json()["highlights"]
+    assert job["result"]["auto"] == len(after) == 3  # the others come back, and one elsewhere fills the gap
+    for h in after:
+        assert not (h["start"] < dropped["end"] and dropped["start"] < h["end"]), (h, dropped)
+    kept = [(h["start"], h["end"]) for h in after]
+    for other in (autos[0], autos[2]):
+        assert (other["start"], other["end"]) in kept
+    with session_scope(settings.database_url) as session:
+        tombstone = session.get(HighlightRow, dropped["id"])
+        assert tombstone is not None and tombstone.dismissed
+
+
 def test_manual_highlight_wins_over_overlapping_automatic_ones(
     client: TestClient, settings: Settings, keys: dict[str, Headers], recording_id: str
 ) -> None:

@@ -15,8 +15,8 @@ import pytest
 from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
-from api.tus_store import part_path, purge_expired_uploads
 from runtime.config import Settings
+from services.uploads import part_path, purge_expired_uploads
 from store import keys as key_store
 from store.db import session_scope, upgrade
 from store.models import Recording, Upload

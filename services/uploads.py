@@ -11,68 +11,69 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
+import hashlib
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.ingest_http import CHECKSUMS, parse_ingest_fields
 from runtime.config import Settings
-from services.ingest import IngestError, IngestResult, RejectedMedia, ingest_file
+from services import errors
+from services.errors import Busy, Conflict, Expired, Interrupted, InvalidRequest, NotFound, Unavailable
+from services.ingest import Enqueue, IngestError, IngestResult, RejectedMedia, ingest_file, parse_ingest_fields
 from store.models import ApiKey, Upload
-from workers.dispatch import enqueue_job
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
+CHECKSUMS: dict[str, Callable[[], Any]] = {"sha1": hashlib.sha1, "md5": hashlib.md5, "sha256": hashlib.sha256}
 
 
 class TusError(IngestError):
-    """A tus protocol error; ``status_code`` is the HTTP answer."""
+    """A tus upload cannot go on as asked; subclasses say why."""
 
 
-class UploadNotFound(TusError):
-    status_code = 404
+class TusProtocolError(InvalidRequest, TusError):
+    """A request breaks the tus protocol (a bad header, a length that changes)."""
+
+
+class UploadNotFound(NotFound, TusError):
     code = "upload_not_found"
 
 
-class UploadGone(TusError):
-    status_code = 410
+class UploadGone(Expired, TusError):
     code = "upload_gone"
 
 
-class OffsetMismatch(TusError):
-    status_code = 409
+class OffsetMismatch(Conflict, TusError):
     code = "offset_mismatch"
 
 
-class UploadLocked(TusError):
-    status_code = 423
+class UploadLocked(Busy, TusError):
     code = "upload_locked"
 
 
-class IngestFailed(TusError):
+class IngestFailed(Unavailable, TusError):
     """All bytes arrived but storing the recording failed for a reason not the file's; the bytes are kept."""
 
-    status_code = 503
     code = "ingest_failed"
 
 
-class BodyIncomplete(TusError):
+class BodyIncomplete(Interrupted, TusError):
     """The body stopped before its end (client gone, silent, or superseded); what arrived is kept."""
 
-    status_code = 408
     code = "body_incomplete"
 
 
-class ChecksumMismatch(TusError):
-    status_code = 460
-    code = "checksum_mismatch"
+class ChecksumMismatch(errors.ChecksumMismatch, TusError):
+    """The body does not match ``Upload-Checksum``; none of it was kept."""
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -84,11 +85,11 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             continue
         key, _, encoded = item.partition(" ")
         if not key or key in result:
-            raise TusError(f"Upload-Metadata has an empty or repeated key in {item!r}")
+            raise TusProtocolError(f"Upload-Metadata has an empty or repeated key in {item!r}")
         try:
             result[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise TusError(f"Upload-Metadata value for {key!r} is not base64 of UTF-8 text") from exc
+            raise TusProtocolError(f"Upload-Metadata value for {key!r} is not base64 of UTF-8 text") from exc
     return result
 
 
@@ -99,11 +100,11 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
     algo, _, encoded = header.strip().partition(" ")
     algo = algo.lower()
     if algo not in CHECKSUMS:
-        raise TusError(f"checksum algorithm {algo!r} is not supported; use one of {', '.join(CHECKSUMS)}")
+        raise TusProtocolError(f"checksum algorithm {algo!r} is not supported; use one of {', '.join(CHECKSUMS)}")
     try:
         return algo, base64.b64decode(encoded.strip(), validate=True)
     except binascii.Error as exc:
-        raise TusError("Upload-Checksum digest is not base64") from exc
+        raise TusProtocolError("Upload-Checksum digest is not base64") from exc
 
 
 def part_path(settings: Settings, upload_id: str) -> Path:
@@ -197,8 +198,9 @@ def acquire(
 ) -> Held:
     """Claim ``upload_id``: wait up to ``wait`` seconds for another request on it to finish.
 
-    Raises 404 (unknown), 410 (expired or bytes lost, cleaned up now) or 423 (still busy; with
-    ``peek``, returns a ``busy`` Held instead). Blocking: run it in a worker thread.
+    Raises :class:`UploadNotFound`, :class:`UploadGone` (expired or bytes lost, cleaned up now) or
+    :class:`UploadLocked` (still busy; with ``peek``, returns a ``busy`` Held instead). Blocking: run it
+    in a worker thread.
     """
     upload = load_upload(session, upload_id, key=key)
     if upload.recording_id is None:
@@ -265,18 +267,20 @@ def set_length(settings: Settings, session: Session, upload: Upload, length: int
     """Fix a deferred length (``Upload-Length`` on a later request)."""
     if upload.length is not None:
         if upload.length != length:
-            raise TusError(f"Upload-Length is already {upload.length}; it cannot change")
+            raise TusProtocolError(f"Upload-Length is already {upload.length}; it cannot change")
         return
     if length < upload.offset:
-        raise TusError(f"Upload-Length {length} is below the {upload.offset} bytes already received")
+        raise TusProtocolError(f"Upload-Length {length} is below the {upload.offset} bytes already received")
     upload.length = length
     session.commit()
 
 
-def finalize_upload(settings: Settings, session: Session, upload: Upload) -> IngestResult:
-    """All bytes are in: ingest the ``.part`` file.
+def finalize_upload(
+    settings: Settings, session: Session, upload: Upload, *, enqueue: Enqueue | None = None
+) -> IngestResult:
+    """All bytes are in: ingest the ``.part`` file; ``enqueue`` sends its probe job (see ``ingest_file``).
 
-    A rejected file (422) takes the upload with it. Any other failure (database down, a bug) keeps
+    A rejected file takes the upload with it. Any other failure (database down, a bug) keeps
     the bytes, so a later HEAD or PATCH retries the ingest instead of losing a long upload.
     """
     fields = parse_ingest_fields(
@@ -300,7 +304,7 @@ def finalize_upload(settings: Settings, session: Session, upload: Upload) -> Ing
             title=fields.title,
             stream_started_at=fields.stream_started_at,
             timezone=fields.timezone,
-            enqueue=enqueue_job,
+            enqueue=enqueue,
         )
     except RejectedMedia:
         session.rollback()

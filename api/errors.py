@@ -1,0 +1,105 @@
+"""The one place where domain errors become HTTP answers.
+
+:data:`STATUS` maps each kind of error to its status code; the most specific class in an error's MRO
+wins. The JSON routes answer ``{"detail": {"code": ..., "message": ...}}`` through the exception
+handlers :func:`install_error_handlers` registers; the errors in :data:`MESSAGE_ONLY` answer with the bare
+message (``{"detail": "..."}``), as those routes always have. The web pages turn these answers into their
+HTML error pages (``api.routers.pages.PageRoute``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+
+from services import errors as service
+from services.ingest import IngestError
+from services.storage.base import KeyNotFound, StorageError, TransientStorageError
+from sidedata.errors import SideDataError, SideDataImportError
+from store import errors as store
+
+log = logging.getLogger(__name__)
+
+#: The HTTP status of each kind of domain error. Domain errors list their kind first (``class
+#: UploadTooLarge(TooLarge, IngestError)``), so a kind outranks the domain root's default below it.
+STATUS: dict[type[Exception], int] = {
+    service.InvalidRequest: status.HTTP_400_BAD_REQUEST,
+    service.NotPermitted: status.HTTP_403_FORBIDDEN,
+    service.NotFound: status.HTTP_404_NOT_FOUND,
+    service.Interrupted: status.HTTP_408_REQUEST_TIMEOUT,
+    service.Conflict: status.HTTP_409_CONFLICT,
+    service.Expired: status.HTTP_410_GONE,
+    service.TooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
+    service.InvalidValue: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    service.RejectedMedia: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    service.Busy: status.HTTP_423_LOCKED,
+    service.ChecksumMismatch: 460,  # tus checksum extension: "Checksum Mismatch"
+    service.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    service.InsufficientStorage: status.HTTP_507_INSUFFICIENT_STORAGE,
+    StorageError: status.HTTP_500_INTERNAL_SERVER_ERROR,
+    KeyNotFound: status.HTTP_404_NOT_FOUND,
+    TransientStorageError: status.HTTP_503_SERVICE_UNAVAILABLE,
+    store.RecordNotFound: status.HTTP_404_NOT_FOUND,
+    store.InvalidRecord: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    store.MissingMedia: status.HTTP_404_NOT_FOUND,
+    SideDataError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    # domain roots: the default for an error of that domain with no kind of its own
+    IngestError: status.HTTP_400_BAD_REQUEST,
+    store.HighlightError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    store.KeyError_: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+#: Errors answered with the bare message as ``detail`` rather than ``{"code", "message"}``.
+MESSAGE_ONLY: tuple[type[Exception], ...] = (store.RecordNotFound, store.UnknownRole)
+
+#: How many of a side-data import's problems an answer lists.
+PROBLEMS_SHOWN = 20
+
+#: The roots of the domain errors answered here.
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (service.ServiceError, store.StoreError, SideDataError)
+
+
+def status_for(exc: BaseException) -> int:
+    """The status of ``exc``: that of the first class in its MRO with one, else 500."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return status.HTTP_500_INTERNAL_SERVER_ERROR
+
+
+def detail_for(exc: BaseException) -> Any:
+    """The ``detail`` of the JSON answer for ``exc``."""
+    if isinstance(exc, MESSAGE_ONLY):
+        return str(exc)
+    detail: dict[str, Any] = {"code": getattr(exc, "code", "error"), "message": str(exc)}
+    if isinstance(exc, SideDataImportError):
+        problems = [str(p) for p in exc.problems]
+        detail.update(problems=problems[:PROBLEMS_SHOWN], problem_count=len(problems))
+    return detail
+
+
+def http_error(exc: BaseException, headers: dict[str, str] | None = None) -> HTTPException:
+    """``exc`` as an :class:`HTTPException` (for routes that answer by raising one)."""
+    return HTTPException(status_for(exc), detail=detail_for(exc), headers=headers)
+
+
+def error_response(exc: BaseException, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The JSON answer for ``exc``."""
+    code = status_for(exc)
+    if code >= status.HTTP_500_INTERNAL_SERVER_ERROR:
+        log.warning("answering %s for %s: %s", code, type(exc).__name__, exc)
+    return JSONResponse({"detail": detail_for(exc)}, status_code=code, headers=headers)
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    del request
+    return error_response(exc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every domain error a JSON route lets through with its mapped status."""
+    for root in DOMAIN_ERRORS:
+        app.add_exception_handler(root, _handle)
