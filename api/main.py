@@ -41,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (uploads, tus, recordings, highlights, jobs, clips, sidedata, keys, pages, clip_pages, job_pages, share)
     for module in routers:
         app.include_router(module.router)
+    from api.auth_gate import KeyGate
     from api.metrics import install_observability
 
+    app.add_middleware(KeyGate, settings=settings)  # inside the request-id middleware added next
     install_observability(app)  # /metrics and request ids
     return app
