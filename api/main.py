@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.docs import install_docs
 from liveslice.config import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,9 +36,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="liveslice",
         version="0.1.0",
         description="Live-stream recordings in, share-ready product clips out.",
+        docs_url=None,  # served by api.docs from local files instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_docs(app)
     routers = (uploads, tus, recordings, highlights, jobs, clips, sidedata, keys, pages, clip_pages, job_pages, share)
     for module in routers:
         app.include_router(module.router)
