@@ -85,10 +85,14 @@ def require_roles(*roles: str) -> Callable[[ApiKey], ApiKey]:
 # Who may do what. Every router states its roles with one of these.
 INGEST_ROLES = ("admin", "content")
 RECORDING_READ_ROLES = ("admin", "content", "merchant")
-CATALOG_ROLES = ("admin", "content", "merchant")
+CATALOG_ROLES = ("admin", "merchant")  # the product catalog: names, prices, coupons, buy links
+PRODUCT_READ_ROLES = ("admin", "content", "merchant")
+SIDE_DATA_ROLES = ("admin", "content", "merchant")  # a recording's timeline, chat, orders, transcript
 ADMIN_ROLES = ("admin",)
 
 IngestKey = Annotated[ApiKey, Depends(require_roles(*INGEST_ROLES))]
 RecordingReader = Annotated[ApiKey, Depends(require_roles(*RECORDING_READ_ROLES))]
 CatalogKey = Annotated[ApiKey, Depends(require_roles(*CATALOG_ROLES))]
+ProductReader = Annotated[ApiKey, Depends(require_roles(*PRODUCT_READ_ROLES))]
+SideDataKey = Annotated[ApiKey, Depends(require_roles(*SIDE_DATA_ROLES))]
 AdminKey = Annotated[ApiKey, Depends(require_roles(*ADMIN_ROLES))]
