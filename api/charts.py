@@ -5,9 +5,10 @@ inline ``style`` attributes, so only SVG presentation attributes are used). Ever
 escaped: reasons quote chat and transcript phrases, which are user input.
 
 ``score_timeline_svg(result.series(), [h.to_dict() for h in result.highlights], duration=...)`` draws
-each signal as a line over time (the combined score thicker), the highlights as bands with their rank
-and a tooltip, and a time axis. :func:`score_timeline` adds the rows of the highlights table rendered
-by ``templates/partials/score_timeline.html``.
+the combined score as a thick line on top of the other signals (thin, muted lines), voice activity as a
+lane of speech segments under the plot (a dense 0/1 signal drawn as a line hides everything else), the
+highlights as bands with their rank and a tooltip, and a time axis. :func:`score_timeline` adds the rows
+of the highlights table rendered by ``templates/partials/score_timeline.html``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["SIGNAL_COLOURS", "clock", "score_timeline", "score_timeline_svg", "timeline_rows"]
+__all__ = ["SIGNAL_COLOURS", "active_segments", "clock", "score_timeline", "score_timeline_svg", "timeline_rows"]
 
 SIGNAL_COLOURS: dict[str, str] = {
     "score": "#111827",
@@ -38,6 +39,10 @@ FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif"
 _TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 _PAD_X, _AXIS_H, _LEGEND_ROW = 8, 22, 18
 _LABEL_H = 14  # a strip above the plot where the bands carry their rank labels, clear of the lines
+LANE_SIGNALS = ("voice",)  # drawn as activity segments in a lane under the plot, not as lines
+LANE_THRESHOLD = 0.5  # a lane signal at or above this (after smoothing) counts as active
+_LANE_H, _LANE_GAP = 10, 4
+_LANE_MERGE_PX = 2.0  # active runs closer than this are drawn as one segment
 
 
 def clock(seconds: float, *, hours: bool = False) -> str:
@@ -68,9 +73,10 @@ def _colour(name: str, fallback_index: int) -> str:
 class _Frame:
     """Where the plot lies inside the SVG, and how times and values map onto it."""
 
-    def __init__(self, width: int, height: int, top: float, duration: float) -> None:
+    def __init__(self, width: int, height: int, top: float, duration: float, lanes: int = 0) -> None:
         self.left, self.right = float(_PAD_X), float(width - _PAD_X)
-        self.top, self.bottom = top, float(height - _AXIS_H)
+        self.lanes_h = lanes * (_LANE_H + _LANE_GAP)
+        self.top, self.bottom = top, float(height - _AXIS_H - self.lanes_h)
         self.duration = duration
 
     def x(self, seconds: float) -> float:
@@ -88,11 +94,18 @@ def _legend(names: Sequence[str], colours: Mapping[str, str], width: int) -> tup
         if x + item_w > width - _PAD_X and x > _PAD_X:
             x, row = float(_PAD_X), row + 1
         y = 12 + row * _LEGEND_ROW
-        stroke = 3 if name == "score" else 2
+        if name in LANE_SIGNALS:
+            swatch = (
+                f'<rect x="{_num(x)}" y="{y - 8}" width="16" height="8" fill="{colours[name]}" fill-opacity="0.45"/>'
+            )
+        else:
+            stroke = 3 if name == "score" else 1.5
+            swatch = (
+                f'<line x1="{_num(x)}" y1="{y - 4}" x2="{_num(x + 16)}" y2="{y - 4}" stroke="{colours[name]}" '
+                f'stroke-width="{stroke}"/>'
+            )
         items.append(
-            f'<g class="legend-item" data-signal="{escape(name)}">'
-            f'<line x1="{_num(x)}" y1="{y - 4}" x2="{_num(x + 16)}" y2="{y - 4}" stroke="{colours[name]}" '
-            f'stroke-width="{stroke}"/>'
+            f'<g class="legend-item" data-signal="{escape(name)}">{swatch}'
             f'<text x="{_num(x + 21)}" y="{y}" fill="#374151">{escape(name)}</text></g>'
         )
         x += item_w
@@ -136,11 +149,64 @@ def _axis(frame: _Frame, height: int) -> list[str]:
         anchor = "start" if i == 0 else ("end" if frame.x(t) > frame.right - 20 else "middle")
         parts.append(
             f'<g class="tick" data-t="{t}">'
-            f'<line x1="{x}" y1="{_num(frame.top)}" x2="{x}" y2="{_num(frame.bottom + 4)}" '
+            f'<line x1="{x}" y1="{_num(frame.top)}" x2="{x}" y2="{_num(frame.bottom + frame.lanes_h + 4)}" '
             'stroke="#e5e7eb" stroke-width="1"/>'
             f'<text x="{x}" y="{height - 6}" text-anchor="{anchor}" fill="#6b7280">{clock(t, hours=hours)}</text></g>'
         )
     return parts
+
+
+def _smoothed(values: Sequence[Any], radius: int = 1) -> list[float]:
+    """A centred moving average over ``2 * radius + 1`` points (values clamped into [0, 1] first)."""
+    clean = [_unit(v) for v in values]
+    out = []
+    for i in range(len(clean)):
+        window = clean[max(0, i - radius) : i + radius + 1]
+        out.append(sum(window) / len(window))
+    return out
+
+
+def active_segments(
+    times: Sequence[float], values: Sequence[Any], duration: float, *, threshold: float = LANE_THRESHOLD
+) -> list[tuple[float, float]]:
+    """``(start, end)`` seconds where the smoothed signal is at least ``threshold`` (speech, for voice)."""
+    pairs = sorted(zip((float(t) for t in times), _smoothed(values), strict=False))
+    runs: list[tuple[float, float]] = []
+    for i, (t, v) in enumerate(pairs):
+        end = pairs[i + 1][0] if i + 1 < len(pairs) else duration
+        if v < threshold or end <= t:
+            continue
+        if runs and runs[-1][1] >= t:
+            runs[-1] = (runs[-1][0], end)
+        else:
+            runs.append((t, end))
+    return [(max(0.0, a), min(duration, b)) for a, b in runs if b > 0 and a < duration]
+
+
+def _lane(name: str, values: Sequence[Any], times: Sequence[float], frame: _Frame, index: int, colour: str) -> str:
+    """One lane under the plot: a light track with the signal's active segments filled in."""
+    top = frame.bottom + _LANE_GAP + index * (_LANE_H + _LANE_GAP)
+    spans: list[tuple[float, float]] = []
+    for start, end in active_segments(times, values, frame.duration):
+        x0, x1 = frame.x(start), frame.x(end)
+        if spans and x0 - spans[-1][1] < _LANE_MERGE_PX:
+            spans[-1] = (spans[-1][0], x1)
+        else:
+            spans.append((x0, x1))
+    plot_w = frame.right - frame.left
+    share = sum(x1 - x0 for x0, x1 in spans) / plot_w if plot_w else 0.0
+    label = "speech" if name == "voice" else f"{name} active"
+    rects = "".join(
+        f'<rect class="segment" x="{_num(x0)}" y="{_num(top)}" width="{_num(max(x1 - x0, 0.5))}" '
+        f'height="{_LANE_H}" fill="{colour}" fill-opacity="0.45"/>'
+        for x0, x1 in spans
+    )
+    return (
+        f'<g class="lane" data-signal="{escape(name)}">'
+        f"<title>{escape(f'{name}: {label} in {share:.0%} of the recording')}</title>"
+        f'<rect class="track" x="{_num(frame.left)}" y="{_num(top)}" width="{_num(plot_w)}" '
+        f'height="{_LANE_H}" fill="#f1f5f9"/>{rects}</g>'
+    )
 
 
 def _band(h: Mapping[str, Any], frame: _Frame, hours: bool) -> str | None:
@@ -211,26 +277,33 @@ def score_timeline_svg(
     fallback = iter(range(len(names)))
     colours = {name: _colour(name, next(fallback)) for name in names}
     legend, legend_h = _legend(names, colours, width)
-    frame = _Frame(width, height, legend_h + _LABEL_H + 2, duration)
+    lane_names = [name for name in names if name in LANE_SIGNALS]
+    frame = _Frame(width, height, legend_h + _LABEL_H + 2, duration, lanes=len(lane_names))
     hours = duration >= 3600
     body = [*_axis(frame, height)]
     bands = [band for h in highlights if (band := _band(h, frame, hours)) is not None]
     body.append(f'<g class="bands">{"".join(bands)}</g>')
+    lanes = [
+        _lane(name, series[name], _times(series, len(series[name]), duration), frame, i, colours[name])
+        for i, name in enumerate(lane_names)
+    ]
+    body.append(f'<g class="lanes">{"".join(lanes)}</g>')
     lines = []
-    for name in [*(n for n in names if n != "score"), *(n for n in names if n == "score")]:  # score on top
+    drawn = [n for n in names if n not in LANE_SIGNALS]
+    for name in [*(n for n in drawn if n != "score"), *(n for n in drawn if n == "score")]:  # score on top
         values = series[name]
         points = _points(_times(series, len(values), duration), values, frame)
         if not points:
             continue
-        stroke = "2.5" if name == "score" else "1.25"
-        opacity = "1" if name == "score" else "0.85"
+        stroke = "2.5" if name == "score" else "1"
+        opacity = "1" if name == "score" else "0.55"
         lines.append(
             f'<polyline class="signal" data-signal="{escape(name)}" points="{points}" fill="none" '
             f'stroke="{colours[name]}" stroke-width="{stroke}" stroke-opacity="{opacity}" stroke-linejoin="round">'
             f"<title>{escape(name)}</title></polyline>"
         )
     body.append(f'<g class="signals">{"".join(lines)}</g>')
-    if not lines:
+    if not lines and not lanes:
         body.append(
             f'<text class="empty" x="{_num(width / 2)}" y="{_num((frame.top + frame.bottom) / 2)}" '
             f'text-anchor="middle" fill="#6b7280">No signal data</text>'

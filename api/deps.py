@@ -15,6 +15,8 @@ from store.db import get_sessionmaker
 from store.models import ApiKey
 
 KEY_COOKIE = "liveslice_key"
+NO_KEY = "an API key is required: send 'Authorization: Bearer <key>' (create one with 'liveslice keys create')"
+BAD_KEY = "the API key is unknown or revoked"
 
 
 def settings_dep(request: Request) -> Settings:
@@ -55,16 +57,10 @@ def presented_key(request: Request) -> str | None:
 def current_key(request: Request, session: SessionDep) -> ApiKey:
     secret = presented_key(request)
     if not secret:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "an API key is required: send 'Authorization: Bearer <key>' (create one with 'liveslice keys create')",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, NO_KEY, headers={"WWW-Authenticate": "Bearer"})
     row = key_store.authenticate(session, secret)
     if row is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_KEY, headers={"WWW-Authenticate": "Bearer"})
     return row
 
 
@@ -97,10 +93,14 @@ def leader_scope(key: ApiKey) -> str | None:
 # Who may do what. Every router states its roles with one of these.
 INGEST_ROLES = ("admin", "content")
 RECORDING_READ_ROLES = ("admin", "content", "merchant")
-CATALOG_ROLES = ("admin", "content", "merchant")
+CATALOG_ROLES = ("admin", "merchant")  # the product catalog: names, prices, coupons, buy links
+PRODUCT_READ_ROLES = ("admin", "content", "merchant")
+SIDE_DATA_ROLES = ("admin", "content", "merchant")  # a recording's timeline, chat, orders, transcript
 ADMIN_ROLES = ("admin",)
 
 IngestKey = Annotated[ApiKey, Depends(require_roles(*INGEST_ROLES))]
 RecordingReader = Annotated[ApiKey, Depends(require_roles(*RECORDING_READ_ROLES))]
 CatalogKey = Annotated[ApiKey, Depends(require_roles(*CATALOG_ROLES))]
+ProductReader = Annotated[ApiKey, Depends(require_roles(*PRODUCT_READ_ROLES))]
+SideDataKey = Annotated[ApiKey, Depends(require_roles(*SIDE_DATA_ROLES))]
 AdminKey = Annotated[ApiKey, Depends(require_roles(*ADMIN_ROLES))]

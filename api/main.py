@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from runtime.config import Settings, get_settings
 
@@ -37,10 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="liveslice",
         version="0.1.0",
         description="Live-stream recordings in, share-ready product clips out.",
+        docs_url=None,  # served by api.docs from local files instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_docs(app)
     routers = (
         uploads,
         tus,
@@ -58,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
+    from api.auth_gate import KeyGate
     from api.metrics import install_observability
 
+    app.add_middleware(KeyGate, settings=settings)  # inside the request-id middleware added next
     install_observability(app)  # /metrics and request ids
     return app

@@ -104,7 +104,7 @@ def _advance(session: Session, parent_id: str, now: datetime) -> list[str]:
         .where(Job.id == parent_id, Job.status.in_(ACTIVE))
         .values(heartbeat_at=now)
         .execution_options(synchronize_session=False)
-    )  # fmt: skip  (takes the row lock: advancers of one pipeline run one at a time)
+    )  # takes the row lock: advancers of one pipeline run one at a time
     if getattr(locked, "rowcount", 0) != 1:
         return []
     parent = session.get(Job, parent_id)

@@ -270,8 +270,8 @@ def resolve_import_path(settings: Settings, raw: str) -> Path:
             if not resolved.is_file():
                 raise PathNotAllowed(f"no file at {raw!r} inside the import roots", code="not_found")
             return resolved
-    roots = ", ".join(str(r) for r in settings.import_roots)
-    raise PathNotAllowed(f"the path {raw!r} is outside the import roots ({roots}) once symlinks are followed")
+    log.info("register refused: %r is outside the import roots %s", raw, [str(r) for r in settings.import_roots])
+    raise PathNotAllowed(f"the path {raw!r} is outside the allowed import folders once symlinks are followed")
 
 
 def register_path(
@@ -362,10 +362,9 @@ def recording_summary(recording: Recording, info: MediaInfo | None = None) -> di
         "created_at": recording.created_at.isoformat() if recording.created_at else None,
         "urls": {"self": f"/api/recordings/{recording.id}", "page": f"/recordings/{recording.id}"},
     }
-    if info is not None:
-        summary["probe_details"] = info.to_dict()
-    elif recording.probe:
-        summary["probe_details"] = recording.probe
+    details = info.to_dict() if info is not None else recording.probe
+    if details:
+        summary["probe_details"] = {k: v for k, v in details.items() if k != "path"}  # no server paths
     return summary
 
 

@@ -1,5 +1,6 @@
 """Clips: render one from a highlight or in/out points (a Celery job on the ``render`` queue), list and
-fetch them, and serve their files (video, cover, poster, leader variants) with HTTP Range support.
+fetch them, and serve their files (video, cover, poster, leader variants) with HTTP Range support
+(and ``HEAD``, which players and download managers send first: the same headers, no body).
 
 Community leaders may read clips and fetch their files (ready-to-share videos); rendering is for the
 admin, content and merchant roles.
@@ -7,9 +8,10 @@ admin, content and merchant roles.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,6 +19,7 @@ from api.deps import SessionDep, SettingsDep, StorageDep, leader_scope, require_
 from pipeline.jobs import ACTIVE
 from pipeline.rendering import new_render_job
 from services.clips import InvalidClipRequest, prepare_clip
+from services.storage import KeyNotFound
 from store import clips as repo
 from store.models import ApiKey, Clip, Job, Recording
 from workers.dispatch import enqueue_job
@@ -233,22 +236,30 @@ def create_clip(
     response_class=FileResponse,
     response_model=None,
 )
+@router.head("/media/clips/{clip_id}/{name}", include_in_schema=False, response_model=None)
 def clip_file(
-    clip_id: str, name: str, session: SessionDep, storage: StorageDep, reader: ClipReader
-) -> FileResponse | RedirectResponse:
+    clip_id: str, name: str, request: Request, session: SessionDep, storage: StorageDep, reader: ClipReader
+) -> Response:
+    """``HEAD`` gets the same headers as ``GET`` and no body; with S3 it is answered here, because a
+    presigned URL is signed for GET only. A leader's key reaches the base files and only its own variant."""
     scope = leader_scope(reader)
     clip = _clip(session, clip_id, leader_id=scope)
     key = repo.clip_file_keys(clip, leader_id=scope).get(name)
     if clip.status != "ready" or key is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"clip {clip_id} has no ready file {name!r}")
     missing = HTTPException(status.HTTP_404_NOT_FOUND, f"the file {name!r} of clip {clip_id} is missing")
+    media_type = MEDIA_TYPES.get(PurePosixPath(name).suffix.lower(), "application/octet-stream")
     url = storage.presigned_url(key)
     if url is not None:  # object storage: the client fetches (and ranges) the object from the store itself
-        if not storage.exists(key):
-            raise missing
+        try:
+            size = storage.size(key)
+        except KeyNotFound as exc:
+            raise missing from exc
+        if request.method == "HEAD":
+            headers = {"Content-Length": str(size), "Accept-Ranges": "bytes", "Cache-Control": "no-store"}
+            return Response(media_type=media_type, headers=headers)
         return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT, headers={"Cache-Control": "no-store"})
     path = storage.local_path(key)
     if not path.is_file():
         raise missing
-    media_type = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-cache"})

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 import templates as templates_pkg
 from api.charts import score_timeline
 from api.deps import (
+    CATALOG_ROLES,
     INGEST_ROLES,
     KEY_COOKIE,
     IngestKey,
@@ -166,7 +167,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 def viewer(key: ApiKey) -> dict[str, Any]:
     """Context every signed-in page gets for its header."""
-    return {"viewer": key, "can_upload": key.role in INGEST_ROLES}
+    return {"viewer": key, "can_upload": key.role in INGEST_ROLES, "can_import_catalog": key.role in CATALOG_ROLES}
 
 
 def safe_next(value: str | None) -> str:

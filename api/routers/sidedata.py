@@ -1,4 +1,10 @@
-"""Product catalog and per-recording side data (timeline, chat, orders, transcript)."""
+"""Product catalog and per-recording side data (timeline, chat, orders, transcript).
+
+The catalog (prices, coupons, buy links) is the merchant's: admin and merchant keys import it. A
+recording's side data comes from the stream itself (the content team exports the chat and the
+transcript, the merchant the orders and the product timeline): admin, content and merchant keys.
+Formats: ``docs/FORMATS.md``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from sqlalchemy import select
 
-from api.deps import CatalogKey, SessionDep, SettingsDep
+from api.deps import CatalogKey, ProductReader, SessionDep, SettingsDep, SideDataKey
 from services.sidedata_import import MAX_SIDE_DATA_BYTES, import_side_data
 from store.models import Product
 
@@ -27,7 +33,7 @@ def _run_import(settings: SettingsDep, session: SessionDep, **kwargs: Any) -> di
     return import_side_data(settings, session, **kwargs).to_dict()
 
 
-@router.post("/catalog", summary="Import the product catalog; upserts by SKU (roles: admin, content, merchant)")
+@router.post("/catalog", summary="Import the product catalog; upserts by SKU (roles: admin, merchant)")
 async def import_catalog(
     settings: SettingsDep, session: SessionDep, _key: CatalogKey, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
@@ -36,7 +42,7 @@ async def import_catalog(
 
 
 @router.get("/products", summary="The product catalog (roles: admin, content, merchant)")
-def list_products(session: SessionDep, _key: CatalogKey) -> list[dict[str, Any]]:
+def list_products(session: SessionDep, _key: ProductReader) -> list[dict[str, Any]]:
     return [
         {
             "sku": p.sku,
@@ -62,7 +68,7 @@ async def import_recording_side_data(
     kind: str,
     settings: SettingsDep,
     session: SessionDep,
-    _key: CatalogKey,
+    _key: SideDataKey,
     file: Annotated[UploadFile, File()],
     stream_started_at: Annotated[datetime | None, Form()] = None,
 ) -> dict[str, Any]:

@@ -157,6 +157,11 @@ def test_a_ready_clip_file_redirects_to_a_presigned_url(
         location = answer.headers["location"]
         assert location.startswith(f"{moto_endpoint}/{bucket}/{video_key}?")
         assert "X-Amz-Signature=" in urlsplit(location).query
+        head = client.head(f"/media/clips/{clip_id}/clip.mp4", headers=headers, follow_redirects=False)
+        assert head.status_code == 200 and head.content == b""  # a GET-signed URL would refuse a HEAD
+        assert head.headers["content-length"] == str(len(data)) and head.headers["content-type"] == "video/mp4"
+        assert head.headers["accept-ranges"] == "bytes"
+        assert client.head(f"/media/clips/{clip_id}/clip.mp4").status_code == 401
         assert client.get(f"/media/clips/{clip_id}/clip.mp4", follow_redirects=False).status_code == 401
         assert client.get(f"/media/clips/{queued_id}/clip.mp4", headers=headers).status_code == 404  # not ready
         assert client.get(f"/media/clips/{clip_id}/cover.jpg", headers=headers).status_code == 404  # no such file

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api.charts import clock, score_timeline, score_timeline_svg
+from api.charts import active_segments, clock, score_timeline, score_timeline_svg
 from sidedata.records import ChatEvent, Product, StreamOrder, TimelineSegment, TranscriptCue
 from studio.highlights import detect_highlights
 from studio.signals import AnalysisInput
@@ -200,6 +200,7 @@ def test_chart_of_a_real_analysis() -> None:
     series = result.series(200)
     root = parse(score_timeline_svg(series, [h.to_dict() for h in result.highlights], duration=300.0))
     drawn = {line.get("data-signal") for line in root.findall(".//svg:polyline", NS)}
+    drawn |= {lane.get("data-signal") for lane in root.findall(".//svg:g[@class='lane']", NS)}
     assert drawn == set(series) - {"t"} and {"score", "orders", "chat"} <= drawn
     assert len(root.findall(".//svg:g[@class='band']", NS)) == len(result.highlights) >= 1
 
@@ -226,3 +227,68 @@ def test_partial_renders_chart_and_table() -> None:
         timeline=score_timeline({}, [], duration=60.0)
     )
     assert "No highlights yet." in empty and "<table" not in empty
+
+
+def _talking_series() -> dict[str, list[float]]:
+    """Ten minutes at 1 point per second: speech 60–180 s and 300–420 s (a dense 0/1 voice signal)."""
+    n = 600
+    voice = [1.0 if (60 <= i < 180 or 300 <= i < 420) and i % 7 else 0.0 for i in range(n)]  # short dips
+    return {
+        "t": [float(i) for i in range(n)],
+        "score": [0.1 + 0.8 * (i == 350) for i in range(n)],
+        "chat": [0.2] * n,
+        "voice": voice,
+    }
+
+
+def test_voice_is_a_lane_of_speech_segments_under_the_plot() -> None:
+    root = parse(score_timeline_svg(_talking_series(), [hl(330.0, 370.0, 1, reason="r")], duration=600))
+    left, right, _top, bottom = plot_span(root)
+    signals = [line.get("data-signal") for line in root.findall(".//svg:polyline", NS)]
+    assert "voice" not in signals  # no zig-zag over the scores
+    assert signals[-1] == "score"  # the score is drawn last, on top
+    lane = root.find(".//svg:g[@class='lane']", NS)
+    assert lane is not None and lane.get("data-signal") == "voice"
+    assert lane.findtext("svg:title", namespaces=NS) == "voice: speech in 40% of the recording"
+    track = lane.find("svg:rect[@class='track']", NS)
+    assert track is not None and float(track.get("y", "")) > bottom  # below the plot, above the time labels
+    segments = [
+        (float(r.get("x", "")), float(r.get("x", "")) + float(r.get("width", "")))
+        for r in lane.findall("svg:rect[@class='segment']", NS)
+    ]
+    scale = (right - left) / 600
+    assert len(segments) == 2  # the one-second dips do not break a stretch of speech
+    for (x0, x1), (start, end) in zip(segments, [(60, 180), (300, 420)], strict=True):
+        assert x0 == pytest.approx(left + start * scale, abs=2 * scale)  # within the smoothing window
+        assert x1 == pytest.approx(left + end * scale, abs=2 * scale)
+    legend = root.find(".//svg:g[@data-signal='voice'][@class='legend-item']", NS)
+    assert legend is not None and legend.find("svg:rect", NS) is not None  # a swatch, not a line
+    tip = root.findtext(".//svg:g[@class='band']/svg:title", namespaces=NS) or ""
+    assert tip.startswith("#1 05:30–06:10")  # highlight tooltips stay
+    ticks = root.findall(".//svg:g[@class='tick']/svg:line", NS)
+    assert all(float(t.get("y2", "")) > float(track.get("y", "")) for t in ticks)  # grid runs through the lane
+
+
+def test_non_score_lines_are_muted_under_the_score() -> None:
+    root = parse(score_timeline_svg(SERIES, [], duration=600))
+    lines = {line.get("data-signal"): line for line in root.findall(".//svg:polyline", NS)}
+    score = lines.pop("score")
+    assert float(score.get("stroke-opacity", "")) == 1
+    assert all(float(line.get("stroke-opacity", "")) <= 0.6 for line in lines.values())
+    widest = max(float(line.get("stroke-width", "")) for line in lines.values())
+    assert widest * 2 <= float(score.get("stroke-width", ""))
+
+
+def test_active_segments() -> None:
+    times = [float(i) for i in range(10)]
+    assert active_segments(times, [0, 0, 1, 1, 1, 1, 0, 0, 0, 0], 10.0) == [(2.0, 6.0)]
+    assert active_segments(times, [1, 1, 1, 0, 1, 1, 1, 0, 0, 0], 10.0) == [(0.0, 7.0)]  # a blip is smoothed over
+    assert active_segments(times, [0] * 10, 10.0) == []
+    assert active_segments(times, [1] * 10, 10.0) == [(0.0, 10.0)]
+    assert active_segments(times, ["x", None, float("nan")] + [0] * 7, 10.0) == []
+
+
+def test_a_chart_with_only_voice_is_not_empty() -> None:
+    root = parse(score_timeline_svg({"t": [0.0, 5.0], "voice": [1.0, 1.0]}, [], duration=10))
+    assert root.find(".//svg:text[@class='empty']", NS) is None
+    assert len(root.findall(".//svg:g[@class='lane']/svg:rect[@class='segment']", NS)) == 1
