@@ -37,7 +37,7 @@ from studio.highlights import (
     HighlightResult,
     detect_highlights,
 )
-from studio.highlights.presets import PRESETS, resolve_weights
+from studio.highlights.presets import WEIGHT_PRESETS, resolve_weights
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,8 @@ def analysis_params(
     """
     if not 0 <= clips <= MAX_CLIPS:
         raise AnalysisError(f"clips must be 0..{MAX_CLIPS}, got {clips}")
-    if preset not in PRESETS:
-        raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
+    if preset not in WEIGHT_PRESETS:
+        raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(WEIGHT_PRESETS)})")
     resolve_weights(preset, weights)
     min_len, max_len = float(min_len), float(max_len)
     if not (math.isfinite(min_len) and math.isfinite(max_len) and 0 < min_len <= max_len):

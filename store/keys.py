@@ -16,7 +16,7 @@ ROLES = ("admin", "content", "merchant", "leader")
 KEY_PREFIX = "lsk_"
 
 
-class KeyError_(ValueError):
+class InvalidKeyRequest(ValueError):
     """An API key request is invalid (unknown role, unknown key)."""
 
 
@@ -37,7 +37,7 @@ def _hash(secret: str) -> str:
 def create_key(session: Session, *, name: str, role: str) -> IssuedKey:
     """Create a key with ``role``; returns the only copy of its secret."""
     if role not in ROLES:
-        raise KeyError_(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise InvalidKeyRequest(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     prefix = secrets.token_hex(6)
     secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(name=name, role=role, prefix=prefix, key_hash=_hash(secret))
@@ -67,7 +67,7 @@ def revoke_key(session: Session, *, key_id: str) -> ApiKey:
     """Revoke by id or by prefix. Revoking twice keeps the first revocation time."""
     row = session.get(ApiKey, key_id) or session.scalar(select(ApiKey).where(ApiKey.prefix == key_id))
     if row is None:
-        raise KeyError_(f"no API key {key_id!r}")
+        raise InvalidKeyRequest(f"no API key {key_id!r}")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row

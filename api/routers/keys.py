@@ -34,7 +34,7 @@ def _public(row: ApiKey) -> dict[str, Any]:
 def create_key(body: KeyCreate, session: SessionDep, _key: AdminKey) -> dict[str, Any]:
     try:
         issued = key_store.create_key(session, name=body.name, role=body.role)
-    except key_store.KeyError_ as exc:
+    except key_store.InvalidKeyRequest as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     session.commit()
     return {"id": issued.id, "name": issued.name, "role": issued.role, "key": issued.secret}
@@ -49,7 +49,7 @@ def list_keys(session: SessionDep, _key: AdminKey) -> list[dict[str, Any]]:
 def revoke_key(key_id: str, session: SessionDep, _key: AdminKey) -> dict[str, Any]:
     try:
         row = key_store.revoke_key(session, key_id=key_id)
-    except key_store.KeyError_ as exc:
+    except key_store.InvalidKeyRequest as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     session.commit()
     return _public(row)
