@@ -49,7 +49,7 @@ STATUS: dict[type[Exception], int] = {
     # domain roots: the default for an error of that domain with no kind of its own
     IngestError: status.HTTP_400_BAD_REQUEST,
     store.HighlightError: status.HTTP_422_UNPROCESSABLE_CONTENT,
-    store.KeyError_: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    store.KeyRequestError: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
 
 #: Errors answered with the bare message as ``detail`` rather than ``{"code", "message"}``.

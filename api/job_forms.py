@@ -21,8 +21,8 @@ from pipeline.analysis import MAX_CLIPS
 from runtime.config import Settings
 from services.clips import InvalidClipRequest
 from studio.errors import StudioError
-from studio.highlights.presets import PRESETS as WEIGHT_PRESETS
-from studio.render import PRESETS
+from studio.highlights.presets import WEIGHT_PRESETS
+from studio.render import PLATFORM_PRESETS
 from workers.dispatch import enqueue_job
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ SameSite = Annotated[None, Depends(same_site_only)]
 
 def job_form_context(form: JobForm | None = None) -> dict[str, Any]:
     """What a "Make clips" form needs: its values and the choices."""
-    presets = [{"name": p.name, "label": p.label} for p in PRESETS.values()]
+    presets = [{"name": p.name, "label": p.label} for p in PLATFORM_PRESETS.values()]
     return {
         "current": form or JobForm(),
         "presets": presets,

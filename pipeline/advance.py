@@ -20,7 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pipeline import plan
-from pipeline.jobs import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, TRANSIENT_ERRORS
+from pipeline.errors import TRANSIENT_ERRORS, PipelineError
+from pipeline.jobs import ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL
 from runtime.config import Settings
 from store.db import session_scope
 from store.models import Clip, Job, utcnow
@@ -201,8 +202,10 @@ def active_pipelines(settings: Settings, *, limit: int = 200) -> list[str]:
         return list(session.scalars(stmt.order_by(Job.created_at).limit(limit)))
 
 
-class PipelineStateError(ValueError):
+class PipelineStateError(PipelineError, ValueError):
     """The job is not a pipeline, or is in no state for this (the API answers 409)."""
+
+    code = "invalid_state"
 
 
 def request_cancel(settings: Settings, job_id: str) -> Job:

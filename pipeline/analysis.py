@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, mark_cancelled, mark_failed, mark_succeeded
+from pipeline.errors import AnalyzeFailure as AnalyzeFailure  # re-exported
+from pipeline.errors import JobCancelled as JobCancelled  # re-exported
+from pipeline.lifecycle import DETECT_SHARE, LOAD_SHARE, Done, JobContext, JobOutcome, run_job
+from pipeline.lifecycle import ProgressCallback as ProgressCallback  # re-exported
+from pipeline.lifecycle import ProgressReporter as ProgressReporter  # re-exported
 from runtime.config import Settings
 from services.media_files import recording_source
-from services.storage import StorageError
 from sidedata import records
 from store import models
 from store.db import session_scope
 from store.highlights import dismissed_windows, locked_highlights, save_analysis
 from store.models import Recording, SideDataImport
 from store.recordings import MissingMedia
-from studio.errors import StudioError
 from studio.highlights import (
     TAGGING_SIGNALS,
     AnalysisError,
@@ -36,7 +37,7 @@ from studio.highlights import (
     HighlightResult,
     detect_highlights,
 )
-from studio.highlights.presets import PRESETS, resolve_weights
+from studio.highlights.presets import WEIGHT_PRESETS, resolve_weights
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +51,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "scenes": False,
 }
 MAX_CLIPS = 200
-PROGRESS_INTERVAL = 1.0  # seconds between progress writes to the job row
-LOAD_SHARE, DETECT_SHARE = 0.05, 0.9  # of the job's progress bar; saving takes the rest
-
-ProgressCallback = Callable[[str, float], None]
-
-
-class AnalyzeFailure(Exception):
-    """The analysis cannot run for this recording; retrying will not help."""
-
-    def __init__(self, message: str, *, code: str = "not_analyzable") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class JobCancelled(Exception):
-    """Someone asked the job to stop."""
 
 
 def signal_cache_dir(settings: Settings) -> Path:
@@ -89,8 +74,8 @@ def analysis_params(
     """
     if not 0 <= clips <= MAX_CLIPS:
         raise AnalysisError(f"clips must be 0..{MAX_CLIPS}, got {clips}")
-    if preset not in PRESETS:
-        raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
+    if preset not in WEIGHT_PRESETS:
+        raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(WEIGHT_PRESETS)})")
     resolve_weights(preset, weights)
     min_len, max_len = float(min_len), float(max_len)
     if not (math.isfinite(min_len) and math.isfinite(max_len) and 0 < min_len <= max_len):
@@ -139,81 +124,39 @@ def run_analyze_job(
     on_progress: ProgressCallback | None = None,
     task_id: str | None = None,
     after_save: AfterSave | None = None,
-) -> None:
-    """Run an analyze job and record the outcome; safe to run twice (a finished job is left alone).
+) -> JobOutcome:
+    """Run an analyze job under :func:`pipeline.lifecycle.run_job`; safe to run twice.
 
-    ``on_progress(stage, fraction)`` is called with the job's overall progress (unthrottled).
-    Permanent problems (bad media, bad parameters, recording gone) fail the job at once with the
-    reason; transient errors (database, network) propagate so Celery retries.
-    """
-    claimed = claim_job(settings, job_id, task_id=task_id)
-    if claimed is None:
-        return
-    params = {**DEFAULT_PARAMS, **{k: v for k, v in claimed.options.items() if k in DEFAULT_PARAMS}}
-    try:
-        if claimed.recording_id is None:
-            raise AnalyzeFailure("the job names no recording", code="no_recording")
-        with Heartbeat(settings, job_id) as heartbeat:
-            report = ProgressReporter(on_progress, signal_count(params), heartbeat)
-            report("load", 0.0)
-            inp = load_analysis_input(settings, claimed.recording_id, report)
-            with session_scope(settings.database_url) as session:
-                locked = locked_highlights(session, recording_id=claimed.recording_id)
-                dismissed = dismissed_windows(session, recording_id=claimed.recording_id)
-            result = run_detection(inp, params, locked, dismissed)
-            report("save", LOAD_SHARE + DETECT_SHARE, force=True)
-            saved = _save(settings, job_id, claimed.recording_id, params, result, inp.duration, after_save)
-    except TRANSIENT_ERRORS:
-        raise
-    except JobCancelled:
-        with session_scope(settings.database_url) as session:
-            mark_cancelled(session, job_id)
-        log.info("job=%s analysis cancelled", job_id)
-        return
-    except (AnalyzeFailure, StudioError, MissingMedia, StorageError) as exc:
-        code = getattr(exc, "code", None) or ("bad_parameters" if isinstance(exc, AnalysisError) else "bad_media")
-        _fail(settings, job_id, str(exc), code=code)
-        return
-    except Exception as exc:
-        _fail(settings, job_id, f"unexpected error: {type(exc).__name__}: {exc}", code="internal")
-        raise
-    if saved and on_progress is not None:
-        on_progress("done", 1.0)
-
-
-class ProgressReporter:
-    """Maps detector progress onto one rising fraction for ``callback``; with a job's ``heartbeat``, also
-    writes it to the job row (at most once a second, and at each new stage) and stops a cancelled job.
+    The analysis (and what ``after_save`` adds) is stored in the transaction that marks the job done,
+    so nothing is kept if the job was cancelled or taken away meanwhile.
     """
 
-    def __init__(self, callback: ProgressCallback | None, signals: int, heartbeat: Heartbeat | None = None) -> None:
-        self.heartbeat = heartbeat
-        self.callback = callback
-        self.step = 1.0 / max(1, signals)  # share of detection taken by one signal
-        self.last_write = 0.0
-        self.stage = ""
-        self.signal_start = 0.0
-        self.done = 0.0
+    def body(ctx: JobContext) -> Done:
+        return analyze_body(ctx, after_save)
 
-    def __call__(self, stage: str, fraction: float, *, force: bool = False) -> None:
-        self.done = max(self.done, min(1.0, fraction))
-        if self.callback is not None:
-            self.callback(stage, self.done)
-        now = time.monotonic()
-        if self.heartbeat is None:
-            return
-        if force or stage != self.stage or now - self.last_write >= PROGRESS_INTERVAL:
-            self.stage, self.last_write = stage, now
-            if self.heartbeat.beat(stage=stage[:32], progress=self.done):
-                raise JobCancelled(f"job {self.heartbeat.job_id} was cancelled")
+    return run_job(settings, job_id, body, task_id=task_id, on_progress=on_progress)
 
-    def detector(self, stage: str, fraction: float) -> None:
-        """``AnalysisInput.on_progress``: "signal X" steps, "audio" decode fractions within a step, "select"."""
-        if stage.startswith("signal "):
-            self.signal_start = fraction
-        elif stage == "audio":
-            fraction = self.signal_start + self.step * min(1.0, max(0.0, fraction))
-        self(stage, LOAD_SHARE + DETECT_SHARE * min(1.0, fraction))
+
+def analyze_body(ctx: JobContext, after_save: AfterSave | None = None) -> Done:
+    """Load the recording and its side data, find highlights; saving happens in the success transaction."""
+    settings, job, report = ctx.settings, ctx.job, ctx.report
+    params = {**DEFAULT_PARAMS, **{k: v for k, v in job.options.items() if k in DEFAULT_PARAMS}}
+    if job.recording_id is None:
+        raise AnalyzeFailure("the job names no recording", code="no_recording")
+    recording_id = job.recording_id
+    report.step = 1.0 / signal_count(params)
+    report("load", 0.0)
+    inp = load_analysis_input(settings, recording_id, report)
+    with session_scope(settings.database_url) as session:
+        locked = locked_highlights(session, recording_id=recording_id)
+        dismissed = dismissed_windows(session, recording_id=recording_id)
+    result = run_detection(inp, params, locked, dismissed)
+    report("save", LOAD_SHARE + DETECT_SHARE, force=True)
+
+    def finish(session: Session) -> dict[str, Any]:
+        return _save(session, job.id, recording_id, params, result, inp.duration, after_save)
+
+    return Done({}, finish)
 
 
 def signal_count(params: Mapping[str, Any]) -> int:
@@ -296,43 +239,32 @@ def _cue(r: models.TranscriptCue) -> records.TranscriptCue:
 
 
 def _save(
-    settings: Settings,
+    session: Session,
     job_id: str,
     recording_id: str,
     params: dict[str, Any],
     result: HighlightResult,
     duration: float,
     after_save: AfterSave | None = None,
-) -> bool:
-    """Store the analysis and finish the job in one transaction; nothing is kept if the job was taken away."""
-    with session_scope(settings.database_url) as session:
-        analysis = save_analysis(
-            session, recording_id=recording_id, job_id=job_id, params=params, result=result, duration=duration
-        )
-        auto = sum(1 for h in result.highlights if not h.locked)
-        summary: dict[str, Any] = {
-            "recording_id": recording_id,
-            "analysis_id": analysis.id,
-            "highlights": len(result.highlights),
-            "auto": auto,
-            "locked": len(result.highlights) - auto,
-            "missing": dict(result.missing),
-            "warnings": list(result.warnings),
-        }
-        if after_save is not None:
-            extra = after_save(session, analysis.id, result)
-            summary = {**summary, **extra, "warnings": [*result.warnings, *(extra.get("warnings") or [])]}
-        if not mark_succeeded(session, job_id, summary):
-            session.rollback()
-            log.warning("job=%s was no longer running when its analysis finished; result dropped", job_id)
-            return False
+) -> dict[str, Any]:
+    """Store the analysis in ``session`` (the job's success transaction); the job's result summary."""
+    analysis = save_analysis(
+        session, recording_id=recording_id, job_id=job_id, params=params, result=result, duration=duration
+    )
+    auto = sum(1 for h in result.highlights if not h.locked)
+    summary: dict[str, Any] = {
+        "recording_id": recording_id,
+        "analysis_id": analysis.id,
+        "highlights": len(result.highlights),
+        "auto": auto,
+        "locked": len(result.highlights) - auto,
+        "missing": dict(result.missing),
+        "warnings": list(result.warnings),
+    }
+    if after_save is not None:
+        extra = after_save(session, analysis.id, result)
+        summary = {**summary, **extra, "warnings": [*result.warnings, *(extra.get("warnings") or [])]}
     log.info(
         "job=%s recording=%s analysed: %d highlights (%d auto)", job_id, recording_id, len(result.highlights), auto
     )
-    return True
-
-
-def _fail(settings: Settings, job_id: str, message: str, *, code: str) -> None:
-    with session_scope(settings.database_url) as session:
-        mark_failed(session, job_id, message, result={"code": code})
-    log.warning("job=%s analysis failed (%s): %s", job_id, code, message)
+    return summary

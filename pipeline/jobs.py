@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from pipeline.errors import TRANSIENT_ERRORS as TRANSIENT_ERRORS  # re-exported
 from runtime.config import Settings
 from store.db import session_scope
 from store.models import Job, Recording, utcnow
@@ -27,24 +28,12 @@ TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 ACTIVE = (QUEUED, RUNNING)
 #: Starts of one job (task retries, worker losses) before it is failed for good.
 MAX_ATTEMPTS = 8
-HEARTBEAT_INTERVAL = 15.0  # default of LIVESLICE_HEARTBEAT_SECONDS
-#: A running job whose heartbeat is newer than this many beats belongs to a live worker.
-HEARTBEAT_GRACE_BEATS = 4
 
 
-def heartbeat_grace(settings: Settings) -> timedelta:
-    """A running job whose heartbeat is newer than this belongs to a live worker."""
-    return timedelta(seconds=HEARTBEAT_GRACE_BEATS * settings.heartbeat_seconds)
-
-
-#: Errors worth retrying: the database or a network peer was briefly unavailable.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
+def stale_after(settings: Settings) -> timedelta:
+    """A running job whose heartbeat is older than this lost its worker: the reconciler re-sends it and
+    a delivery may take it over. A live worker beats every ``heartbeat_seconds`` however long it works."""
+    return timedelta(seconds=settings.stale_seconds)
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -85,7 +74,8 @@ def claim_job(
     Nothing to do: the job is gone, finished, cancelled, out of attempts, or running in a live worker
     (a fresh heartbeat). That includes Redis redelivering a long task's message after its visibility
     timeout: a job never runs twice at once. A job whose worker died is taken over once its heartbeat
-    is stale (the reconciler re-sends it).
+    is stale (the reconciler re-sends it): a compare-and-set on that stale heartbeat, so a late beat
+    of a live worker wins.
     """
     now = now or utcnow()
     with session_scope(settings.database_url) as session:
@@ -101,7 +91,7 @@ def claim_job(
             log.info("job=%s kind=%s cancelled before it started", job.id, job.kind)
             return None
         beat = as_utc(job.heartbeat_at)
-        if job.status == RUNNING and beat and now - beat < heartbeat_grace(settings):
+        if job.status == RUNNING and beat and now - beat < stale_after(settings):
             log.info("job=%s kind=%s is running in a live worker; skipping delivery task=%s", job.id, job.kind, task_id)
             return None
         if job.attempts >= MAX_ATTEMPTS:
@@ -109,7 +99,12 @@ def claim_job(
             return None
         result = session.execute(
             update(Job)
-            .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
+            .where(
+                Job.id == job.id,
+                Job.status == job.status,
+                Job.attempts == job.attempts,
+                Job.heartbeat_at.is_(None) if job.heartbeat_at is None else Job.heartbeat_at == job.heartbeat_at,
+            )
             .values(
                 status=RUNNING,
                 attempts=Job.attempts + 1,
@@ -134,20 +129,34 @@ def claim_job(
     return claimed
 
 
-def mark_succeeded(session: Session, job_id: str, result: dict[str, Any], *, now: datetime | None = None) -> bool:
-    """In ``session``'s transaction: running -> succeeded. False if the job was not running."""
+def mark_succeeded(
+    session: Session,
+    job_id: str,
+    result: dict[str, Any],
+    *,
+    attempt: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """In ``session``'s transaction: active -> succeeded. False if the job had finished, or (with
+    ``attempt``) was taken over by a later attempt."""
     values = {"status": SUCCEEDED, "result": result, "error": None, "progress": 1.0, "stage": "done"}
-    return _finish(session, job_id, values, now=now)
+    return _finish(session, job_id, values, attempt=attempt, now=now)
 
 
 def mark_failed(
-    session: Session, job_id: str, error: str, *, result: dict[str, Any] | None = None, now: datetime | None = None
+    session: Session,
+    job_id: str,
+    error: str,
+    *,
+    result: dict[str, Any] | None = None,
+    attempt: int | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """In ``session``'s transaction: queued/running -> failed; a failed probe also fails its recording."""
     values: dict[str, Any] = {"status": FAILED, "error": error, "stage": "failed"}
     if result is not None:
         values["result"] = result
-    done = _finish(session, job_id, values, now=now)
+    done = _finish(session, job_id, values, attempt=attempt, now=now)
     if done:
         job = session.get(Job, job_id)
         if job is not None and job.kind == "probe" and job.recording_id:
@@ -161,15 +170,18 @@ def mark_failed(
     return done
 
 
-def mark_cancelled(session: Session, job_id: str, *, now: datetime | None = None) -> bool:
-    return _finish(session, job_id, {"status": CANCELLED, "stage": "cancelled"}, now=now)
+def mark_cancelled(session: Session, job_id: str, *, attempt: int | None = None, now: datetime | None = None) -> bool:
+    return _finish(session, job_id, {"status": CANCELLED, "stage": "cancelled"}, attempt=attempt, now=now)
 
 
-def _finish(session: Session, job_id: str, values: dict[str, Any], *, now: datetime | None) -> bool:
+def _finish(
+    session: Session, job_id: str, values: dict[str, Any], *, attempt: int | None, now: datetime | None
+) -> bool:
     now = now or utcnow()
+    fence = [Job.attempts == attempt] if attempt is not None else []
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status.in_(ACTIVE))
+        .where(Job.id == job_id, Job.status.in_(ACTIVE), *fence)
         .values(finished_at=now, heartbeat_at=now, **values)
         .execution_options(synchronize_session=False)
     )
@@ -199,38 +211,56 @@ def requeue_job(settings: Settings, job_id: str, error: str, *, now: datetime | 
 class Heartbeat:
     """While a job runs, bump ``heartbeat_at`` every ``interval`` seconds (and report progress).
 
-    ``cancel_requested`` turns true once someone asks the job to stop.
+    ``cancel_requested`` turns true once someone asks the job to stop. With ``attempt`` (the claim's),
+    a beat is fenced to that attempt: it also wins back a job the reconciler re-sent after a late beat
+    (queued again, not yet claimed), and ``lost`` turns true once a later attempt has taken the job over.
     """
 
-    def __init__(self, settings: Settings, job_id: str | None, *, interval: float | None = None) -> None:
+    def __init__(
+        self, settings: Settings, job_id: str | None, *, attempt: int | None = None, interval: float | None = None
+    ) -> None:
         self.settings = settings
         self.job_id = job_id
+        self.attempt = attempt
         self.interval = interval if interval is not None else settings.heartbeat_seconds
         self.cancel_requested = False
+        self.lost = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def beat(self, *, stage: str | None = None, progress: float | None = None) -> bool:
-        """Record liveness (and optional stage/progress) now; returns whether cancellation was asked."""
+    @property
+    def should_stop(self) -> bool:
+        """Cancellation was asked, or the job now belongs to another attempt."""
+        return self.cancel_requested or self.lost
+
+    def beat(self, *, stage: str | None = None, progress: float | None = None, now: datetime | None = None) -> bool:
+        """Record liveness (and optional stage/progress) at ``now``; returns whether the job should stop."""
         if self.job_id is None:
             return False
-        values: dict[str, Any] = {"heartbeat_at": utcnow()}
+        values: dict[str, Any] = {"heartbeat_at": now or utcnow()}
         if stage is not None:
             values["stage"] = stage
         if progress is not None:
             values["progress"] = max(0.0, min(1.0, progress))
+        mine = [Job.status == RUNNING]
+        if self.attempt is not None:
+            mine = [Job.attempts == self.attempt, or_(Job.status == RUNNING, Job.status == QUEUED)]
+            values["status"] = RUNNING
         try:
             with session_scope(self.settings.database_url) as session:
-                session.execute(
+                result = session.execute(
                     update(Job)
-                    .where(Job.id == self.job_id, Job.status == RUNNING)
+                    .where(Job.id == self.job_id, *mine)
                     .values(**values)
                     .execution_options(synchronize_session=False)
                 )
+                if self.attempt is not None and getattr(result, "rowcount", 0) != 1:
+                    self.lost = True
+                    log.warning("job=%s attempt %d was taken over or finished elsewhere", self.job_id, self.attempt)
                 self.cancel_requested = bool(session.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)))
         except sa_exc.SQLAlchemyError as exc:
             log.warning("job=%s heartbeat failed: %s", self.job_id, exc)
-        return self.cancel_requested
+        return self.should_stop
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -15,7 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from sqlalchemy import and_, or_, update
 
 from pipeline.advance import advance
-from pipeline.jobs import QUEUED, RUNNING, TERMINAL, heartbeat_grace
+from pipeline.errors import PipelineError
+from pipeline.jobs import QUEUED, RUNNING, TERMINAL, stale_after
 from pipeline.stages import RUNNERS, run_probe_stage
 from runtime.config import Settings
 from store.db import session_scope
@@ -26,8 +27,10 @@ log = logging.getLogger(__name__)
 LOCAL_TOKEN = "local"
 
 
-class PipelineStalled(RuntimeError):
+class PipelineStalled(PipelineError, RuntimeError):
     """Nothing can run, yet the pipeline has not finished (a stage is held by a live worker elsewhere)."""
+
+    code = "stalled"
 
 
 def _take(settings: Settings, job_id: str) -> tuple[str, str | None] | None:
@@ -57,7 +60,7 @@ def run_one(settings: Settings, job_id: str, kind: str, recording_id: str | None
 def reclaim_abandoned(settings: Settings, job_id: str) -> int:
     """Stages an earlier run of this pipeline left behind (a killed ``liveslice process``): running with a
     stale heartbeat, or taken by a process runner and never started. They go back to queued-unsent."""
-    stale = utcnow() - heartbeat_grace(settings)
+    stale = utcnow() - stale_after(settings)
     with session_scope(settings.database_url) as session:
         result = session.execute(
             update(Job)

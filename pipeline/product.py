@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from pipeline.analysis import AnalyzeFailure, ProgressReporter, load_analysis_input, run_detection
+from pipeline.analysis import load_analysis_input, run_detection
 from pipeline.clipmaking import Window, make_clips
+from pipeline.errors import AnalyzeFailure
+from pipeline.lifecycle import ProgressReporter
 from runtime.config import Settings
 from store.db import session_scope
 from store.models import Product, Recording, StreamOrder, TimelineSegment, TranscriptCue

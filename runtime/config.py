@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EMBEDDED = "embedded"
 GiB = 1024**3
+#: Missed heartbeats after which a running job is stale (default), and the fewest that may be set.
+STALE_BEATS, MIN_STALE_BEATS = 4, 2
 
 
 class Settings(BaseSettings):
@@ -63,13 +65,16 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(2, ge=1, description="Processes per worker.")
     tus_expiry_hours: int = Field(72, ge=1, description="Hours an unfinished resumable upload is kept.")
     heartbeat_seconds: float = Field(
-        15.0, gt=0, description="How often a running job beats; one silent for 4 beats may be taken over."
+        10.0, gt=0, description="How often a running job beats (from a thread, however long its work runs)."
     )
-    stale_after_seconds: float = Field(
-        300.0, gt=0, description="The reconciler re-sends a running job whose heartbeat is this old."
+    stale_after_seconds: float | None = Field(
+        None,
+        gt=0,
+        description="A running job whose heartbeat is this old lost its worker and is taken over "
+        f"(re-sent by the reconciler); at least {MIN_STALE_BEATS} beats. Default: {STALE_BEATS} beats.",
     )
     reconcile_seconds: float = Field(
-        30.0, gt=0, description="Seconds between reconciler passes (serve, worker --beat)."
+        15.0, gt=0, description="Seconds between reconciler passes (serve, worker --beat)."
     )
     log_format: Literal["text", "json"] = Field("text", description="Log lines: 'text' or 'json' (one object a line).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Root log level.")
@@ -126,6 +131,22 @@ class Settings(BaseSettings):
             raise ValueError("LIVESLICE_S3_BUCKET is required when LIVESLICE_STORAGE=s3")
         self.s3_bucket = self.s3_bucket.strip()
         return self
+
+    @model_validator(mode="after")
+    def _check_staleness(self) -> Settings:
+        if self.stale_after_seconds is not None and self.stale_after_seconds < MIN_STALE_BEATS * self.heartbeat_seconds:
+            raise ValueError(
+                f"LIVESLICE_STALE_AFTER_SECONDS ({self.stale_after_seconds:g}) must be at least {MIN_STALE_BEATS} "
+                f"heartbeats ({MIN_STALE_BEATS * self.heartbeat_seconds:g} s), or live jobs would be taken over"
+            )
+        return self
+
+    @property
+    def stale_seconds(self) -> float:
+        """How old a running job's heartbeat is when its worker counts as lost."""
+        if self.stale_after_seconds is not None:
+            return self.stale_after_seconds
+        return STALE_BEATS * self.heartbeat_seconds
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:

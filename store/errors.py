@@ -43,19 +43,19 @@ class HighlightNotFound(RecordNotFound, HighlightError):
     """No such highlight or recording."""
 
 
-class KeyError_(StoreError, ValueError):
+class KeyRequestError(StoreError, ValueError):
     """An API key request is invalid (unknown role, unknown key)."""
 
 
-class UnknownRole(InvalidRecord, KeyError_):
+class UnknownRole(InvalidRecord, KeyRequestError):
     """A key was asked for with a role that does not exist."""
 
 
-class InvalidKey(InvalidRecord, KeyError_):
+class InvalidKey(InvalidRecord, KeyRequestError):
     """A key request that cannot be honoured: a leader key without its leader, a leader on another role."""
 
 
-class KeyNotFound(RecordNotFound, KeyError_):
+class KeyNotFound(RecordNotFound, KeyRequestError):
     """No such API key."""
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.errors import InvalidKey, KeyNotFound, UnknownRole
-from store.errors import KeyError_ as KeyError_  # re-exported
+from store.errors import KeyRequestError as KeyRequestError  # re-exported: the root of the key errors
 from store.models import ApiKey, Leader, utcnow
 
 LEADER = "leader"

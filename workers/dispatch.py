@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from kombu.exceptions import KombuError
-from sqlalchemy import update
+from sqlalchemy import or_, update
 
 from pipeline.jobs import QUEUED
 from runtime.broker import BrokerError, mask_url
@@ -98,9 +98,11 @@ def send_job(
     *,
     expect_status: str,
     expect_token: str | None,
+    stale_before: datetime | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Publish the job's task if the row still has ``expect_status`` and ``expect_token``.
+    """Publish the job's task if the row still has ``expect_status`` and ``expect_token`` (and, with
+    ``stale_before``, a heartbeat older than that: a running job whose worker beat late stays its own).
 
     On success the row is ``queued`` with a new ``celery_task_id`` and ``enqueued_at``. Returns False
     if another sender won the race or publishing failed (the row is then restored).
@@ -114,9 +116,10 @@ def send_job(
         name, queue = task_for(job.kind)
         subject, previous_enqueued, limits = task_subject(job), job.enqueued_at, task_limits(job)
         token_matches = Job.celery_task_id.is_(None) if expect_token is None else Job.celery_task_id == expect_token
+        stale = [] if stale_before is None else [or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before)]
         claimed = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == expect_status, token_matches)
+            .where(Job.id == job_id, Job.status == expect_status, token_matches, *stale)
             .values(status=QUEUED, celery_task_id=token, enqueued_at=now)
             .execution_options(synchronize_session=False)
         )

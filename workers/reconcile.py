@@ -2,8 +2,10 @@
 
 Re-sends jobs that are queued but were never sent (the broker was down at enqueue time), queued
 jobs sent before the Redis broker last restarted (it keeps nothing on disk here) or long ago and
-never started (message lost),
-and running jobs whose heartbeat stopped (worker killed). Jobs out of attempts fail with a reason.
+never started (message lost), and running jobs whose heartbeat stopped (worker killed: stale after
+``Settings.stale_seconds``, 4 missed beats by default). A live worker beats from a thread however long
+its ffmpeg runs, so a long healthy job is never taken for dead; and re-sending a running job is a
+compare-and-set on its stale heartbeat, so a late beat wins. Jobs out of attempts fail with a reason.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, false, or_, select
 
+from pipeline import jobs
 from pipeline.jobs import MAX_ATTEMPTS, QUEUED, RUNNING, mark_cancelled, mark_failed
 from pipeline.plan import PIPELINE_KINDS
 from runtime.broker import BrokerError
@@ -24,7 +27,6 @@ from workers.dispatch import JOB_TASKS, enqueue_job, send_job
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=5)  # default of LIVESLICE_STALE_AFTER_SECONDS
 LOST_AFTER = timedelta(hours=1)
 UNSENT_AFTER = timedelta(seconds=10)
 BATCH = 200
@@ -78,7 +80,7 @@ def reconcile(
     ``lost_after`` should exceed how long a message may legitimately wait in a busy queue.
     """
     now = now or utcnow()
-    stale_after = stale_after if stale_after is not None else timedelta(seconds=settings.stale_after_seconds)
+    stale_after = stale_after if stale_after is not None else jobs.stale_after(settings)
     report = ReconcileReport()
     restarted = broker_started_at(settings)
     for job in _candidates(
@@ -97,7 +99,10 @@ def reconcile(
         if job.cancel_requested or job.attempts >= max_attempts:
             _finish(settings, job, now=now, report=report)
             continue
-        if send_job(settings, job.id, expect_status=job.status, expect_token=job.token, now=now):
+        stale_before = now - stale_after if job.status == RUNNING else None
+        if send_job(
+            settings, job.id, expect_status=job.status, expect_token=job.token, stale_before=stale_before, now=now
+        ):
             report.resent.append(job.id)
             log.info("job=%s kind=%s was %s with no live message; re-sent", job.id, job.kind, job.status)
         else:
@@ -154,7 +159,11 @@ def _candidates(
     unsent_after: timedelta,
     broker_started: datetime | None = None,
 ) -> list[_Candidate]:
-    last_beat = Job.heartbeat_at.is_(None) | (Job.heartbeat_at < now - stale_after)
+    # judged by the heartbeat alone: a claim sets it, and a live worker beats however long it works
+    silent = or_(
+        Job.heartbeat_at < now - stale_after,
+        and_(Job.heartbeat_at.is_(None), or_(Job.started_at.is_(None), Job.started_at < now - stale_after)),
+    )
     # Sent before the broker (re)started: the message died with it. Re-sending one that survived
     # is harmless: claiming the job lets only one delivery run it.
     lost_in_restart = and_(Job.status == QUEUED, Job.enqueued_at < broker_started) if broker_started else false()
@@ -166,9 +175,7 @@ def _candidates(
                 and_(Job.status == QUEUED, Job.enqueued_at.is_(None), Job.created_at < now - unsent_after),
                 and_(Job.status == QUEUED, Job.enqueued_at < now - lost_after),
                 lost_in_restart,
-                and_(
-                    Job.status == RUNNING, last_beat, or_(Job.started_at.is_(None), Job.started_at < now - stale_after)
-                ),
+                and_(Job.status == RUNNING, silent),
             ),
         )
         .order_by(Job.created_at)

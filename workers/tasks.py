@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
@@ -10,7 +11,9 @@ from celery import Task, shared_task
 from pipeline import stages
 from pipeline.advance import drive, parent_of
 from pipeline.analysis import run_analyze_job
-from pipeline.jobs import TRANSIENT_ERRORS, fail_job, requeue_job
+from pipeline.errors import TRANSIENT_ERRORS
+from pipeline.jobs import fail_job, requeue_job
+from pipeline.lifecycle import JobOutcome
 from pipeline.probing import run_probe_job
 from pipeline.rendering import run_render_job
 from runtime.config import Settings, get_settings
@@ -61,62 +64,65 @@ def _drive_parent(settings: Settings, job_id: str, _reason: str = "") -> None:
         drive(settings, parent, send=enqueue_job)
 
 
-def _continue(job_id: str | None) -> None:
+def run_and_drive(task: Task, runner: Callable[..., JobOutcome | None], job_id: str | None, *args: str) -> None:
+    """A task's whole body: ``runner(settings, *args, job_id, task_id=...)`` runs the job, then its
+    pipeline (if it belongs to one) moves on, whatever the outcome: a failed stage fails its pipeline."""
+    settings = get_settings()
+    runner(settings, *args, job_id, task_id=task.request.id)
     if job_id:
-        _drive_parent(get_settings(), job_id)
+        _drive_parent(settings, job_id)
+
+
+def _probe(settings: Settings, recording_id: str, job_id: str | None, *, task_id: str | None) -> JobOutcome | None:
+    return run_probe_job(settings, recording_id, job_id=job_id, task_id=task_id)
 
 
 @shared_task(name="liveslice.probe_recording", bind=True, base=JobTask, **RETRY_OPTIONS)
 def probe_recording(self: JobTask, recording_id: str, job_id: str | None = None) -> None:
     """Probe a recording thoroughly and store its facts (see :func:`pipeline.probing.run_probe_job`)."""
-    run_probe_job(get_settings(), recording_id, job_id=job_id, task_id=self.request.id)
-    _continue(job_id)
+    run_and_drive(self, _probe, job_id, recording_id)
 
 
 @shared_task(name="liveslice.analyze_recording", bind=True, base=JobTask, **RETRY_OPTIONS)
 def analyze_recording(self: JobTask, recording_id: str, job_id: str) -> None:
     """Find a recording's highlights and store them (sent to the ``analysis`` queue by ``workers.dispatch``)."""
-    log.info("job=%s analysing recording %s", job_id, recording_id)
-    run_analyze_job(get_settings(), job_id, task_id=self.request.id)
+    run_and_drive(self, run_analyze_job, job_id)
 
 
 @shared_task(name="liveslice.render_clip", bind=True, base=JobTask, **RETRY_OPTIONS)
-def render_clip(self: JobTask, clip_id: str, job_id: str) -> None:
-    """Render a prepared clip: base, cover, poster, leader variants (``render`` queue, see ``workers.dispatch``)."""
-    log.info("job=%s rendering clip %s", job_id, clip_id)
-    run_render_job(get_settings(), job_id, task_id=self.request.id)
+def render_clip_task(self: JobTask, clip_id: str, job_id: str) -> None:
+    """Render a prepared clip: base, cover, poster, leader variants (``render`` queue, see ``workers.dispatch``).
+
+    Registered as ``liveslice.render_clip`` (messages in flight still route); not ``studio.render.render_clip``.
+    """
+    run_and_drive(self, run_render_job, job_id)
 
 
 @shared_task(name="liveslice.stage_signals", bind=True, base=JobTask, **RETRY_OPTIONS)
 def stage_signals(self: JobTask, recording_id: str, job_id: str) -> None:
     """Pipeline stage 2: decode the recording's signals into the cache (``analysis`` queue)."""
-    stages.run_signals_stage(get_settings(), job_id, task_id=self.request.id)
-    _continue(job_id)
+    run_and_drive(self, stages.run_signals_stage, job_id)
 
 
 @shared_task(name="liveslice.stage_highlights", bind=True, base=JobTask, **RETRY_OPTIONS)
 def stage_highlights(self: JobTask, recording_id: str, job_id: str) -> None:
     """Pipeline stage 3: pick the highlights and make their clip rows (``analysis`` queue)."""
-    stages.run_highlights_stage(get_settings(), job_id, task_id=self.request.id)
-    _continue(job_id)
+    run_and_drive(self, stages.run_highlights_stage, job_id)
 
 
 @shared_task(name="liveslice.stage_find_product", bind=True, base=JobTask, **RETRY_OPTIONS)
 def stage_find_product(self: JobTask, pipeline_id: str, job_id: str) -> None:
     """A product job's first stage: the SKU's best moments across recordings (``analysis`` queue)."""
-    stages.run_find_product_stage(get_settings(), job_id, task_id=self.request.id)
-    _continue(job_id)
+    run_and_drive(self, stages.run_find_product_stage, job_id)
 
 
 @shared_task(name="liveslice.stage_clip", bind=True, base=JobTask, **RETRY_OPTIONS)
 def stage_clip(self: JobTask, clip_id: str, job_id: str) -> None:
     """Pipeline stages 4-6 for one clip: base render, leader variants, covers and posters (``render`` queue)."""
-    stages.run_clip_stage(get_settings(), job_id, task_id=self.request.id)
-    _continue(job_id)
+    run_and_drive(self, stages.run_clip_stage, job_id)
 
 
 @shared_task(name="liveslice.stage_finalize", bind=True, base=JobTask, **RETRY_OPTIONS)
 def stage_finalize(self: JobTask, pipeline_id: str, job_id: str) -> None:
     """Pipeline stage 7: write the manifest; the pipeline then ends (``analysis`` queue)."""
-    stages.run_finalize_stage(get_settings(), job_id, task_id=self.request.id)
-    _continue(job_id)
+    run_and_drive(self, stages.run_finalize_stage, job_id)

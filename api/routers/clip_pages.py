@@ -19,7 +19,7 @@ from api.routers.pages import Pager, PageRoute, _page_number, render, viewer
 from store import clips as repo
 from store.models import Recording
 from studio.cards import format_price
-from studio.render import PRESETS
+from studio.render import PLATFORM_PRESETS
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -43,7 +43,7 @@ def clip_cards(session: Session, clips: list[Any], *, leader_id: str | None = No
 
 def _display(clip: Any) -> dict[str, Any]:
     """Preset label and formatted prices (the snapshot the clip was rendered with)."""
-    preset = PRESETS.get(clip.preset)
+    preset = PLATFORM_PRESETS.get(clip.preset)
     shown = {
         "preset_label": f"{preset.label} {preset.name}" if preset and preset.label else clip.preset,
         "price_text": None,

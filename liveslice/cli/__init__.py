@@ -166,7 +166,7 @@ def keys_create(
     try:
         with session_scope(settings.database_url) as session:
             issued = key_store.create_key(session, name=name, role=role, leader_id=leader)
-    except key_store.KeyError_ as exc:
+    except key_store.KeyRequestError as exc:
         raise _fail(str(exc), 2) from exc
     err.print(f"created {issued.role} key {issued.id} for {issued.name!r}; the secret is shown only now:")
     print(issued.secret)
@@ -200,7 +200,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id or prefix.")]
         with session_scope(settings.database_url) as session:
             row = key_store.revoke_key(session, key_id=key_id)
             console.print(f"revoked {row.role} key {row.id} ({row.name})")
-    except key_store.KeyError_ as exc:
+    except key_store.KeyRequestError as exc:
         raise _fail(str(exc), 2) from exc
 
 

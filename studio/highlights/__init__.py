@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 
 from studio.highlights.explain import Highlight, build_reason, clock
-from studio.highlights.presets import PRESETS, renormalise, resolve_weights
+from studio.highlights.presets import WEIGHT_PRESETS, renormalise, resolve_weights
 from studio.highlights.select import Pick, Scores, SelectionParams, normalise, pick_windows, score_curve
 from studio.signals import AnalysisError, AnalysisInput, Signal, get_detector
 from studio.signals.base import DEFAULT_PHRASES
 
 __all__ = [
     "DEFAULT_PHRASES",
-    "PRESETS",
+    "WEIGHT_PRESETS",
     "AnalysisError",
     "AnalysisInput",
     "Highlight",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from studio.signals.base import AnalysisError, registry
 
-PRESETS: dict[str, dict[str, float]] = {
+WEIGHT_PRESETS: dict[str, dict[str, float]] = {
     # What sold: orders and chat first, then what the host said; loudness only as a tie-breaker.
     "sales": {"orders": 0.35, "chat": 0.2, "keywords": 0.2, "gifts": 0.1, "loudness": 0.1},
     # What the audience reacted to.
@@ -19,9 +19,9 @@ PRESETS: dict[str, dict[str, float]] = {
 
 def resolve_weights(preset: str, weights: Mapping[str, float] | None = None) -> dict[str, float]:
     """The preset's weights, updated by ``weights`` (a custom weight of 0 switches a signal off)."""
-    if preset not in PRESETS:
-        raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
-    merged = dict(PRESETS[preset])
+    if preset not in WEIGHT_PRESETS:
+        raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(WEIGHT_PRESETS)})")
+    merged = dict(WEIGHT_PRESETS[preset])
     known = registry()
     for name, value in (weights or {}).items():
         if name not in known:

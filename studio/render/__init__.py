@@ -11,12 +11,12 @@ from studio.render.fastcut import CopyWindow, copy_window, stream_copy
 from studio.render.graph import build_render_args, card_geometry, qr_geometry, resolve_reframe
 from studio.render.loudness import Loudness, gain_to_target, loudness_args, measure_loudness, parse_ebur128
 from studio.render.plan import CardOverlay, QrOverlay, RenderPlan, make_plan
-from studio.render.presets import PRESETS, Preset, encoder_args, get_preset
+from studio.render.presets import PLATFORM_PRESETS, Preset, encoder_args, get_preset
 from studio.render.render import RenderResult, keyframe_at_or_before, render_clip
 from studio.render.validate import OutputFacts, ValidationReport, inspect_output, validate_output
 
 __all__ = [
-    "PRESETS",
+    "PLATFORM_PRESETS",
     "CardOverlay",
     "CopyWindow",
     "Loudness",

@@ -13,7 +13,7 @@ from typing import Literal
 
 from studio.render.errors import RenderPlanError
 
-__all__ = ["PRESETS", "Preset", "QrPolicy", "encoder_args", "get_preset"]
+__all__ = ["PLATFORM_PRESETS", "Preset", "QrPolicy", "encoder_args", "get_preset"]
 
 QrPolicy = Literal["corner", "end_card", "none"]
 MIN_FPS, MAX_FPS = 23, 60
@@ -128,7 +128,7 @@ def _vertical(name: str, label: str, **overrides: object) -> Preset:
     return Preset(**values)  # type: ignore[arg-type]
 
 
-PRESETS: dict[str, Preset] = {
+PLATFORM_PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         # Douyin: MP4, 720p+, up to 15 min; outside QR codes are discouraged -> end card only.
@@ -174,9 +174,9 @@ PRESETS: dict[str, Preset] = {
 def get_preset(name: str) -> Preset:
     """The preset called ``name`` (case-insensitive); :class:`RenderPlanError` lists the known ones."""
     try:
-        return PRESETS[name.strip().lower()]
+        return PLATFORM_PRESETS[name.strip().lower()]
     except KeyError:
-        raise RenderPlanError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
+        raise RenderPlanError(f"unknown preset {name!r}; choose one of: {', '.join(PLATFORM_PRESETS)}") from None
 
 
 def encoder_args(preset: Preset) -> list[str]:

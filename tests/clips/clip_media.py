@@ -18,7 +18,7 @@ from services.sidedata_import import import_side_data
 from sidedata.records import Product, TranscriptCue
 from store.db import get_sessionmaker
 from studio.ffmpeg import resolve_ffmpeg, run_ffmpeg
-from studio.render import PRESETS, get_preset
+from studio.render import PLATFORM_PRESETS, get_preset
 
 #: douyin's layout (end-card QR policy) at 270x480: cheap to render.
 SMALL = get_preset("douyin").scaled(270, 480, name="test-clips-small")
@@ -90,7 +90,7 @@ def corrupt_copy(source: Path, path: Path) -> Path:
 def register_presets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Register the small test presets by name, so stored clips (which keep a preset name) can use them."""
     for preset in (SMALL, CORNER):
-        monkeypatch.setitem(PRESETS, preset.name, preset)
+        monkeypatch.setitem(PLATFORM_PRESETS, preset.name, preset)
 
 
 def store_recording(settings: Settings, clip_source: Path) -> str:

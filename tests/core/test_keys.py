@@ -53,7 +53,10 @@ def test_keys_are_stored_hashed(settings: Settings) -> None:
 
 
 def test_unknown_role_is_refused(settings: Settings) -> None:
-    with session_scope(settings.database_url) as session, pytest.raises(key_store.KeyError_, match="unknown role"):
+    with (
+        session_scope(settings.database_url) as session,
+        pytest.raises(key_store.KeyRequestError, match="unknown role"),
+    ):
         key_store.create_key(session, name="x", role="owner")
 
 

@@ -17,7 +17,7 @@ from runtime.config import Settings
 from runtime.logs import bind, configure_logging, current_context
 from tests.workers.conftest import add_probe_job, job_row
 from workers import app as _app  # noqa: F401  (as in a worker: `-A workers.app` connects the signal handlers)
-from workers.tasks import probe_recording, render_clip
+from workers.tasks import probe_recording, render_clip_task
 
 Logs = Callable[[], list[dict[str, Any]]]
 
@@ -98,9 +98,11 @@ def test_job_body_logs_carry_task_ids_through_celery_signals(
 
 def test_positional_clip_id_is_bound(json_logs: Logs) -> None:
     task_id = uuid.uuid4().hex
-    task_prerun.send(sender=render_clip, task_id=task_id, task=render_clip, args=["clipX", "jobY"], kwargs={})
+    task_prerun.send(sender=render_clip_task, task_id=task_id, task=render_clip_task, args=["clipX", "jobY"], kwargs={})
     logging.getLogger("pipeline.rendering").info("inside")
-    task_postrun.send(sender=render_clip, task_id=task_id, task=render_clip, args=[], kwargs={}, state="RETRY")
+    task_postrun.send(
+        sender=render_clip_task, task_id=task_id, task=render_clip_task, args=[], kwargs={}, state="RETRY"
+    )
     entry = json_logs()[-1]
     assert (entry["clip_id"], entry["job_id"], entry["task_id"]) == ("clipX", "jobY", task_id)
     assert current_context() == {}

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from studio.ffmpeg import run_ffmpeg
-from studio.render import PRESETS, RenderPlanError, encoder_args, get_preset, validate_output
+from studio.render import PLATFORM_PRESETS, RenderPlanError, encoder_args, get_preset, validate_output
 
 NAMES = ("douyin", "kuaishou", "channels", "xiaohongshu", "tiktok", "shorts", "reels", "square", "landscape")
 
 
 def test_every_platform_has_a_preset() -> None:
-    assert set(PRESETS) == set(NAMES)
-    for preset in PRESETS.values():
+    assert set(PLATFORM_PRESETS) == set(NAMES)
+    for preset in PLATFORM_PRESETS.values():
         assert preset.width % 2 == 0 and preset.height % 2 == 0
         assert preset.fps == 30
         assert preset.crf <= 23
@@ -51,7 +51,7 @@ def test_vertical_feeds_keep_ui_zones_clear(name: str) -> None:
 
 
 def test_get_preset_is_case_insensitive_and_lists_names_when_unknown() -> None:
-    assert get_preset(" Douyin ") is PRESETS["douyin"]
+    assert get_preset(" Douyin ") is PLATFORM_PRESETS["douyin"]
     with pytest.raises(RenderPlanError, match="xiaohongshu"):
         get_preset("weibo")
 

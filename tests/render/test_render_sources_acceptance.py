@@ -23,7 +23,7 @@ import zxingcpp
 from sidedata.records import TranscriptCue
 from studio.cards import CardContent, qr_image, render_product_card
 from studio.ffmpeg import run_ffmpeg
-from studio.render import PRESETS, CardOverlay, Preset, QrOverlay, get_preset, make_plan, render_clip
+from studio.render import PLATFORM_PRESETS, CardOverlay, Preset, QrOverlay, get_preset, make_plan, render_clip
 
 pytestmark = pytest.mark.slow
 
@@ -275,7 +275,7 @@ MATRIX = [
 
 
 def test_matrix_covers_every_preset_and_shape() -> None:
-    assert {preset for _, preset, _, _ in MATRIX} == set(PRESETS)
+    assert {preset for _, preset, _, _ in MATRIX} == set(PLATFORM_PRESETS)
     for kind in {k for k, _, _, _ in MATRIX}:
         shapes = {get_preset(p).width * 16 == get_preset(p).height * 9 for k, p, _, _ in MATRIX if k == kind}
         assert shapes == {True, False}, kind
