@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from liveslice.cli.demo import run_demo
+from liveslice.cli.demo_run import run_demo
 from runtime.config import Settings
 from store import share_links
 from store.db import session_scope
