@@ -27,6 +27,7 @@ from liveslice.cli.options import (
 
 
 def analyze(
+    ctx: typer.Context,
     recording: RecordingArg,
     products: ProductsOpt = None,
     timeline: TimelineOpt = None,
@@ -51,7 +52,7 @@ def analyze(
     from liveslice.cli.analysis import AnalyzeCommandError, SideFiles, file_params, parse_weights
     from studio.errors import StudioError
 
-    scoring = common.renamed(scoring, preset, param="scoring", new="--scoring", old="--preset")
+    scoring = common.renamed(ctx, scoring, preset, param="scoring", new="--scoring", old="--preset")
     files = SideFiles(products, timeline, chat, orders, transcript)
     path = Path(recording)
     try:

@@ -55,18 +55,15 @@ def ensure_db(current: Settings) -> None:
         raise fail("the database schema is not current: run 'liveslice db upgrade'")
 
 
-def renamed(value: T, old_value: T | None, *, param: str, new: str, old: str) -> T:
+def renamed(ctx: typer.Context, value: T, old_value: T | None, *, param: str, new: str, old: str) -> T:
     """The value of option ``new``, or of its deprecated spelling ``old`` (with a warning on stderr).
 
     ``param`` is the new option's parameter name; giving both spellings is an error (exit 2).
     """
     if old_value is None:
         return value
-    import click
-    from click.core import ParameterSource
-
-    ctx = click.get_current_context(silent=True)
-    if ctx is not None and ctx.get_parameter_source(param) not in (None, ParameterSource.DEFAULT):
+    source = ctx.get_parameter_source(param)
+    if source is not None and source.name != "DEFAULT":
         raise fail(f"{old} is the old name of {new}: give only {new}", 2)
     warn(f"{old} is deprecated, use {new}")
     return old_value

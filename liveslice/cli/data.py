@@ -17,6 +17,7 @@ import_app = typer.Typer(
 
 
 def ingest(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Recording file (copied into storage).")],
     title: Annotated[str | None, typer.Option(help="Title; default the file name.")] = None,
     stream_start: StreamStartOpt = None,
@@ -27,7 +28,7 @@ def ingest(
     from store.db import get_sessionmaker
     from workers.dispatch import enqueue_job
 
-    started = _stream_start(stream_start, stream_started_at)
+    started = _stream_start(ctx, stream_start, stream_started_at)
     settings = common.settings()
     common.ensure_db(settings)
     session = get_sessionmaker(settings.database_url)()
@@ -55,9 +56,11 @@ def ingest(
         common.warn(f"{path.name}: {warning}")
 
 
-def _stream_start(stream_start: datetime | None, stream_started_at: datetime | None) -> datetime | None:
+def _stream_start(
+    ctx: typer.Context, stream_start: datetime | None, stream_started_at: datetime | None
+) -> datetime | None:
     return common.renamed(
-        stream_start, stream_started_at, param="stream_start", new="--stream-start", old="--stream-started-at"
+        ctx, stream_start, stream_started_at, param="stream_start", new="--stream-start", old="--stream-started-at"
     )
 
 
@@ -103,35 +106,38 @@ def import_catalog(file: FileArg) -> None:
 
 @import_app.command("timeline")
 def import_timeline(
+    ctx: typer.Context,
     file: FileArg,
     recording: RecordingOpt,
     stream_start: StreamStartOpt = None,
     stream_started_at: StreamStartedAtOpt = None,
 ) -> None:
     """Import a recording's product timeline."""
-    _import("timeline", file, recording, _stream_start(stream_start, stream_started_at))
+    _import("timeline", file, recording, _stream_start(ctx, stream_start, stream_started_at))
 
 
 @import_app.command("chat")
 def import_chat(
+    ctx: typer.Context,
     file: FileArg,
     recording: RecordingOpt,
     stream_start: StreamStartOpt = None,
     stream_started_at: StreamStartedAtOpt = None,
 ) -> None:
     """Import a recording's chat log (CSV/TSV/XLSX/JSONL)."""
-    _import("chat", file, recording, _stream_start(stream_start, stream_started_at))
+    _import("chat", file, recording, _stream_start(ctx, stream_start, stream_started_at))
 
 
 @import_app.command("orders")
 def import_orders(
+    ctx: typer.Context,
     file: FileArg,
     recording: RecordingOpt,
     stream_start: StreamStartOpt = None,
     stream_started_at: StreamStartedAtOpt = None,
 ) -> None:
     """Import a recording's stream orders."""
-    _import("orders", file, recording, _stream_start(stream_start, stream_started_at))
+    _import("orders", file, recording, _stream_start(ctx, stream_start, stream_started_at))
 
 
 @import_app.command("transcript")

@@ -31,6 +31,7 @@ from liveslice.cli.options import (
 
 
 def process(
+    ctx: typer.Context,
     recording: RecordingArg,
     products: ProductsOpt = None,
     timeline: TimelineOpt = None,
@@ -63,9 +64,9 @@ def process(
     from services.clips import ClipError
     from studio.errors import StudioError
 
-    platform = common.renamed(platform, preset, param="platform", new="--platform", old="--preset")
+    platform = common.renamed(ctx, platform, preset, param="platform", new="--platform", old="--preset")
     if weights is not None and "=" not in weights:  # before --scoring, --weights named the preset
-        scoring = common.renamed(scoring, weights, param="scoring", new="--scoring", old="--weights NAME")
+        scoring = common.renamed(ctx, scoring, weights, param="scoring", new="--scoring", old="--weights NAME")
         weights = None
     settings = common.settings()
     common.ensure_db(settings)

@@ -26,6 +26,7 @@ from liveslice.cli.options import (
 
 
 def render(
+    ctx: typer.Context,
     recording: RecordingArg,
     start: Annotated[str, typer.Option(help="Start: seconds, MM:SS or HH:MM:SS[.mmm].")],
     end: Annotated[str, typer.Option(help="End: seconds, MM:SS or HH:MM:SS[.mmm].")],
@@ -59,7 +60,7 @@ def render(
     from studio.errors import StudioError, ToolchainError
     from studio.render import RenderFailed, RenderValidationError
 
-    platform = common.renamed(platform, preset, param="platform", new="--platform", old="--preset")
+    platform = common.renamed(ctx, platform, preset, param="platform", new="--platform", old="--preset")
     try:
         if reframe not in REFRAMES:
             raise RenderCommandError(f"--reframe must be one of {', '.join(REFRAMES)}, not {reframe!r}")
