@@ -22,6 +22,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # works, but not as users will expect (does not fail the doctor)
 
 
 def mask_url(url: str) -> str:
@@ -152,6 +153,23 @@ def check_import_roots(settings: Settings) -> Check:
     return Check("import roots", True, ", ".join(str(p) for p in settings.import_roots))
 
 
+def check_public_url(settings: Settings) -> Check:
+    """Share links and QR codes carry ``LIVESLICE_PUBLIC_BASE_URL``: a loopback one works on this machine only."""
+    from liveslice.cli.common import is_loopback_url
+
+    url = settings.public_base_url
+    if is_loopback_url(url):
+        return Check(
+            "public URL",
+            True,
+            f"{url}: share links and QR codes only open on this machine",
+            "set LIVESLICE_PUBLIC_BASE_URL to the address phones and customers reach this server at "
+            "(e.g. https://clips.example.com)",
+            warning=True,
+        )
+    return Check("public URL", True, f"{url} (share links and QR codes)")
+
+
 def run_checks(settings: Settings) -> list[Check]:
     return [
         check_ffmpeg(settings),
@@ -160,4 +178,5 @@ def run_checks(settings: Settings) -> list[Check]:
         check_broker(settings),
         check_storage(settings),
         check_import_roots(settings),
+        check_public_url(settings),
     ]

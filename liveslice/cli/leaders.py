@@ -6,10 +6,13 @@ from typing import Annotated
 
 import typer
 
-leaders_app = typer.Typer(help="Community leaders (团长).", no_args_is_help=True)
+from liveslice.cli import common
+from liveslice.cli.options import Command, command_group
+
+leaders_app = command_group("Community leaders (团长).")
 
 
-@leaders_app.command("add")
+@leaders_app.command(cls=Command, name="add")
 def leaders_add(
     name: Annotated[str, typer.Argument(help="The leader's name, as shown on end cards.")],
     phone: Annotated[str | None, typer.Option(help="Phone number.")] = None,
@@ -18,12 +21,11 @@ def leaders_add(
     leader_id: Annotated[str | None, typer.Option("--id", help="The id to give (default: made from the name).")] = None,
 ) -> None:
     """Add a leader; prints its id."""
-    from liveslice.cli import _ensure_db, _fail, _settings, err
     from store import leaders as repo
     from store.db import session_scope
 
-    settings = _settings()
-    _ensure_db(settings)
+    settings = common.settings()
+    common.ensure_db(settings)
     try:
         with session_scope(settings.database_url) as session:
             row = repo.create_leader(
@@ -31,24 +33,24 @@ def leaders_add(
             )
             leader, shown = row.id, row.name
     except repo.InvalidLeader as exc:
-        raise _fail(str(exc), 2) from exc
-    err.print(f"added leader {shown!r}; give them a key with: liveslice keys create --role leader --leader {leader}")
+        raise common.fail(str(exc), 2) from exc
+    hint = f"liveslice keys create --role leader --leader {leader}"
+    common.err.print(f"added leader {shown!r}; give them a key with: {hint}")
     print(leader)
 
 
-@leaders_app.command("list")
+@leaders_app.command(cls=Command, name="list")
 def leaders_list() -> None:
     """List leaders."""
     from rich.table import Table
 
-    from liveslice.cli import _ensure_db, _settings, console
     from store import leaders as repo
     from store.db import session_scope
 
-    settings = _settings()
-    _ensure_db(settings)
+    settings = common.settings()
+    common.ensure_db(settings)
     table = Table("id", "name", "phone", "wechat", "status", "recruiter")
     with session_scope(settings.database_url) as session:
         for row in repo.list_leaders(session):
             table.add_row(row.id, row.name, row.phone or "", row.wechat or "", row.status, row.recruiter_id or "")
-    console.print(table)
+    common.console.print(table)

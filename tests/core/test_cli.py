@@ -8,17 +8,25 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from liveslice.cli.demo import run_demo
-from runtime.config import Settings
+from liveslice.cli import app
+from liveslice.cli.common import is_loopback_url
+from liveslice.cli.demo_run import next_steps, run_demo
+from runtime.config import Settings, get_settings
 from store import share_links
 from store.db import session_scope
 from store.models import ChatEvent, Clip, Job, Product, Recording, StreamOrder, TimelineSegment
+from studio.ffmpeg import run_ffmpeg
+
+PUBLIC = "https://clips.example.com"
 
 
-def _cli(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESLICE_")}
-    env["LIVESLICE_MEDIA_ROOT"] = str(tmp_path / "media")
+def _cli(
+    tmp_path: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LIVESLICE_")}
+    env = {**base, "LIVESLICE_MEDIA_ROOT": str(tmp_path / "media"), **(env or {})}
     result = subprocess.run(
         [sys.executable, "-m", "liveslice", *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -46,6 +54,10 @@ def test_db_upgrade_and_doctor(tmp_path: Path) -> None:
     for component in ("ffmpeg", "CJK font", "database", "broker", "storage"):
         assert component in out
     assert "ffmpeg version" in out and "imageio-ffmpeg" in out
+    # the default public URL is loopback: said, with the variable to set, but not a failure
+    assert "public URL" in out and "only open on this machine" in out and "LIVESLICE_PUBLIC_BASE_URL" in out
+    public = _cli(tmp_path, "doctor", check=False, env={"LIVESLICE_PUBLIC_BASE_URL": PUBLIC}).stdout
+    assert f"public URL: {PUBLIC}" in public and "only open on this machine" not in public
 
 
 def test_doctor_names_a_missing_ffmpeg_and_the_fix(tmp_path: Path) -> None:
@@ -66,6 +78,67 @@ def test_ingest_and_import_from_the_shell(tmp_path: Path, small_mp4: Path) -> No
     catalog.write_text("sku,name,price\nA1,面霜,9.90\nA2,Bad,abc\n", encoding="utf-8")
     failed = _cli(tmp_path, "import", "catalog", str(catalog), check=False)
     assert failed.returncode == 2 and "catalog.csv:3: price" in failed.stderr
+
+
+def test_ingest_warns_about_a_recording_without_audio(tmp_path: Path, media_dir: Path) -> None:
+    silent = media_dir / "video-only.mp4"
+    if not silent.exists():
+        lavfi = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2"]
+        run_ffmpeg([*lavfi, "-an", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-y", str(silent)])
+    result = _cli(tmp_path, "ingest", str(silent))
+    assert "320x240" in result.stdout
+    warning = " ".join(result.stderr.split())
+    assert "warning: video-only.mp4: the recording has no audio track" in warning
+    assert "loudness, voice" in warning and "highlights rely on the side data" in warning
+
+
+def test_ingest_with_audio_has_no_warning(tmp_path: Path, small_mp4: Path) -> None:
+    assert "warning" not in _cli(tmp_path, "ingest", str(small_mp4)).stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:8000", True),
+        ("http://LOCALHOST.", True),
+        ("http://[::1]:8000", True),
+        ("http://127.1.2.3", True),
+        ("http://0.0.0.0:8000", True),
+        ("http://192.168.1.20:8000", False),
+        (PUBLIC, False),
+    ],
+)
+def test_loopback_urls(url: str, loopback: bool) -> None:
+    assert is_loopback_url(url) is loopback
+
+
+def test_demo_summary_warns_while_share_links_are_loopback(settings: Settings) -> None:
+    lines = next_steps(settings, "rec1")
+    assert lines[0].endswith("(log in with a key from 'liveslice keys create --role admin --name me')")
+    assert f"{settings.public_base_url}/recordings/rec1" in lines[0]
+    assert "only this machine can open" in lines[1] and "set LIVESLICE_PUBLIC_BASE_URL" in lines[1]
+    public = next_steps(settings.model_copy(update={"public_base_url": PUBLIC}), "rec1")
+    assert len(public) == 1 and f"{PUBLIC}/recordings/rec1" in public[0]
+
+
+@pytest.mark.parametrize(("url", "warned"), [("http://localhost:8000", True), (PUBLIC, False)])
+def test_serve_warns_while_share_links_are_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, warned: bool
+) -> None:
+    import liveslice.serve
+
+    served: list[str] = []
+    monkeypatch.setattr(liveslice.serve, "serve", lambda settings, **_: served.append(settings.public_base_url))
+    env = {"LIVESLICE_MEDIA_ROOT": str(tmp_path / "media"), "LIVESLICE_PUBLIC_BASE_URL": url}
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["serve"], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert served == [url]
+    assert ("LIVESLICE_PUBLIC_BASE_URL" in result.stderr) is warned
 
 
 @pytest.mark.slow

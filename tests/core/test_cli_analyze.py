@@ -90,7 +90,7 @@ def test_file_json_is_one_document_and_finds_the_selling_moments(tmp_path: Path,
 
 
 def test_file_table_lists_highlights_and_missing_side_data(tmp_path: Path, stream: SmallStream) -> None:
-    out = _cli(tmp_path, "analyze", str(stream.path), *LENGTHS, "--preset", "sales", "--weights", "gifts=0")
+    out = _cli(tmp_path, "analyze", str(stream.path), *LENGTHS, "--scoring", "sales", "--weights", "gifts=0")
     assert out.returncode == 0, out.stderr
     assert "Highlights of" in out.stdout and "start–end" in out.stdout and "0:" in out.stdout
     assert "missing: orders (no stream orders)" in out.stdout and "missing: chat (no chat log)" in out.stdout
@@ -105,7 +105,7 @@ def test_bad_side_data_and_options_exit_2_with_located_errors(tmp_path: Path, st
     assert bad.returncode == 2 and "chat.csv:3: ts:" in bad.stderr and bad.stdout == ""
 
     for args, needle in (
-        (("--preset", "viral"), "unknown preset 'viral'"),
+        (("--scoring", "viral"), "unknown preset 'viral'"),
         (("--weights", "orders"), "--weights: expected name=number"),
         (("--weights", "likes=1"), "unknown signal 'likes'"),
         (("--min-len", "50", "--max-len", "60"), "shorter than min_len"),

@@ -105,7 +105,7 @@ def test_stored_recording_render_with_a_corner_qr_is_recorded_once(files: dict[s
     for kind in ("catalog", "timeline", "transcript"):
         extra = [] if kind == "catalog" else ["-r", rec_id]
         assert _cli(tmp_path, "import", kind, str(files[kind]), *extra).returncode == 0
-    args = ["render", rec_id, "--start", "1", "--end", "3", "--preset", "kuaishou", "--share-url", SHARE, "--json"]
+    args = ["render", rec_id, "--start", "1", "--end", "3", "--platform", "kuaishou", "--share-url", SHARE, "--json"]
     first = _cli(tmp_path, *args)
     assert first.returncode == 0, first.stderr
     doc = json.loads(first.stdout)
@@ -133,7 +133,7 @@ def test_stored_recording_render_with_a_corner_qr_is_recorded_once(files: dict[s
         (["--start", "0", "--end", "1", "--sku", "LS-0001"], "--sku LS-0001 needs --products"),
         (["--start", "0", "--end", "1", "--sku", "NOPE", "--products", "CATALOG"], "unknown SKU 'NOPE'"),
         (["--start", "0", "--end", "1", "--reframe", "zoom"], "--reframe must be one of"),
-        (["--start", "0", "--end", "1", "--preset", "myspace"], "unknown preset 'myspace'"),
+        (["--start", "0", "--end", "1", "--platform", "myspace"], "unknown preset 'myspace'"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(
