@@ -76,8 +76,8 @@ def analyze_file(
 ) -> dict[str, Any]:
     """Analyse a media file in this process (no database) and return the JSON document."""
     from studio.errors import MediaError
+    from studio.highlights.run import DetectionProgress, run_detection, signal_cache_dir, signal_count
     from studio.probe import probe
-    from workers.analyze import ProgressReporter, run_detection, signal_cache_dir, signal_count
 
     try:
         info = probe(path)
@@ -85,11 +85,11 @@ def analyze_file(
         raise AnalyzeCommandError(f"{path}: {exc}") from exc
     ctx = TimeContext(stream_started_at=stream_start, timezone=settings.timezone, duration=info.duration)
     side = _parse_side_files(settings, files, ctx)
-    report = ProgressReporter(on_progress, signal_count(params))
+    report = DetectionProgress(on_progress, signal_count(params))
     inp = AnalysisInput(
         duration=info.duration,
         media_path=path,
-        cache_dir=signal_cache_dir(settings),
+        cache_dir=signal_cache_dir(settings.media_root),
         on_progress=report.detector,
         **side,
     )

@@ -338,7 +338,7 @@ def analyze(
         parse_weights,
     )
     from studio.errors import StudioError
-    from workers.analyze import analysis_params
+    from studio.highlights.run import analysis_params
 
     files = SideFiles(products, timeline, chat, orders, transcript)
     path = Path(recording)

@@ -1,16 +1,15 @@
 """The analyze job body: load a recording and its side data, find highlights, store them.
 
 A plain function, callable in-process without Celery (the CLI, the demo and tests do); the Celery
-task in :mod:`workers.tasks` is a thin wrapper. :func:`analysis_params` validates a run's options
-for the API and the CLI before a job is made.
+task in :mod:`workers.tasks` is a thin wrapper. What needs no database (``analysis_params``, which
+validates a run's options before a job is made, ``run_detection``...) lives in :mod:`studio.highlights.run`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +26,25 @@ from store.highlights import locked_highlights, save_analysis
 from store.models import Recording, SideDataImport
 from store.recordings import MissingMedia
 from studio.errors import StudioError
-from studio.highlights import (
-    TAGGING_SIGNALS,
-    AnalysisError,
-    AnalysisInput,
-    Highlight,
-    HighlightResult,
-    detect_highlights,
+from studio.highlights import AnalysisError, AnalysisInput, HighlightResult
+from studio.highlights.run import (  # the DB-free parts of a run (MAX_CLIPS, analysis_params: re-exported)
+    DEFAULT_PARAMS,
+    DETECT_SHARE,
+    LOAD_SHARE,
+    MAX_CLIPS,  # noqa: F401
+    DetectionProgress,
+    ProgressCallback,
+    analysis_params,  # noqa: F401
+    run_detection,
+    signal_count,
 )
-from studio.highlights.presets import PRESETS, resolve_weights
+from studio.highlights.run import signal_cache_dir as run_signal_cache_dir
 from workers.jobs import TRANSIENT_ERRORS, Heartbeat, claim_job, mark_cancelled, mark_failed, mark_succeeded
 
 log = logging.getLogger(__name__)
 
 ANALYZE_KIND = "analyze"
-DEFAULT_PARAMS: dict[str, Any] = {
-    "clips": 10, "preset": "sales", "weights": {}, "min_len": 15.0, "max_len": 60.0, "scenes": False,
-}  # fmt: skip
-MAX_CLIPS = 200
 PROGRESS_INTERVAL = 1.0  # seconds between progress writes to the job row
-LOAD_SHARE, DETECT_SHARE = 0.05, 0.9  # of the job's progress bar; saving takes the rest
-
-ProgressCallback = Callable[[str, float], None]
 
 
 class AnalyzeFailure(Exception):
@@ -65,55 +61,7 @@ class JobCancelled(Exception):
 
 def signal_cache_dir(settings: Settings) -> Path:
     """Where signal arrays are cached (per file, mtime and parameters)."""
-    return settings.media_root / "cache" / "signals"
-
-
-def analysis_params(
-    *,
-    clips: int = 10,
-    preset: str = "sales",
-    weights: Mapping[str, float] | None = None,
-    min_len: float = 15.0,
-    max_len: float = 60.0,
-    scenes: bool = False,
-    duration: float | None = None,
-) -> dict[str, Any]:
-    """Validated, JSON-safe parameters of one run (a job's options, an analysis's params).
-
-    Raises :class:`AnalysisError` naming the problem: unknown preset or signal, bad weight or lengths.
-    """
-    if not 0 <= clips <= MAX_CLIPS:
-        raise AnalysisError(f"clips must be 0..{MAX_CLIPS}, got {clips}")
-    if preset not in PRESETS:
-        raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
-    resolve_weights(preset, weights)
-    min_len, max_len = float(min_len), float(max_len)
-    if not (math.isfinite(min_len) and math.isfinite(max_len) and 0 < min_len <= max_len):
-        raise AnalysisError(f"need 0 < min_len <= max_len, got {min_len:g} and {max_len:g}")
-    if duration is not None and min_len > duration:
-        raise AnalysisError(f"the recording ({duration:.1f} s) is shorter than min_len ({min_len:g} s)")
-    return {
-        "clips": int(clips),
-        "preset": preset,
-        "weights": {str(k): float(v) for k, v in (weights or {}).items()},
-        "min_len": min_len,
-        "max_len": max_len,
-        "scenes": bool(scenes),
-    }
-
-
-def run_detection(inp: AnalysisInput, params: Mapping[str, Any], locked: Sequence[Highlight] = ()) -> HighlightResult:
-    """``detect_highlights`` with a run's parameters (see :func:`analysis_params`)."""
-    inp.scene_detection = bool(params.get("scenes", False))
-    return detect_highlights(
-        inp,
-        clips=int(params["clips"]),
-        preset=str(params["preset"]),
-        weights=params.get("weights") or None,
-        min_len=float(params["min_len"]),
-        max_len=float(params["max_len"]),
-        locked=locked,
-    )
+    return run_signal_cache_dir(settings.media_root)
 
 
 #: Called in the transaction that stores an analysis, before the job is marked done; what it returns
@@ -169,24 +117,19 @@ def run_analyze_job(
         on_progress("done", 1.0)
 
 
-class ProgressReporter:
-    """Maps detector progress onto one rising fraction for ``callback``; with a job's ``heartbeat``, also
-    writes it to the job row (at most once a second, and at each new stage) and stops a cancelled job.
+class ProgressReporter(DetectionProgress):
+    """:class:`DetectionProgress` that, with a job's ``heartbeat``, also writes it to the job row (at most once
+    a second, and at each new stage) and stops a cancelled job.
     """
 
     def __init__(self, callback: ProgressCallback | None, signals: int, heartbeat: Heartbeat | None = None) -> None:
+        super().__init__(callback, signals)
         self.heartbeat = heartbeat
-        self.callback = callback
-        self.step = 1.0 / max(1, signals)  # share of detection taken by one signal
         self.last_write = 0.0
         self.stage = ""
-        self.signal_start = 0.0
-        self.done = 0.0
 
     def __call__(self, stage: str, fraction: float, *, force: bool = False) -> None:
-        self.done = max(self.done, min(1.0, fraction))
-        if self.callback is not None:
-            self.callback(stage, self.done)
+        super().__call__(stage, fraction)
         now = time.monotonic()
         if self.heartbeat is None:
             return
@@ -194,20 +137,6 @@ class ProgressReporter:
             self.stage, self.last_write = stage, now
             if self.heartbeat.beat(stage=stage[:32], progress=self.done):
                 raise JobCancelled(f"job {self.heartbeat.job_id} was cancelled")
-
-    def detector(self, stage: str, fraction: float) -> None:
-        """``AnalysisInput.on_progress``: "signal X" steps, "audio" decode fractions within a step, "select"."""
-        if stage.startswith("signal "):
-            self.signal_start = fraction
-        elif stage == "audio":
-            fraction = self.signal_start + self.step * min(1.0, max(0.0, fraction))
-        self(stage, LOAD_SHARE + DETECT_SHARE * min(1.0, fraction))
-
-
-def signal_count(params: Mapping[str, Any]) -> int:
-    """How many signals ``detect_highlights`` computes for ``params`` (weighted, SKU tagging, voice)."""
-    wanted = resolve_weights(str(params["preset"]), params.get("weights") or None)
-    return len({*wanted, *TAGGING_SIGNALS, "voice"})
 
 
 def load_analysis_input(settings: Settings, recording_id: str, report: ProgressReporter) -> AnalysisInput:
