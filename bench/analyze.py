@@ -16,7 +16,9 @@ comparison. Then, in rounds that interleave the tasks (so each sees the same mac
 
 It also times the CLI's start-up alone (``liveslice analyze --help``) and lists its heaviest imports
 (``-X importtime``). Prints a table, the ratios measured in this run, and PASS/FAIL against the targets:
-``liveslice analyze`` within 1.3x the bare decode, and memory bounded (3 h / 1 h peak RSS under 1.5x).
+``liveslice analyze`` within 1.3x the bare decode (the median over rounds of each round's ratio: on a shared
+machine the load drifts, and a round's two runs see about the same), and memory bounded (3 h / 1 h peak
+RSS under 1.5x).
 """
 
 from __future__ import annotations
@@ -272,12 +274,13 @@ def report(
     print(f"\nCLI start-up alone (liveslice analyze --help, best): {startup:.2f} s; heaviest imports: {imports}")
 
     cli_s = min(c["wall_s"] for c in main_runs["cli"])
-    ratio = cli_s / decode_s
+    median = statistics.median(paired)
     print("\ntargets")
     per_round = ", ".join(f"{x:.2f}" for x in paired)
-    print(f"  liveslice analyze <= {TARGET_RATIO}x the bare audio decode: {cli_s:.2f} s / {decode_s:.2f} s")
-    ok = ratio <= TARGET_RATIO
-    print(f"    = {ratio:.2f}x (per round {per_round}; median {statistics.median(paired):.2f}x) -> {_verdict(ok)}")
+    print(f"  liveslice analyze <= {TARGET_RATIO}x the bare audio decode, median of the rounds' ratios (each round")
+    print(f"  runs both back to back, so both see the same load): {per_round} -> {median:.2f}x", end=" ")
+    ok = median <= TARGET_RATIO
+    print(f"(best of each: {cli_s:.2f} s / {decode_s:.2f} s = {cli_s / decode_s:.2f}x) -> {_verdict(ok)}")
     if 3.0 in results and args.hours != 3.0:
         small = max(r["rss_self_mb"] for r in results[args.hours]["analyze"])
         big = max(r["rss_self_mb"] for r in results[3.0]["analyze"])
