@@ -1,15 +1,14 @@
 """The analyze job body: load a recording and its side data, find highlights, store them.
 
 A plain function, callable in-process without Celery (the CLI, the demo and tests do); the Celery
-task in :mod:`workers.tasks` is a thin wrapper. :func:`analysis_params` validates a run's options
-for the API and the CLI before a job is made.
+task in :mod:`workers.tasks` is a thin wrapper. What needs no database (``analysis_params``, which
+validates a run's options before a job is made, ``run_detection``...) lives in :mod:`studio.highlights.run`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,87 +28,33 @@ from store.db import session_scope
 from store.highlights import dismissed_windows, locked_highlights, save_analysis
 from store.models import Recording, SideDataImport
 from store.recordings import MissingMedia
-from studio.highlights import (
-    TAGGING_SIGNALS,
-    AnalysisError,
-    AnalysisInput,
-    Highlight,
-    HighlightResult,
-    detect_highlights,
+from studio.highlights import AnalysisInput, HighlightResult
+from studio.highlights.run import (  # the database-free parts of a run, re-exported for the API and the CLI
+    DEFAULT_PARAMS,
+    MAX_CLIPS,
+    analysis_params,
+    run_detection,
+    signal_count,
 )
-from studio.highlights.presets import WEIGHT_PRESETS, resolve_weights
+from studio.highlights.run import signal_cache_dir as run_signal_cache_dir
 
 log = logging.getLogger(__name__)
 
 ANALYZE_KIND = "analyze"
-DEFAULT_PARAMS: dict[str, Any] = {
-    "clips": 10,
-    "preset": "sales",
-    "weights": {},
-    "min_len": 15.0,
-    "max_len": 60.0,
-    "scenes": False,
-}
-MAX_CLIPS = 200
+__all__ = [
+    "ANALYZE_KIND",
+    "MAX_CLIPS",
+    "AnalyzeFailure",
+    "JobCancelled",
+    "ProgressReporter",
+    "analysis_params",
+    "run_analyze_job",
+]
 
 
 def signal_cache_dir(settings: Settings) -> Path:
     """Where signal arrays are cached (per file, mtime and parameters)."""
-    return settings.media_root / "cache" / "signals"
-
-
-def analysis_params(
-    *,
-    clips: int = 10,
-    preset: str = "sales",
-    weights: Mapping[str, float] | None = None,
-    min_len: float = 15.0,
-    max_len: float = 60.0,
-    scenes: bool = False,
-    duration: float | None = None,
-) -> dict[str, Any]:
-    """Validated, JSON-safe parameters of one run (a job's options, an analysis's params).
-
-    Raises :class:`AnalysisError` naming the problem: unknown preset or signal, bad weight or lengths.
-    """
-    if not 0 <= clips <= MAX_CLIPS:
-        raise AnalysisError(f"clips must be 0..{MAX_CLIPS}, got {clips}")
-    if preset not in WEIGHT_PRESETS:
-        raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(WEIGHT_PRESETS)})")
-    resolve_weights(preset, weights)
-    min_len, max_len = float(min_len), float(max_len)
-    if not (math.isfinite(min_len) and math.isfinite(max_len) and 0 < min_len <= max_len):
-        raise AnalysisError(f"need 0 < min_len <= max_len, got {min_len:g} and {max_len:g}")
-    if duration is not None and min_len > duration:
-        raise AnalysisError(f"the recording ({duration:.1f} s) is shorter than min_len ({min_len:g} s)")
-    return {
-        "clips": int(clips),
-        "preset": preset,
-        "weights": {str(k): float(v) for k, v in (weights or {}).items()},
-        "min_len": min_len,
-        "max_len": max_len,
-        "scenes": bool(scenes),
-    }
-
-
-def run_detection(
-    inp: AnalysisInput,
-    params: Mapping[str, Any],
-    locked: Sequence[Highlight] = (),
-    avoid: Sequence[tuple[float, float]] = (),
-) -> HighlightResult:
-    """``detect_highlights`` with a run's parameters (see :func:`analysis_params`); ``avoid``: dismissed windows."""
-    inp.scene_detection = bool(params.get("scenes", False))
-    return detect_highlights(
-        inp,
-        clips=int(params["clips"]),
-        preset=str(params["preset"]),
-        weights=params.get("weights") or None,
-        min_len=float(params["min_len"]),
-        max_len=float(params["max_len"]),
-        locked=locked,
-        avoid=avoid,
-    )
+    return run_signal_cache_dir(settings.media_root)
 
 
 #: Called in the transaction that stores an analysis, before the job is marked done; what it returns
@@ -157,12 +102,6 @@ def analyze_body(ctx: JobContext, after_save: AfterSave | None = None) -> Done:
         return _save(session, job.id, recording_id, params, result, inp.duration, after_save)
 
     return Done({}, finish)
-
-
-def signal_count(params: Mapping[str, Any]) -> int:
-    """How many signals ``detect_highlights`` computes for ``params`` (weighted, SKU tagging, voice)."""
-    wanted = resolve_weights(str(params["preset"]), params.get("weights") or None)
-    return len({*wanted, *TAGGING_SIGNALS, "voice"})
 
 
 def load_analysis_input(settings: Settings, recording_id: str, report: ProgressReporter) -> AnalysisInput:

@@ -33,35 +33,30 @@ from pipeline.jobs import (
 )
 from runtime.config import Settings
 from store.db import session_scope
+from studio.highlights.run import DETECT_SHARE as DETECT_SHARE  # re-exported
+from studio.highlights.run import LOAD_SHARE as LOAD_SHARE
+from studio.highlights.run import DetectionProgress, ProgressCallback
 
 log = logging.getLogger(__name__)
 
 SKIPPED, LOST = "skipped", "lost"
 PROGRESS_INTERVAL = 1.0  # seconds between progress writes to the job row
-LOAD_SHARE, DETECT_SHARE = 0.05, 0.9  # of an analysis's progress bar; saving takes the rest
-
-ProgressCallback = Callable[[str, float], None]
 
 
-class ProgressReporter:
-    """Maps progress onto one rising fraction for ``callback``; with a job's ``heartbeat``, also writes it
-    to the job row (at most once a second, and at each new stage) and stops a cancelled job
+class ProgressReporter(DetectionProgress):
+    """:class:`~studio.highlights.run.DetectionProgress` that, with a job's ``heartbeat``, also writes the
+    progress to the job row (at most once a second, and at each new stage) and stops a cancelled job
     (:class:`JobCancelled`). ``step`` is the share of detection one signal takes (see :meth:`detector`).
     """
 
     def __init__(self, callback: ProgressCallback | None, signals: int = 1, heartbeat: Heartbeat | None = None) -> None:
+        super().__init__(callback, signals)
         self.heartbeat = heartbeat
-        self.callback = callback
-        self.step = 1.0 / max(1, signals)
         self.last_write = 0.0
         self.stage = ""
-        self.signal_start = 0.0
-        self.done = 0.0
 
     def __call__(self, stage: str, fraction: float, *, force: bool = False) -> None:
-        self.done = max(self.done, min(1.0, fraction))
-        if self.callback is not None:
-            self.callback(stage, self.done)
+        super().__call__(stage, fraction)
         now = time.monotonic()
         if self.heartbeat is None:
             return
@@ -73,14 +68,6 @@ class ProgressReporter:
     def cancelled(self) -> bool:
         """For ``should_cancel`` callbacks (ffmpeg polls it): stop asked, or the job was taken over."""
         return bool(self.heartbeat and self.heartbeat.should_stop)
-
-    def detector(self, stage: str, fraction: float) -> None:
-        """``AnalysisInput.on_progress``: "signal X" steps, "audio" decode fractions within a step, "select"."""
-        if stage.startswith("signal "):
-            self.signal_start = fraction
-        elif stage == "audio":
-            fraction = self.signal_start + self.step * min(1.0, max(0.0, fraction))
-        self(stage, LOAD_SHARE + DETECT_SHARE * min(1.0, fraction))
 
 
 @dataclass(frozen=True)

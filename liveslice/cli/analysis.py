@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sidedata import TimeContext, parse_catalog, parse_chat, parse_orders, parse_timeline, parse_transcript
 from sidedata.errors import SideDataError
-from studio.highlights import TAGGING_SIGNALS, AnalysisError, AnalysisInput, clock, detect_highlights
-from studio.highlights.presets import resolve_weights
+from studio.highlights import AnalysisError, AnalysisInput, clock
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -77,46 +76,16 @@ def file_params(
     max_len: float,
     scenes: bool,
 ) -> dict[str, Any]:
-    """A file analysis's parameters, checked before any work starts (the keys of a job's ``analysis_params``).
+    """A file analysis's parameters (:func:`studio.highlights.run.analysis_params`), checked before any work
+    starts. Raises :class:`AnalyzeCommandError` (exit 2) for an unknown preset or signal, a bad weight or lengths."""
+    from studio.highlights.run import analysis_params
 
-    Raises :class:`AnalyzeCommandError` (exit 2) for an unknown preset or signal, a bad weight or lengths.
-    """
     try:
-        resolve_weights(preset, weights)
+        return analysis_params(
+            clips=clips, preset=preset, weights=weights, min_len=min_len, max_len=max_len, scenes=scenes
+        )
     except AnalysisError as exc:
         raise AnalyzeCommandError(str(exc)) from exc
-    if clips < 0:
-        raise AnalyzeCommandError(f"--clips must be >= 0, got {clips}")
-    if not (math.isfinite(min_len) and math.isfinite(max_len) and 0 < min_len <= max_len):
-        raise AnalyzeCommandError(f"need 0 < --min-len <= --max-len, got {min_len:g} and {max_len:g}")
-    return {
-        "clips": clips,
-        "preset": preset,
-        "weights": dict(weights or {}),
-        "min_len": float(min_len),
-        "max_len": float(max_len),
-        "scenes": scenes,
-    }
-
-
-class FileProgress:
-    """Detector progress (``"signal X"`` steps, ``"audio"`` fractions within one) as one rising fraction."""
-
-    def __init__(self, callback: ProgressCallback | None, params: Mapping[str, Any]) -> None:
-        wanted = resolve_weights(str(params["preset"]), params.get("weights") or None)
-        self.callback = callback
-        self.step = 1.0 / len({*wanted, *TAGGING_SIGNALS, "voice"})  # share of one signal
-        self.signal_start = 0.0
-        self.done = 0.0
-
-    def __call__(self, stage: str, fraction: float) -> None:
-        if stage.startswith("signal "):
-            self.signal_start = fraction
-        elif stage == "audio":
-            fraction = self.signal_start + self.step * min(1.0, max(0.0, fraction))
-        self.done = max(self.done, min(1.0, 0.05 + 0.95 * fraction))
-        if self.callback is not None:
-            self.callback(stage, self.done)
 
 
 def analyze_file(
@@ -134,6 +103,7 @@ def analyze_file(
     the media root, in the same place the analyze job caches them).
     """
     from studio.errors import MediaError
+    from studio.highlights.run import DetectionProgress, run_detection, signal_cache_dir, signal_count
     from studio.probe import probe
 
     try:
@@ -142,24 +112,16 @@ def analyze_file(
         raise AnalyzeCommandError(f"{path}: {exc}") from exc
     ctx = TimeContext(stream_started_at=stream_start, timezone=settings.timezone, duration=info.duration)
     side = _parse_side_files(settings, files, ctx)
-    report = FileProgress(on_progress, params)
+    report = DetectionProgress(on_progress, signal_count(params))
     inp = AnalysisInput(
         duration=info.duration,
         media_path=path,
-        cache_dir=settings.media_root / "cache" / "signals",  # pipeline.analysis.signal_cache_dir
-        on_progress=report,
+        cache_dir=signal_cache_dir(settings.media_root),
+        on_progress=report.detector,
         **side,
     )
-    inp.scene_detection = bool(params["scenes"])
     try:
-        result = detect_highlights(
-            inp,
-            clips=int(params["clips"]),
-            preset=str(params["preset"]),
-            weights=params.get("weights") or None,
-            min_len=float(params["min_len"]),
-            max_len=float(params["max_len"]),
-        )
+        result = run_detection(inp, params)
         report("done", 1.0)
     except AnalysisError as exc:
         raise AnalyzeCommandError(str(exc)) from exc

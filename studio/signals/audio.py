@@ -64,25 +64,16 @@ class AudioFeatures:
 
 
 def audio_pipe_args(path: Path, sample_rate: int) -> list[str]:
-    """ffmpeg arguments that write the first audio stream of ``path`` as mono f32le to stdout."""
-    return [
-        "-loglevel",
-        "error",
-        "-i",
-        str(path),
-        "-map",
-        "0:a:0",
-        "-vn",
-        "-sn",
-        "-dn",
-        "-ac",
-        "1",
-        "-ar",
-        str(sample_rate),
-        "-f",
-        "f32le",
-        "pipe:1",
-    ]
+    """ffmpeg arguments that write the first audio stream of ``path`` as mono f32le to stdout.
+
+    The graph is what ``-ac 1 -ar RATE`` builds (same samples, bit for bit), then regroups them into
+    one-second frames: ffmpeg hands every frame from thread to thread and writes each to the pipe, so
+    1024-sample AAC frames would cost ~50 thread hand-offs and pipe writes per second of audio.
+    """
+    graph = f"aresample={sample_rate},aformat=sample_fmts=flt:channel_layouts=mono,asetnsamples=n={sample_rate}:p=0"
+    inputs = ["-loglevel", "error", "-i", str(path)]
+    audio_only = ["-map", "0:a:0", "-vn", "-sn", "-dn"]
+    return [*inputs, *audio_only, "-af", graph, "-f", "f32le", "pipe:1"]
 
 
 def stream_ffmpeg_raw(

@@ -26,7 +26,9 @@ def _gaps(truth: dict[str, object]) -> list[tuple[float, float]]:
 
 def test_pipe_args_decode_audio_only_mono_low_rate() -> None:
     args = audio_pipe_args(Path("in.mp4"), 8000)
-    assert args[args.index("-ar") + 1] == "8000" and args[args.index("-ac") + 1] == "1"
+    graph = args[args.index("-af") + 1].split(",")
+    assert graph[:2] == ["aresample=8000", "aformat=sample_fmts=flt:channel_layouts=mono"]
+    assert graph[2].startswith("asetnsamples=n=8000")  # one-second frames: few hand-offs and pipe writes
     assert "-vn" in args and args[-2:] == ["f32le", "pipe:1"]
 
 
