@@ -1,7 +1,8 @@
 """Recording ingest: the one code path every upload, path registration and the demo go through.
 
-Probe first (fast), then move the file into storage, then write the recording and its probe job
-in one transaction, then enqueue the worker's full probe. A rejected file leaves nothing behind.
+Probe first (fast, in a short-lived child process), then move the file into storage, then write the
+recording and its probe job in one transaction, then enqueue the worker's full probe. A rejected file
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from store.models import Job, Recording, new_id
 from store.recordings import apply_probe
 from studio.errors import MediaError
 from studio.hls import validate_playlist
-from studio.probe import MediaInfo, probe
+from studio.mediainfo import MediaInfo
+from studio.probe_isolated import probe_isolated
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +154,9 @@ def safe_filename(name: str) -> str:
 
 
 def _probe_or_reject(path: Path) -> MediaInfo:
+    """The fast probe, in a child process: the API keeps no PyAV decoder memory after an upload."""
     try:
-        return probe(path)
+        return probe_isolated(path)
     except MediaError as exc:
         raise RejectedMedia(str(exc), code=exc.code) from exc
 

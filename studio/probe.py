@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import av
 import av.error
@@ -25,6 +24,7 @@ from av.video.stream import VideoStream
 
 from studio.errors import ProbeError
 from studio.hls import is_playlist, playlist_duration, validate_playlist
+from studio.mediainfo import MediaInfo, StreamInfo
 
 __all__ = ["SUPPORTED_FORMATS", "MediaInfo", "StreamInfo", "probe"]
 
@@ -49,61 +49,6 @@ VFR_MIDDLE_PACKETS = 120
 VFR_TOLERANCE = 0.10  # allowed spread (p95 - p5) of frame durations, as a share of the median
 _MP4_TOP_BOXES = {b"ftyp", b"styp", b"mdat", b"moov", b"free", b"skip", b"wide", b"pdin", b"moof", b"uuid"}
 _MAX_BOXES = 200_000
-
-
-@dataclass(frozen=True)
-class StreamInfo:
-    """One stream of the file: its index, kind (video/audio/subtitle/data…) and codec (None if unknown)."""
-
-    index: int
-    kind: str
-    codec: str | None
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What :func:`probe` found. ``rotation`` is clockwise degrees to turn the coded picture upright."""
-
-    path: str
-    container: str
-    duration: float
-    size_bytes: int
-    bit_rate: int | None
-    video_codec: str
-    width: int
-    height: int
-    rotation: int
-    display_width: int
-    display_height: int
-    fps: float | None
-    variable_frame_rate: bool | None
-    pix_fmt: str | None
-    audio_codec: str | None
-    sample_rate: int | None
-    channels: int | None
-    streams: tuple[StreamInfo, ...] = ()
-
-    @property
-    def has_audio(self) -> bool:
-        return self.audio_codec is not None
-
-    @property
-    def portrait(self) -> bool:
-        return self.display_height > self.display_width
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict of every field plus ``has_audio``."""
-        data = asdict(self)
-        data["streams"] = [asdict(s) for s in self.streams]
-        data["has_audio"] = self.has_audio
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
-        """Inverse of :meth:`to_dict` (extra keys such as ``has_audio`` are ignored)."""
-        names = set(cls.__dataclass_fields__) - {"streams"}
-        streams = tuple(StreamInfo(**s) for s in data.get("streams", ()))
-        return cls(**{k: v for k, v in data.items() if k in names}, streams=streams)
 
 
 def probe(path: Path, *, thorough: bool = False) -> MediaInfo:
