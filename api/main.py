@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from api.routers import (
         clip_pages,
         clips,
+        health,
         highlights,
         job_pages,
         jobs,
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_docs(app)
     routers = (
+        health,
         uploads,
         tus,
         recordings,
