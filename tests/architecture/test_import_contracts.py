@@ -71,3 +71,12 @@ def test_a_wrong_import_breaks_a_contract(tree_copy: Path, module: str, wrong_im
         result.stdout
     )
     assert Path(module).stem in result.stdout
+
+
+def test_no_test_folder_shadows_a_product_package() -> None:
+    """A ``tests/<name>/__init__.py`` would make ``<name>`` importable as the test folder (``pytest
+    tests/pipeline`` once failed on ``pipeline.clipmaking``): test folders are not packages."""
+    tests = ROOT / "tests"
+    packages = [init.parent.relative_to(tests) for init in tests.rglob("__init__.py")]
+    assert packages == [Path("support")], packages
+    assert not set(PACKAGES) & {p.parts[0] for p in packages}

@@ -10,7 +10,7 @@ import pytest
 from pipeline.clipmaking import pipeline_options
 from runtime.config import Settings
 from studio.ffmpeg import run_ffmpeg
-from tests.clips.clip_media import SMALL, make_source, register_presets, store_recording
+from tests.services.clips.clip_media import SMALL, make_source, register_presets, store_recording
 
 CHAT = "ts,user,text,kind\n" + "".join(f"{2 + i * 0.1:.1f},u{i},上链接,comment\n" for i in range(30))
 ORDERS = "ts,sku,qty,amount,order_id\n" + "".join(f"{5 + i * 0.1:.1f},LS-0002,1,59.90,O{i}\n" for i in range(20))

@@ -11,8 +11,8 @@ from liveslice.cli import app
 from liveslice.serve import settings_env
 from runtime.config import Settings, get_settings
 from studio.render import get_preset, validate_output
-from tests.clips.clip_media import CATALOG, TIMELINE, TRANSCRIPT
 from tests.pipeline.conftest import CHAT, ORDERS
+from tests.services.clips.clip_media import CATALOG, TIMELINE, TRANSCRIPT
 
 
 def test_process_a_file_writes_the_manifest_contract(

@@ -16,8 +16,8 @@ from services.storage import local_copy
 from store.db import session_scope
 from store.models import Clip, Job, Recording
 from studio.render import get_preset, validate_output
-from tests.clips.clip_media import SMALL
 from tests.pipeline.conftest import small_options
+from tests.services.clips.clip_media import SMALL
 
 
 def start(settings: Settings, recording: str, **options: object) -> str:

@@ -16,10 +16,10 @@ from services.sidedata_import import import_side_data
 from store.db import get_sessionmaker, session_scope
 from store.models import Job
 from studio.ffmpeg import run_ffmpeg
-from tests.clips.clip_media import store_recording
 from tests.pipeline.conftest import small_options
+from tests.services.clips.clip_media import store_recording
 
-SELLING = (5.0, 7.0)  # LS-0002 is on air 4-8 s in both recordings (tests.clips.clip_media.TIMELINE)
+SELLING = (5.0, 7.0)  # LS-0002 is on air 4-8 s in both recordings (tests.services.clips.clip_media.TIMELINE)
 CHAT = "ts,user,text,kind\n" + "".join(f"{5 + i * 0.1:.1f},u{i},上链接,comment\n" for i in range(15))
 ORDERS = "ts,sku,qty,amount,order_id\n" + "".join(f"{5 + i * 0.1:.1f},LS-0002,1,59.90,O{i}\n" for i in range(15))
 

@@ -17,7 +17,7 @@ from runtime.config import Settings
 from services.sidedata_import import import_side_data
 from store.db import session_scope
 from store.models import Clip, Job
-from tests.clips.clip_media import CATALOG
+from tests.services.clips.clip_media import CATALOG
 from tests.workers.conftest import running_backend
 from workers.dispatch import enqueue_job
 

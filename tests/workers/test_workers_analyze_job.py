@@ -13,7 +13,7 @@ from runtime.config import Settings
 from store.db import session_scope
 from store.highlights import highlight_payload, latest_analysis, list_highlights
 from store.models import Job, Recording
-from tests.api_highlights.highlight_media import (
+from tests.api.highlights.highlight_media import (
     PARAMS,
     SmallStream,
     add_analyze_job,

@@ -14,7 +14,7 @@ from runtime.config import Settings
 from store.db import session_scope
 from store.highlights import highlight_payload, latest_analysis, list_highlights
 from store.models import Job, utcnow
-from tests.api_highlights.highlight_media import (
+from tests.api.highlights.highlight_media import (
     SmallStream,
     add_analyze_job,
     assert_selling_moments_found,

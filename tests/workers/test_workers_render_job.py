@@ -18,7 +18,7 @@ from services.storage import get_storage
 from store.db import get_sessionmaker, session_scope
 from store.models import Clip
 from studio.render import get_preset, validate_output
-from tests.clips.clip_media import make_source, store_recording
+from tests.services.clips.clip_media import make_source, store_recording
 from tests.workers.conftest import WorkerHandle, wait_for_job
 from workers.dispatch import enqueue_job, task_for
 
