@@ -1,0 +1,41 @@
+"""SQLAlchemy 2 models, one module per aggregate. The database is the source of truth for recordings and jobs."""
+
+from store.models.base import Base, Money, UTCDateTime, new_id, utcnow
+from store.models.catalog import Product
+from store.models.clips import Clip, ClipVariant, ShareLink
+from store.models.highlights import Analysis, HighlightRow
+from store.models.jobs import Job
+from store.models.leaders import ApiKey, Leader
+from store.models.recordings import (
+    ChatEvent,
+    Recording,
+    SideDataImport,
+    StreamOrder,
+    TimelineSegment,
+    TranscriptCue,
+    Upload,
+)
+
+__all__ = [
+    "Analysis",
+    "ApiKey",
+    "Base",
+    "ChatEvent",
+    "Clip",
+    "ClipVariant",
+    "HighlightRow",
+    "Job",
+    "Leader",
+    "Money",
+    "Product",
+    "Recording",
+    "ShareLink",
+    "SideDataImport",
+    "StreamOrder",
+    "TimelineSegment",
+    "TranscriptCue",
+    "UTCDateTime",
+    "Upload",
+    "new_id",
+    "utcnow",
+]
