@@ -26,38 +26,39 @@ a clip lacks its video/cover/poster, 3 the pipeline worked but missed the target
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import os
 import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
 
+from bench.e2e_figures import (  # noqa: E402
+    analysis_limit,
+    bench_analyze,
+    check_clips,
+    encode_limit,
+    seconds_between,
+    stage_figures,
+)
 from liveslice.cli.analysis import SideFiles, import_files  # noqa: E402
 from liveslice.serve import prepare, start_worker  # noqa: E402
 from pipeline import plan  # noqa: E402
-from pipeline.advance import children_of, create_pipeline, drive, plan_children, request_cancel  # noqa: E402
+from pipeline.advance import create_pipeline, drive, request_cancel  # noqa: E402
 from pipeline.clipmaking import pipeline_options  # noqa: E402
 from pipeline.status import job_view  # noqa: E402
 from runtime.broker import EmbeddedBroker  # noqa: E402
 from runtime.config import Settings  # noqa: E402
 from services.ingest import register_path  # noqa: E402
-from services.storage import get_storage  # noqa: E402
-from store.clips import cues_between  # noqa: E402
 from store.db import get_sessionmaker, session_scope  # noqa: E402
-from store.models import Clip, Job, Recording, utcnow  # noqa: E402
+from store.models import Job, Recording, utcnow  # noqa: E402
 from studio.render import get_preset  # noqa: E402
 from workers.dispatch import enqueue_job  # noqa: E402
 
@@ -67,28 +68,8 @@ STAGES = ("probe", "signals", "highlights", "render", "covers", "finalize")
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
-def bench_module(name: str) -> ModuleType:
-    """``bench/<name>.py`` imported as ``bench_<name>`` (bench/ is no package)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench_analyze, bench_render = bench_module("analyze"), bench_module("render")
-
-
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-def _seconds(a: datetime | None, b: datetime | None) -> float:
-    return (b - a).total_seconds() if a is not None and b is not None else 0.0
-
-
-# -- the pipeline through a real worker ---------------------------------------------------------------------
 
 
 def wait_ready(log_path: Path, worker: Any, timeout: float = 90.0) -> float:
@@ -161,7 +142,7 @@ def run_pipeline(settings: Settings, video: Path, side: Path, args: argparse.Nam
             break
         time.sleep(0.5)
     observed = time.perf_counter() - t0
-    total = _seconds(wall0, finished_at) if finished_at is not None else observed
+    total = seconds_between(wall0, finished_at) if finished_at is not None else observed
     return {
         "job_id": job_id,
         "recording_id": recording_id,
@@ -172,119 +153,6 @@ def run_pipeline(settings: Settings, video: Path, side: Path, args: argparse.Nam
         "observed_s": observed,
         "wall0": wall0,
     }
-
-
-def stage_figures(settings: Settings, job_id: str, wall0: datetime, total: float) -> dict[str, Any]:
-    """Per stage: jobs, busy seconds (sum), span (first start to last finish), mean wait after sending."""
-    with session_scope(settings.database_url) as session:
-        rows = list(children_of(session, job_id).values())
-        marks = [
-            ((r.key or r.kind).split(":")[0], r.status, r.enqueued_at, r.started_at, r.finished_at, r.attempts)
-            for r in rows
-        ]
-    figures: dict[str, Any] = {}
-    for stage in STAGES:
-        mine = [m for m in marks if m[0] == stage and m[3] is not None]
-        if not mine:
-            continue
-        busy = [_seconds(m[3], m[4]) for m in mine]
-        waits = [_seconds(m[2], m[3]) for m in mine if m[2] is not None]
-        first = min(m[3] for m in mine if m[3] is not None)
-        last = max((m[4] for m in mine if m[4] is not None), default=first)
-        figures[stage] = {
-            "jobs": len(mine),
-            "busy_s": sum(busy),
-            "max_s": max(busy),
-            "span_s": _seconds(first, last),
-            "start_s": _seconds(wall0, first),
-            "end_s": _seconds(wall0, last),
-            "wait_s": sum(waits) / len(waits) if waits else 0.0,
-            "failed": sum(1 for m in mine if m[1] != "succeeded"),
-            "retries": sum(max(0, (m[5] or 1) - 1) for m in mine),
-        }
-    # time after the first stage started when no stage ran at all: orchestration latency between stages
-    intervals = sorted((_seconds(wall0, m[3]), _seconds(wall0, m[4] or m[3])) for m in marks if m[3] is not None)
-    covered, reach = 0.0, intervals[0][0] if intervals else 0.0
-    for lo, hi in intervals:
-        lo = max(lo, reach)
-        if hi > lo:
-            covered, reach = covered + hi - lo, hi
-    return {"stages": figures, "idle_s": max(0.0, total - (intervals[0][0] if intervals else 0.0) - covered)}
-
-
-def check_clips(settings: Settings, job_id: str) -> dict[str, Any]:
-    """Each clip: ready, with its video, cover and poster files; card, captions and QR (on the poster)."""
-    storage = get_storage(settings)
-    with session_scope(settings.database_url) as session:
-        ids = plan.clip_ids(plan_children(children_of(session, job_id)), plan.PROCESS)
-        clips = {c.id: c for c in session.scalars(select(Clip).where(Clip.id.in_(ids)))}
-        out = []
-        for clip_id in ids:
-            c = clips.get(clip_id)
-            if c is None:
-                out.append({"clip_id": clip_id, "ok": False, "problems": ["no clip row"]})
-                continue
-            problems = [] if c.status == "ready" else [f"status {c.status}: {c.error or ''}"]
-            for name, key in (("video", c.video_key), ("cover", c.cover_key), ("poster", c.poster_key)):
-                if not key or not storage.local_path(key).is_file():
-                    problems.append(f"no {name} file")
-            cues = cues_between(session, recording_id=c.recording_id, start=c.start, end=c.end)
-            captions = bool(cues) and bool((c.options or {}).get("captions"))
-            out.append(
-                {
-                    "clip_id": c.id,
-                    "start": c.start,
-                    "end": c.end,
-                    "duration": c.duration or 0.0,
-                    "sku": c.sku,
-                    "card": c.product is not None,
-                    "captions": captions,
-                    "qr": bool(c.share_url and c.poster_key),
-                    "problems": problems,
-                    "ok": not problems,
-                }
-            )
-    return {"clips": out}
-
-
-# -- the limit, measured in the same run ---------------------------------------------------------------------
-
-
-def analysis_limit(video: Path, side: Path, params: dict[str, Any]) -> dict[str, Any]:
-    """Probe + side data + detect_highlights with the job's parameters, no signal cache, in this process."""
-    from pipeline.analysis import run_detection
-
-    started = time.perf_counter()
-    inp = bench_analyze.load_input(video, side)  # cache_dir=None: every signal decoded afresh
-    result = run_detection(inp, params)
-    return {"wall_s": time.perf_counter() - started, "highlights": len(result.highlights)}
-
-
-def encode_limit(video: Path, windows: list[tuple[float, float]], concurrency: int, work: Path) -> dict[str, Any]:
-    """Each window of ``video`` scaled to the preset's size with its encoder flags, ``concurrency`` at a time."""
-    from studio.probe import probe
-
-    info = probe(video)
-    work.mkdir(parents=True, exist_ok=True)
-    display = [info.display_width, info.display_height]
-    specs = [
-        {
-            "preset": PRESET,
-            "display": display,
-            "start": s,
-            "end": e,
-            "source": str(video),
-            "out": str(work / f"bare-{i:02d}.mp4"),
-        }
-        for i, (s, e) in enumerate(windows)
-    ]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        list(pool.map(bench_render.task_limit, specs))
-    return {"wall_s": time.perf_counter() - started, "clips": len(specs), "seconds": sum(e - s for s, e in windows)}
-
-
-# -- report ------------------------------------------------------------------------------------------------
 
 
 def report(f: dict[str, Any], args: argparse.Namespace) -> tuple[bool, bool]:
