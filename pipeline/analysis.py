@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +28,6 @@ from store.db import session_scope
 from store.highlights import dismissed_windows, locked_highlights, save_analysis
 from store.models import Recording, SideDataImport
 from store.recordings import MissingMedia
-from studio.highlights import AnalysisInput, HighlightResult
 from studio.highlights.run import (  # the database-free parts of a run, re-exported for the API and the CLI
     DEFAULT_PARAMS,
     MAX_CLIPS,
@@ -37,6 +36,10 @@ from studio.highlights.run import (  # the database-free parts of a run, re-expo
     signal_count,
 )
 from studio.highlights.run import signal_cache_dir as run_signal_cache_dir
+
+if TYPE_CHECKING:
+    from studio.highlights.detect import HighlightResult
+    from studio.signals.base import AnalysisInput
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ def signal_cache_dir(settings: Settings) -> Path:
 
 #: Called in the transaction that stores an analysis, before the job is marked done; what it returns
 #: joins the job's result (the pipeline makes its clips here, so clips and analysis commit together).
-AfterSave = Callable[[Session, str, HighlightResult], dict[str, Any]]
+AfterSave = Callable[[Session, str, "HighlightResult"], dict[str, Any]]
 
 
 def run_analyze_job(
@@ -106,6 +109,8 @@ def analyze_body(ctx: JobContext, after_save: AfterSave | None = None) -> Done:
 
 def load_analysis_input(settings: Settings, recording_id: str, report: ProgressReporter) -> AnalysisInput:
     """The recording (probed first if it was not) and its side data, as an :class:`AnalysisInput`."""
+    from studio.signals.base import AnalysisInput  # numpy only in the process that analyses
+
     duration, path = _probed(settings, recording_id)
     with session_scope(settings.database_url) as session:
         imported = set(session.scalars(select(SideDataImport.kind).where(SideDataImport.recording_id == recording_id)))

@@ -11,12 +11,12 @@ that fails the job (the probe fails its recording there).
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
 from pipeline.errors import CANCEL_ERRORS, PERMANENT_ERRORS, TRANSIENT_ERRORS, JobCancelled, error_code
@@ -118,6 +118,13 @@ Body = Callable[[JobContext], "dict[str, Any] | Done"]
 OnFailure = Callable[[Session, ClaimedJob, str], None]
 
 
+def _soft_time_limit(exc: BaseException) -> bool:
+    """Celery's soft time limit hit the job. Only a Celery worker raises it, and there Celery is loaded
+    already; other processes (the API, ``liveslice process``) need not import Celery to know it is not one."""
+    exceptions = sys.modules.get("celery.exceptions")
+    return exceptions is not None and isinstance(exc, exceptions.SoftTimeLimitExceeded)
+
+
 def classify(exc: BaseException, *, kind: str = "job") -> Failure | None:
     """The one place errors are sorted. ``None``: transient (or not an ``Exception``), let it propagate
     so Celery retries with backoff (or the reconciler takes over)."""
@@ -125,7 +132,7 @@ def classify(exc: BaseException, *, kind: str = "job") -> Failure | None:
         return None
     if isinstance(exc, CANCEL_ERRORS):
         return Failure(CANCELLED, str(exc) or "cancelled", "cancelled")
-    if isinstance(exc, SoftTimeLimitExceeded):
+    if _soft_time_limit(exc):
         return Failure(FAILED, f"{kind} took longer than its time limit", "timeout")
     if isinstance(exc, PERMANENT_ERRORS):
         return Failure(FAILED, str(exc) or type(exc).__name__, error_code(exc))

@@ -22,8 +22,8 @@ from sidedata.catalog import check_http_url
 from store.leaders import leader_id_for
 from store.models import Product as ProductRow
 from store.share_links import ShareLinkError, get_or_create_link
-from studio.cards import CardTheme, load_product_image, theme_from_mapping
-from studio.clip.produce import (
+from studio.cards.theme import CardTheme, theme_from_mapping
+from studio.clip.types import (
     ClipJob,
     ClipTargets,
     InvalidClipRequest,
@@ -31,11 +31,10 @@ from studio.clip.produce import (
     ProductInfo,
     ProgressCallback,
     RenderOutcome,
-    produce_clip,
 )
 from studio.errors import CardError, MediaError
-from studio.probe import probe
-from studio.render import Preset, RenderPlanError, get_preset
+from studio.render.errors import RenderPlanError
+from studio.render.presets import Preset, get_preset
 
 MODES = ("accurate", "fast")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
@@ -145,6 +144,8 @@ def usable_image(image: str | None, roots: Sequence[Path] | None, warnings: list
     if _URL.match(image):
         warnings.append(f"product image {image} is a URL; only local images are drawn, so the card has none")
         return None
+    from studio.cards.product_card import load_product_image  # Pillow only when there is an image to check
+
     path = Path(image).resolve()
     if roots is not None and not any(path.is_relative_to(Path(root).resolve()) for root in roots):
         warnings.append(f"product image {image} is outside the allowed import roots; the card has none")
@@ -209,6 +210,9 @@ def render_file_clip(
     """Render a window of a media file to ``out`` (plus ``<out stem>.cover.jpg``, ``.poster.png`` and
     ``<out stem>.<leader>.mp4`` variants beside it); no database. Product images must already be
     resolved local paths (as :func:`sidedata.parse_catalog` leaves them)."""
+    from studio.clip.produce import produce_clip  # PyAV, numpy and Pillow only in the process that renders
+    from studio.probe import probe
+
     try:
         info = probe(source)
     except MediaError as exc:

@@ -39,8 +39,8 @@ from store import share_links
 from store.leaders import InvalidLeader, LeaderNotFound, resolve_leaders
 from store.models import Clip, HighlightRow, Recording
 from store.recordings import MissingMedia
-from studio.cards import CardTheme, theme_from_mapping
-from studio.clip.produce import (
+from studio.cards.theme import CardTheme, theme_from_mapping
+from studio.clip.types import (
     ClipCancelled,
     ClipError,
     ClipJob,
@@ -51,13 +51,9 @@ from studio.clip.produce import (
     ProgressCallback,
     RenderOutcome,
     VariantOutcome,
-    produce_base,
-    produce_clip,
-    produce_covers,
-    produce_variants,
 )
-from studio.render import get_preset
 from studio.render.plan import REFRAMES
+from studio.render.presets import get_preset
 
 __all__ = [
     "CLIP_PARTS",
@@ -232,6 +228,9 @@ def _produce(
     on_progress: ProgressCallback | None,
     should_cancel: Callable[[], bool] | None,
 ) -> RenderOutcome:
+    # PyAV, numpy and Pillow only in the process that renders (a worker), never in the API
+    from studio.clip.produce import produce_base, produce_clip, produce_covers, produce_variants
+
     if set(parts) == set(CLIP_PARTS):
         return produce_clip(job, targets, on_progress=on_progress, should_cancel=should_cancel)
     if "base" in parts:

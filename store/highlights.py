@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from store.errors import HighlightError as HighlightError  # re-exported
 from store.errors import HighlightNotFound, InvalidHighlight
 from store.models import Analysis, HighlightRow, Product, Recording, utcnow
-from studio.highlights.explain import Highlight
+from studio.highlights.record import Highlight
 
 if TYPE_CHECKING:
     from studio.highlights import HighlightResult

@@ -56,3 +56,7 @@ class UnsafePlaylistError(MediaError):
 
 class CardError(StudioError):
     """A card, cover, poster or QR code cannot be drawn from the given input (bad colour, image, URL…)."""
+
+
+class AnalysisError(StudioError):
+    """The highlight analysis cannot run as asked (bad parameters, unknown detector or preset...)."""

@@ -25,12 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from xml.sax.saxutils import escape
 
-from PIL import ImageFont
-
 from studio.errors import ToolchainError
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 __all__ = [
     "BUNDLED_FONT",
@@ -100,6 +101,8 @@ def prefers_simplified(family: str) -> bool:
 
 def font_faces(path: Path) -> list[tuple[int, str, str]]:
     """``(index, family, style)`` of every face in a font file (one for .ttf/.otf, several for .ttc)."""
+    from PIL import ImageFont  # Pillow only when a font is read
+
     faces: list[tuple[int, str, str]] = []
     for index in range(64):
         try:
@@ -113,6 +116,8 @@ def font_faces(path: Path) -> list[tuple[int, str, str]]:
 def has_cjk_glyphs(path: Path, sample: str = "保湿面霜上链接", *, index: int = 0) -> bool:
     """Render ``sample`` with Pillow: each character must draw something, unlike the missing-glyph box,
     and distinct characters must draw distinct bitmaps."""
+    from PIL import ImageFont  # Pillow only when a font is read
+
     try:
         font = ImageFont.truetype(str(path), size=48, index=index)
         tofu = _bitmap(font, _TOFU)

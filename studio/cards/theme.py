@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
-
-from PIL import ImageFont, features
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from studio.errors import CardError
 from studio.fonts import FontChoice, find_cjk_font
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 __all__ = [
     "DEFAULT_THEME",
@@ -21,6 +22,7 @@ __all__ = [
     "Entrance",
     "Position",
     "contrast_ratio",
+    "has_raqm",
     "load_font",
     "parse_colour",
     "relative_luminance",
@@ -32,9 +34,21 @@ Position = Literal["bottom", "top", "middle"]
 Entrance = Literal["fade", "slide", "none"]
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _COLOUR_FIELDS = ("background", "accent", "text", "price", "muted")
-# Pillow applies the font's OpenType ``locl`` feature for this language only with libraqm (it picks
-# Simplified glyph forms, e.g. 骨 角, from fonts whose default is Traditional).
-HAS_RAQM = bool(features.check("raqm"))
+
+
+@lru_cache(maxsize=1)
+def has_raqm() -> bool:
+    """Pillow applies the font's OpenType ``locl`` feature for a language only with libraqm (it picks
+    Simplified glyph forms, e.g. 骨 角, from fonts whose default is Traditional)."""
+    from PIL import features  # Pillow only when text is drawn
+
+    return bool(features.check("raqm"))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HAS_RAQM":  # the old constant, now computed on first use (it loads Pillow)
+        return has_raqm()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse_colour(value: str, *, name: str = "colour") -> RGBA:
@@ -116,7 +130,7 @@ class CardTheme:
     @property
     def text_language(self) -> str | None:
         """The language passed to Pillow's text calls (None without libraqm, which ignores it)."""
-        return self.language if HAS_RAQM and self.language else None
+        return self.language if self.language and has_raqm() else None
 
 
 DEFAULT_THEME = CardTheme()
@@ -130,6 +144,8 @@ def _font_choice(path: Path | None) -> FontChoice:
 @lru_cache(maxsize=64)
 def load_font(choice: FontChoice, size: int) -> ImageFont.FreeTypeFont:
     """``choice`` loaded at ``size`` px (cached)."""
+    from PIL import ImageFont
+
     return ImageFont.truetype(str(choice.path), max(1, int(size)), index=choice.index)
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from sidedata.records import TranscriptCue
 from studio.cards import CardContent, CardTheme
-from studio.probe import MediaInfo
+from studio.mediainfo import MediaInfo
 from studio.render import Preset
 
 ProgressCallback = Callable[[str, float], None]

@@ -1,11 +1,11 @@
-"""Weight presets, and how weights meet the signals a run actually has."""
+"""Weight presets, and how weights meet the signals a run actually has (no numpy until weights are checked)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 
-from studio.signals.base import AnalysisError, registry
+from studio.errors import AnalysisError
 
 WEIGHT_PRESETS: dict[str, dict[str, float]] = {
     # What sold: orders and chat first, then what the host said; loudness only as a tie-breaker.
@@ -15,6 +15,7 @@ WEIGHT_PRESETS: dict[str, dict[str, float]] = {
     # No side data at all: loudness, voice activity, scene changes.
     "audio-only": {"loudness": 0.7, "voice": 0.15, "scenes": 0.15},
 }
+TAGGING_SIGNALS = ("products", "keywords", "orders")  # computed even when unweighted, to tag SKUs
 
 
 def resolve_weights(preset: str, weights: Mapping[str, float] | None = None) -> dict[str, float]:
@@ -22,6 +23,10 @@ def resolve_weights(preset: str, weights: Mapping[str, float] | None = None) -> 
     if preset not in WEIGHT_PRESETS:
         raise AnalysisError(f"unknown preset {preset!r} (choose from {', '.join(WEIGHT_PRESETS)})")
     merged = dict(WEIGHT_PRESETS[preset])
+    if not weights:
+        return {name: w for name, w in merged.items() if w > 0}
+    from studio.signals.base import registry  # the detectors (and numpy) only when custom weights are checked
+
     known = registry()
     for name, value in (weights or {}).items():
         if name not in known:

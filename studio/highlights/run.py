@@ -1,7 +1,8 @@
 """One analysis run without a database: its validated parameters, the detection call and its progress.
 
 The CLI's file mode needs only this; the analyze job (:mod:`pipeline.analysis`) builds on it, adding the job
-row, the heartbeat and the stored highlights (and the SQLAlchemy import that comes with them).
+row, the heartbeat and the stored highlights (and the SQLAlchemy import that comes with them). numpy loads
+when a run detects, not on import, so the API can validate parameters cheaply.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.highlights import TAGGING_SIGNALS, AnalysisError, AnalysisInput, Highlight, HighlightResult
-from studio.highlights import detect_highlights as _detect
-from studio.highlights.presets import WEIGHT_PRESETS, resolve_weights
+from studio.errors import AnalysisError
+from studio.highlights.presets import TAGGING_SIGNALS, WEIGHT_PRESETS, resolve_weights
+
+if TYPE_CHECKING:
+    from studio.highlights.detect import HighlightResult
+    from studio.highlights.record import Highlight
+    from studio.signals.base import AnalysisInput
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -83,8 +88,10 @@ def run_detection(
     avoid: Sequence[tuple[float, float]] = (),
 ) -> HighlightResult:
     """``detect_highlights`` with a run's parameters (see :func:`analysis_params`); ``avoid``: dismissed windows."""
+    from studio.highlights.detect import detect_highlights  # numpy only when a run detects
+
     inp.scene_detection = bool(params.get("scenes", False))
-    return _detect(
+    return detect_highlights(
         inp,
         clips=int(params["clips"]),
         preset=str(params["preset"]),

@@ -14,7 +14,7 @@ from typing import Literal
 
 from sidedata.records import TranscriptCue
 from studio.fonts import FontChoice
-from studio.probe import MediaInfo, probe
+from studio.mediainfo import MediaInfo
 from studio.render.errors import RenderPlanError
 from studio.render.loudness import gain_to_target
 from studio.render.presets import Preset
@@ -192,9 +192,15 @@ def make_plan(
     source = Path(source)
     return RenderPlan(
         source=source,
-        info=info if info is not None else probe(source),
+        info=info if info is not None else _probe(source),
         start=float(start),
         end=float(end),
         preset=preset,
         **options,  # type: ignore[arg-type]
     )
+
+
+def _probe(source: Path) -> MediaInfo:
+    from studio.probe import probe  # PyAV only when the plan probes its source itself
+
+    return probe(source)

@@ -7,6 +7,7 @@ and the selection drops it from the weighting.
 
 from __future__ import annotations
 
+import importlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import numpy as np
 
 from sidedata.records import ChatEvent, Product, StreamOrder, TimelineSegment, TranscriptCue
-from studio.errors import StudioError
+from studio.errors import AnalysisError as AnalysisError  # re-exported
 from studio.signals.timebase import DEFAULT_HZ, ticks
 
 DEFAULT_PHRASES: tuple[str, ...] = (
@@ -36,10 +37,6 @@ DEFAULT_PHRASES: tuple[str, ...] = (
 
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 IntArray = np.ndarray[Any, np.dtype[np.int32]]
-
-
-class AnalysisError(StudioError):
-    """The highlight analysis cannot run as asked (bad parameters, unknown detector or preset...)."""
 
 
 class UnknownDetectorError(AnalysisError):
@@ -162,13 +159,21 @@ def register(cls: D) -> D:
     return cls
 
 
+def _register_builtins() -> None:
+    """Import the modules whose detectors register themselves (side data, then media)."""
+    importlib.import_module("studio.signals.sidedata")  # chat, gifts, orders, products, keywords
+    importlib.import_module("studio.signals.media")  # loudness, voice, scenes
+
+
 def registry() -> dict[str, type[Detector]]:
     """A copy of the registry: detector name -> class."""
+    _register_builtins()
     return dict(_REGISTRY)
 
 
 def get_detector(name: str) -> Detector:
     """A new instance of the detector registered as ``name``."""
+    _register_builtins()
     try:
         return _REGISTRY[name]()
     except KeyError:
