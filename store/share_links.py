@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sidedata.catalog import check_http_url
 from store.errors import ShareLinkError
-from store.models import ShareLink, utcnow
+from store.models import Leader, ShareLink, utcnow
 
 #: lower-case letters and digits less the look-alikes 0/o, 1/l/i: survives case-folding chat apps
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -73,9 +73,12 @@ def get_or_create_link(
 
     Idempotent: the same binding always returns the same row and code. When the catalog's URL has
     changed since, the stored target follows it (old QR codes keep working and lead to the new page).
-    A disabled link stays disabled. Raises :class:`ShareLinkError` for a target that is not http(s).
+    A disabled link stays disabled. Raises :class:`ShareLinkError` for a target that is not http(s), or a
+    leader that is not a row.
     """
     target = check_target_url(target_url)
+    if leader_id is not None and session.get(Leader, leader_id) is None:
+        raise ShareLinkError(f"no leader {leader_id!r}: a share link belongs to a leader row")
     for _attempt in range(MAX_ATTEMPTS):
         link = find_link(session, clip_id=clip_id, leader_id=leader_id, channel=channel)
         if link is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from runtime.config import Settings
 from store import share_links
+from store.leaders import create_leader
 from store.db import get_sessionmaker
 from store.models import Clip, Recording, ShareLink
 
@@ -19,7 +20,11 @@ BUY = "https://shop.example.com/p/LS-0001"
 
 @pytest.fixture
 def session(settings: Settings) -> Session:
-    return get_sessionmaker(settings.database_url)()
+    """A session in which the leaders the tests bind links to exist."""
+    session = get_sessionmaker(settings.database_url)()
+    for leader in ("lily", "wang", "x"):
+        create_leader(session, name=leader, leader_id=leader)
+    return session
 
 
 def _clip(session: Session, start: float = 1.0) -> str:
@@ -142,3 +147,9 @@ def test_collisions_and_bindings_on_postgres(postgres_url: str, monkeypatch: pyt
         assert share_links.resolve(session, first.code) is not None
     finally:
         session.close()
+
+
+def test_a_link_for_a_leader_that_is_not_a_row_is_refused(session: Session) -> None:
+    clip_id = _clip(session)
+    with pytest.raises(share_links.ShareLinkError, match="no leader 'ghost'"):
+        share_links.get_or_create_link(session, clip_id=clip_id, leader_id="ghost", target_url=BUY)
