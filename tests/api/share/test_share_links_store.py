@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 from sqlalchemy import func, select
@@ -11,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from runtime.config import Settings
 from store import share_links
-from store.leaders import create_leader
 from store.db import get_sessionmaker
+from store.leaders import create_leader
 from store.models import Clip, Recording, ShareLink
 
 BUY = "https://shop.example.com/p/LS-0001"
@@ -132,11 +133,12 @@ def test_collisions_and_bindings_on_postgres(postgres_url: str, monkeypatch: pyt
     upgrade(postgres_url)
     session = get_sessionmaker(postgres_url)()
     try:
+        lily_id = create_leader(session, name="Lily", leader_id=f"lily-{secrets.token_hex(4)}").id
         clip_id = _clip(session)
         first = share_links.get_or_create_link(session, clip_id=clip_id, target_url=BUY)
         codes = iter([first.code, "k7mq2xwz9d"])
         monkeypatch.setattr(share_links, "new_code", lambda: next(codes))
-        lily = share_links.get_or_create_link(session, clip_id=clip_id, leader_id="lily", target_url=BUY)
+        lily = share_links.get_or_create_link(session, clip_id=clip_id, leader_id=lily_id, target_url=BUY)
         session.commit()
         assert lily.code == "k7mq2xwz9d"
         assert share_links.get_or_create_link(session, clip_id=clip_id, target_url=BUY).id == first.id
