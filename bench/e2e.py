@@ -89,7 +89,7 @@ def run_pipeline(settings: Settings, video: Path, side: Path, args: argparse.Nam
     wall0, t0 = utcnow(), time.perf_counter()
     session = get_sessionmaker(settings.database_url)()
     try:
-        registered = register_path(settings, session, str(video), title=video.stem)  # sends its probe job
+        registered = register_path(settings, session, str(video), title=video.stem, enqueue=enqueue_job)
         recording_id, probe_id = registered.recording.id, registered.job.id
     finally:
         session.close()
