@@ -123,14 +123,14 @@ def resolve_leaders(session: Session, items: Sequence[Mapping[str, Any]]) -> lis
         share_url = item.get("share_url") or None
         if item.get("leader_id"):
             row = get_leader(session, str(item["leader_id"]))
-            if row.status != ACTIVE:
-                raise InvalidLeader(f"leader {row.id!r} is {row.status}")
         else:
             name = clean_name(item.get("name"))
             if not name:
                 raise InvalidLeader(f"leader {index}: give a leader_id, or a name")
             leader_id = check_id(str(item["id"])) if item.get("id") else leader_id_for(name)
             row = session.get(Leader, leader_id) or create_leader(session, name=name, leader_id=leader_id)
+        if row.status != ACTIVE:
+            raise InvalidLeader(f"leader {row.id!r} is {row.status}: it gets no new clips")
         if row.id in seen:
             raise InvalidLeader(f"leader {row.id!r} is named twice")
         seen.add(row.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from runtime.config import Settings
@@ -84,3 +85,29 @@ def test_the_cli_adds_leaders_and_binds_keys(settings: Settings, monkeypatch) ->
         assert session.get(Leader, "lily-chen") is not None
         row = key_store.authenticate(session, made.stdout.strip().splitlines()[-1])
         assert row is not None and row.leader_id == "lily-chen"
+
+
+def test_clip_requests_name_leaders_by_id_or_create_them(
+    client: TestClient, make_key: Callable[..., str], settings: Settings
+) -> None:
+    """``{"leader_id"}`` must name an active leader; ``{"name"}`` finds that name's leader or creates it."""
+    from store.leaders import InvalidLeader, LeaderNotFound, resolve_leaders
+
+    merchant = _auth(make_key("merchant"))
+    ann = client.post("/api/leaders", json={"name": "Ann"}, headers=merchant).json()["id"]
+    with session_scope(settings.database_url) as session:
+        refs = resolve_leaders(session, [{"leader_id": ann, "share_url": "https://s.example/a"}, {"name": "New One"}])
+        assert [(r.id, r.name, r.share_url) for r in refs] == [
+            (ann, "Ann", "https://s.example/a"),
+            ("new-one", "New One", None),
+        ]
+        assert session.get(Leader, "new-one") is not None
+        again = resolve_leaders(session, [{"name": "New One"}])
+        assert [r.id for r in again] == ["new-one"]  # found, not made twice
+        with pytest.raises(LeaderNotFound):
+            resolve_leaders(session, [{"leader_id": "nobody"}])
+    client.patch(f"/api/leaders/{ann}", json={"status": "inactive"}, headers=merchant)
+    with session_scope(settings.database_url) as session:
+        for item in ({"leader_id": ann}, {"name": "Ann"}):
+            with pytest.raises(InvalidLeader, match="inactive"):
+                resolve_leaders(session, [item])
