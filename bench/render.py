@@ -1,7 +1,6 @@
 """Benchmark the clip renderer against moviepy, a bare x264 encode, and 100 per-leader variants, in one run.
 
-    python bench/render.py [--seconds 30] [--variants 100] [--skip-moviepy] [--moviepy-seconds N]
-                           [--workdir media/bench/render] [--json FILE]
+    python bench/render.py [--seconds 30] [--variants 100] [--skip-moviepy] [--moviepy-seconds N] [--json FILE]
 
 Generates once (cached in the work dir) a 1280x720 and a 720x1280 recording, 40 s at 30 fps and about
 3 Mbit/s (a swaying host, an animated product shot and film grain; synthetic speech over music), a

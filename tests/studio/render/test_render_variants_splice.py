@@ -17,6 +17,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+import studio.render.variant_args as variant_args
 import studio.render.variants as variants_module
 from studio.cards import render_end_card
 from studio.ffmpeg import resolve_ffmpeg, run_ffmpeg
@@ -227,7 +228,7 @@ def test_idr_with_other_parameter_sets_is_rejected(
             variants_module._template_input(tmp_path, size), template, facts=facts, preset=SMALL, seconds=CARD_S
         )
     )
-    monkeypatch.setattr(variants_module, "CARD_SPEED_PARAMS", "weightp=0:threads=1")  # changes the PPS
+    monkeypatch.setattr(variant_args, "CARD_SPEED_PARAMS", "weightp=0:threads=1")  # changes the PPS
     run_ffmpeg(
         end_card_args(
             variants_module._template_input(tmp_path, size), idr, facts=facts, preset=SMALL, seconds=1 / SMALL.fps
