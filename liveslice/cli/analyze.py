@@ -56,19 +56,14 @@ def analyze(
     files = SideFiles(products, timeline, chat, orders, transcript)
     path = Path(recording)
     try:
-        wanted = {
-            "clips": clips,
-            "preset": scoring,
-            "weights": parse_weights(weights),
-            "min_len": min_len,
-            "max_len": max_len,
-            "scenes": scenes,
-        }
+        chosen = parse_weights(weights)
         if path.is_file():
             from liveslice.cli.analysis import analyze_file
             from runtime.config import get_settings
 
-            params = file_params(**wanted)
+            params = file_params(
+                clips=clips, preset=scoring, weights=chosen, min_len=min_len, max_len=max_len, scenes=scenes
+            )
             with common.progress_bar("analyse") as on_progress:
                 document = analyze_file(
                     get_settings(), path, files, params=params, stream_start=stream_start, on_progress=on_progress
@@ -77,7 +72,9 @@ def analyze(
             from liveslice.cli.analysis import analyze_recording
             from pipeline.analysis import analysis_params
 
-            params = analysis_params(**wanted)
+            params = analysis_params(
+                clips=clips, preset=scoring, weights=chosen, min_len=min_len, max_len=max_len, scenes=scenes
+            )
             settings = common.settings()
             common.ensure_db(settings)
             with common.progress_bar("analyse") as on_progress:

@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
@@ -27,22 +26,25 @@ SCORING_HELP = "Highlight scoring preset: sales, engagement or audio-only."
 WEIGHTS_HELP = "Per-signal weights on top of --scoring, e.g. orders=0.5,chat=0.3 (0 = off)."
 
 
-class _HelpWithoutValue:
+def _flag_help(option: Any) -> Any:
     """``--help`` listed as the flag it is (typer shows a value type for it otherwise)."""
-
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        option = super().get_help_option(ctx)  # type: ignore[misc]
-        if option is not None:
-            option.metavar = ""
-        return option  # type: ignore[no-any-return]
+    if option is not None:
+        option.metavar = ""
+    return option
 
 
-class Group(_HelpWithoutValue, TyperGroup):
+class Group(TyperGroup):
     """A command group of the ``liveslice`` CLI."""
 
+    def get_help_option(self, ctx: Any) -> Any:  # typer's own click types
+        return _flag_help(super().get_help_option(ctx))
 
-class Command(_HelpWithoutValue, TyperCommand):
+
+class Command(TyperCommand):
     """A command of the ``liveslice`` CLI."""
+
+    def get_help_option(self, ctx: Any) -> Any:  # typer's own click types
+        return _flag_help(super().get_help_option(ctx))
 
 
 def command_group(help: str) -> typer.Typer:
