@@ -204,9 +204,15 @@ def analyze_recording(
 
 
 def import_files(
-    settings: Settings, recording_id: str, files: SideFiles, *, stream_start: datetime | None = None
+    settings: Settings,
+    recording_id: str,
+    files: SideFiles,
+    *,
+    stream_start: datetime | None = None,
+    on_imported: Callable[[str], None] | None = None,
 ) -> None:
-    """Import the side-data files given on the command line for a stored recording (as ``liveslice import``)."""
+    """Import the side-data files given on the command line for a stored recording (as ``liveslice import``);
+    ``on_imported(kind)`` after each file."""
     from services.sidedata_import import import_side_data
     from store.db import get_sessionmaker
 
@@ -226,6 +232,8 @@ def import_files(
             raise AnalyzeCommandError(str(exc)) from exc
         finally:
             session.close()
+        if on_imported is not None:
+            on_imported(kind)
 
 
 def recording_document(session: Any, recording_id: str) -> dict[str, Any]:

@@ -102,40 +102,28 @@ def import_catalog(file: FileArg) -> None:
     _import("catalog", file, None, None)
 
 
-@import_app.command(cls=Command, name="timeline")
-def import_timeline(
-    ctx: typer.Context,
-    file: FileArg,
-    recording: RecordingOpt,
-    stream_start: StreamStartOpt = None,
-    stream_started_at: StreamStartedAtOpt = None,
-) -> None:
-    """Import a recording's product timeline."""
-    _import("timeline", file, recording, _stream_start(ctx, stream_start, stream_started_at))
+def _register_timed_import(kind: str, doc: str) -> None:
+    """``liveslice import KIND FILE -r REC [--stream-start ISO]`` for a side-data kind with timestamps."""
+
+    def command(
+        ctx: typer.Context,
+        file: FileArg,
+        recording: RecordingOpt,
+        stream_start: StreamStartOpt = None,
+        stream_started_at: StreamStartedAtOpt = None,
+    ) -> None:
+        _import(kind, file, recording, _stream_start(ctx, stream_start, stream_started_at))
+
+    command.__doc__ = doc
+    import_app.command(cls=Command, name=kind)(command)
 
 
-@import_app.command(cls=Command, name="chat")
-def import_chat(
-    ctx: typer.Context,
-    file: FileArg,
-    recording: RecordingOpt,
-    stream_start: StreamStartOpt = None,
-    stream_started_at: StreamStartedAtOpt = None,
-) -> None:
-    """Import a recording's chat log (CSV/TSV/XLSX/JSONL)."""
-    _import("chat", file, recording, _stream_start(ctx, stream_start, stream_started_at))
-
-
-@import_app.command(cls=Command, name="orders")
-def import_orders(
-    ctx: typer.Context,
-    file: FileArg,
-    recording: RecordingOpt,
-    stream_start: StreamStartOpt = None,
-    stream_started_at: StreamStartedAtOpt = None,
-) -> None:
-    """Import a recording's stream orders."""
-    _import("orders", file, recording, _stream_start(ctx, stream_start, stream_started_at))
+for _kind, _doc in (
+    ("timeline", "Import a recording's product timeline."),
+    ("chat", "Import a recording's chat log (CSV/TSV/XLSX/JSONL)."),
+    ("orders", "Import a recording's stream orders."),
+):
+    _register_timed_import(_kind, _doc)
 
 
 @import_app.command(cls=Command, name="transcript")

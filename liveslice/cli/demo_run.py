@@ -21,12 +21,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from liveslice.cli.analysis import highlights_table, notes, recording_document
+from liveslice.cli.analysis import SideFiles, highlights_table, import_files, notes, recording_document
 from liveslice.cli.common import public_url_warning
 from runtime.config import Settings
 from services.ingest import ingest_file
 from services.sample_data import SamplePlan, make_plan, write_side_data
-from services.sidedata_import import import_side_data
 from store.db import get_sessionmaker, session_scope
 from store.models import Job, Recording
 from store.sidedata import side_data_counts
@@ -98,28 +97,10 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
         recording_id = result.recording.id
         progress.update(task, completed=1.0)
 
-        side = {
-            "catalog": files.catalog,
-            "timeline": files.timeline,
-            "chat": files.chat,
-            "orders": files.orders,
-            "transcript": files.transcript,
-        }
+        given = SideFiles(files.catalog, files.timeline, files.chat, files.orders, files.transcript)
+        side = given.given()  # kind -> path, for the summary
         task = progress.add_task("import product data", total=len(side))
-        for kind, path in side.items():
-            session = get_sessionmaker(settings.database_url)()
-            try:
-                import_side_data(
-                    settings,
-                    session,
-                    kind=kind,
-                    data=path.read_bytes(),
-                    filename=path.name,
-                    recording_id=None if kind == "catalog" else recording_id,
-                )
-            finally:
-                session.close()
-            progress.advance(task)
+        import_files(settings, recording_id, given, on_imported=lambda _kind: progress.advance(task))
 
         from pipeline.probing import run_probe_job
 
@@ -161,7 +142,6 @@ def _process(
 ) -> tuple[str, list[dict[str, Any]]]:
     """One processing job, as ``liveslice process`` runs it (probe, signals, highlights, a Douyin clip of
     each with two leaders' variants, covers and posters, manifest); returns its id and manifest clips."""
-    from liveslice.cli.analysis import SideFiles
     from liveslice.cli.processing import export, run_with_progress, start_process
     from pipeline.clipmaking import pipeline_options
 

@@ -15,50 +15,12 @@ from runtime.config import Settings
 from services.sidedata_import import import_side_data
 from store.db import get_sessionmaker, session_scope
 from store.models import Job
-from studio.ffmpeg import run_ffmpeg
 from tests.pipeline.conftest import small_options
-from tests.services.clips.clip_media import store_recording
+from tests.services.clips.clip_media import make_source, store_recording
 
 SELLING = (5.0, 7.0)  # LS-0002 is on air 4-8 s in both recordings (tests.services.clips.clip_media.TIMELINE)
 CHAT = "ts,user,text,kind\n" + "".join(f"{5 + i * 0.1:.1f},u{i},上链接,comment\n" for i in range(15))
 ORDERS = "ts,sku,qty,amount,order_id\n" + "".join(f"{5 + i * 0.1:.1f},LS-0002,1,59.90,O{i}\n" for i in range(15))
-
-
-def _recording(out: Path, video: str, loud: tuple[float, float]) -> Path:
-    """8 s of 320x180 ``video`` whose 440 Hz tone is loud only during ``loud`` (quiet at 5% elsewhere)."""
-    run_ffmpeg(
-        [
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"{video}=size=320x180:rate=25:duration=8",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=8",
-            "-af",
-            f"volume='if(between(t,{loud[0]},{loud[1]}),1.0,0.05)':eval=frame",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-g",
-            "25",
-            "-c:a",
-            "aac",
-            "-shortest",
-            "-movflags",
-            "+faststart",
-            str(out),
-        ],
-        timeout=120,
-    )
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +28,8 @@ def recording_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     """Two different recordings: in ``hot`` the crowd gets loud while LS-0002 sells; in ``cold`` during LS-0001."""
     root = tmp_path_factory.mktemp("product-sources")
     return {
-        "cold": _recording(root / "cold.mp4", "testsrc", loud=(1.0, 3.0)),
-        "hot": _recording(root / "hot.mp4", "testsrc2", loud=SELLING),
+        "cold": make_source(root / "cold.mp4", video="testsrc", loud=(1.0, 3.0)),
+        "hot": make_source(root / "hot.mp4", video="testsrc2", loud=SELLING),
     }
 
 

@@ -42,9 +42,11 @@ PRODUCTS = [
 CUES = [TranscriptCue(0.5, 2.5, "这款面霜今天只要八十九元")]
 
 
-def make_source(out: Path) -> Path:
-    """8 s of 320x180 testsrc2 at 25 fps (a keyframe every second) with a 440 Hz tone, written to ``out``."""
+def make_source(out: Path, *, video: str = "testsrc2", loud: tuple[float, float] | None = None) -> Path:
+    """8 s of 320x180 ``video`` at 25 fps (a keyframe every second) with a 440 Hz tone, written to ``out``;
+    with ``loud`` the tone is full only during that span (5% elsewhere)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    volume = ["-af", f"volume='if(between(t,{loud[0]},{loud[1]}),1.0,0.05)':eval=frame"] if loud else []
     run_ffmpeg(
         [
             "-loglevel",
@@ -53,11 +55,12 @@ def make_source(out: Path) -> Path:
             "-f",
             "lavfi",
             "-i",
-            "testsrc2=size=320x180:rate=25:duration=8",
+            f"{video}=size=320x180:rate=25:duration=8",
             "-f",
             "lavfi",
             "-i",
             "sine=frequency=440:sample_rate=48000:duration=8",
+            *volume,
             "-c:v",
             "libx264",
             "-preset",
