@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 
 from runtime.config import Settings
 from services import errors
-from services.errors import InvalidRequest, InvalidValue, NotPermitted, ServiceError, TooLarge
+from services.errors import InvalidRequest, InvalidValue, NotPermitted, ServiceError, TooLarge, Unavailable
 from services.storage import MediaStorage, StorageError, get_storage
 from store.models import Job, Recording, new_id
 from store.recordings import apply_probe
 from studio.errors import MediaError
 from studio.hls import validate_playlist
 from studio.mediainfo import MediaInfo
-from studio.probe_isolated import probe_isolated
+from studio.probe_isolated import ProbeProcessError, probe_isolated
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,12 @@ class UploadTooLarge(TooLarge, IngestError):
 
 class RejectedMedia(errors.RejectedMedia, IngestError):
     """The file is not usable media; nothing was kept."""
+
+
+class ProbeUnavailable(Unavailable, IngestError):
+    """The probe could not run (its child process died or timed out): not the file's fault; try again."""
+
+    code = "probe_failed"
 
 
 class PathNotAllowed(NotPermitted, IngestError):
@@ -157,6 +163,9 @@ def _probe_or_reject(path: Path) -> MediaInfo:
     """The fast probe, in a child process: the API keeps no PyAV decoder memory after an upload."""
     try:
         return probe_isolated(path)
+    except ProbeProcessError as exc:
+        log.warning("the probe of %s could not run: %s", path.name, exc)  # details stay in the log
+        raise ProbeUnavailable("the file could not be probed just now (the probe did not finish); try again") from exc
     except MediaError as exc:
         raise RejectedMedia(str(exc), code=exc.code) from exc
 

@@ -17,7 +17,7 @@ from store.models import Leader
 
 ACTIVE, INACTIVE = "active", "inactive"
 STATUSES = (ACTIVE, INACTIVE)
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")  # a run of unsafe characters becomes one "-"
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,28 @@ def create_leader(
         id=leader_id, name=name, phone=phone or None, wechat=wechat or None, status=status, recruiter_id=recruiter_id
     )
     session.add(row)
+    session.flush()
+    return row
+
+
+def update_leader(session: Session, leader_id: str, changes: Mapping[str, Any]) -> Leader:
+    """Apply ``changes`` (``name``, ``phone``, ``wechat``, ``status``) to a leader, checked as a new one is."""
+    row = get_leader(session, leader_id)
+    unknown = set(changes) - {"name", "phone", "wechat", "status"}
+    if unknown:
+        raise InvalidLeader(f"a leader has no field {sorted(unknown)[0]!r}")
+    if "name" in changes:
+        name = clean_name(changes["name"])
+        if not name:
+            raise InvalidLeader("a leader needs a name")
+        row.name = name
+    if "status" in changes:
+        if changes["status"] not in STATUSES:
+            raise InvalidLeader(f"status must be one of {', '.join(STATUSES)}")
+        row.status = changes["status"]
+    for field in ("phone", "wechat"):
+        if field in changes:
+            setattr(row, field, str(changes[field]).strip() or None if changes[field] is not None else None)
     session.flush()
     return row
 

@@ -74,7 +74,7 @@ def create_leader(body: LeaderCreate, session: SessionDep, _key: LeaderAdmin) ->
 @router.get("", summary="Leaders (roles: admin, content, merchant; a leader sees only itself)")
 def list_leaders(session: SessionDep, key: LeaderReader) -> dict[str, Any]:
     scope = leader_scope(key)
-    rows = repo.list_leaders(session) if scope is None else [r for r in [session.get(Leader, scope)] if r]
+    rows = repo.list_leaders(session) if scope is None else [repo.get_leader(session, scope)] if scope else []
     return {"items": [leader_payload(r) for r in rows]}
 
 
@@ -84,11 +84,7 @@ def get_leader(leader_id: str, session: SessionDep, key: LeaderReader) -> dict[s
 
 
 @router.patch("/{leader_id}", summary="Edit a leader, or make it inactive (roles: admin, content, merchant)")
-def update_leader(leader_id: str, body: LeaderUpdate, session: SessionDep, key: LeaderAdmin) -> dict[str, Any]:
-    row = _visible(session, key, leader_id)
-    for field, value in body.model_dump(exclude_unset=True).items():
-        if field == "name" and value is not None:
-            value = repo.clean_name(value)
-        setattr(row, field, value or None if field in ("phone", "wechat") else value)
+def update_leader(leader_id: str, body: LeaderUpdate, session: SessionDep, _key: LeaderAdmin) -> dict[str, Any]:
+    row = repo.update_leader(session, leader_id, body.model_dump(exclude_unset=True))  # 404 / 422: api/errors.py
     session.commit()
     return leader_payload(row)

@@ -221,8 +221,8 @@ async def _finish(settings: Settings, session: SessionDep, held: Held) -> Respon
     except Exception as exc:  # not the file's fault: the bytes are kept and a HEAD retries
         log.exception("upload %s: storing the finished upload failed", upload.id)
         raise IngestFailed(
-            f"all {upload.offset} bytes arrived and are kept, but storing the recording failed ({exc}); "
-            "send HEAD for this upload to retry"
+            f"all {upload.offset} bytes arrived and are kept, but storing the recording failed (the server log "
+            "says why); send HEAD for this upload to retry"
         ) from exc
     return JSONResponse(
         recording_summary(result.recording, result.info),

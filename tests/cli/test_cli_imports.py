@@ -38,6 +38,8 @@ def _modules(tmp_path: Path, *args: str) -> tuple[set[str], subprocess.Completed
         [sys.executable, "-c", RUN, json.dumps(args)], env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr
+    if args:
+        assert "exit 0" in result.stderr, result.stderr  # the command itself ran and succeeded
     return set(json.loads(result.stderr.strip().splitlines()[-1])), result
 
 

@@ -111,3 +111,14 @@ def test_clip_requests_name_leaders_by_id_or_create_them(
         for item in ({"leader_id": ann}, {"name": "Ann"}):
             with pytest.raises(InvalidLeader, match="inactive"):
                 resolve_leaders(session, [item])
+
+
+def test_a_leader_edit_is_checked_as_a_new_leader_is(client: TestClient, make_key: Callable[..., str]) -> None:
+    merchant = _auth(make_key("merchant"))
+    leader = client.post("/api/leaders", json={"name": "Ann", "phone": "139"}, headers=merchant).json()["id"]
+    for bad in ({"name": "   "}, {"name": None}, {"status": None}, {"status": "gone"}):
+        answer = client.patch(f"/api/leaders/{leader}", json=bad, headers=merchant)
+        assert answer.status_code == 422, (bad, answer.text)
+    assert client.patch("/api/leaders/nobody", json={"name": "X"}, headers=merchant).status_code == 404
+    cleared = client.patch(f"/api/leaders/{leader}", json={"name": " Ann  Lee ", "phone": ""}, headers=merchant)
+    assert cleared.status_code == 200 and (cleared.json()["name"], cleared.json()["phone"]) == ("Ann Lee", None)

@@ -219,7 +219,9 @@ def test_job_pages_reference_no_other_host(login: Login, add_recording: AddRecor
     add_product(settings)
     client = login("admin")
     for path in ("/jobs", f"/jobs/{job_id}", "/products"):
-        html = client.get(path).text
+        page = client.get(path)
+        assert page.status_code == 200, path
+        html = page.text
         assert not re.search(r"https?://", html, re.IGNORECASE), path
         for attr in re.findall(r'(?:src|href|action)="([^"]*)"', html):
             assert attr.startswith(("/", "#", "data:")), (path, attr)
