@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from sqlalchemy import exc as sa_exc
 
-from services.clips import ClipCancelled, ClipError
 from services.errors import ServiceError
 from sidedata.errors import SideDataError
 from store.errors import ClipNotFound, MissingMedia, StoreError
+from studio.clip.types import ClipCancelled, ClipError
 from studio.errors import FFmpegCancelled, StudioError
 from studio.signals import AnalysisError
 

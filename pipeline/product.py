@@ -97,5 +97,5 @@ class _Quiet(ProgressReporter):
         self.outer = outer
 
     def __call__(self, stage: str, fraction: float, *, force: bool = False) -> None:
-        if self.outer.heartbeat is not None and self.outer.heartbeat.cancel_requested:
+        if self.outer.cancelled():  # asked to stop, or the job was taken over
             self.outer(stage, self.outer.done, force=True)

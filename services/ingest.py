@@ -159,9 +159,14 @@ def safe_filename(name: str) -> str:
     return cleaned[:150]
 
 
-def _probe_or_reject(path: Path) -> MediaInfo:
-    """The fast probe, in a child process: the API keeps no PyAV decoder memory after an upload."""
+def _probe_or_reject(path: Path, *, in_process: bool = False) -> MediaInfo:
+    """The fast probe, by default in a child process, so a server keeps no PyAV decoder memory after an
+    upload; ``in_process`` for one-shot commands, which exit anyway."""
     try:
+        if in_process:
+            from studio.probe import probe
+
+            return probe(path)
         return probe_isolated(path)
     except ProbeProcessError as exc:
         log.warning("the probe of %s could not run: %s", path.name, exc)  # details stay in the log
@@ -208,6 +213,7 @@ def ingest_file(
     stream_started_at: datetime | None = None,
     timezone: str | None = None,
     enqueue: Enqueue | None = None,
+    in_process_probe: bool = False,
 ) -> IngestResult:
     """Probe ``source``, store it, record it and queue its full probe.
 
@@ -219,7 +225,7 @@ def ingest_file(
     storage = get_storage(settings)
     stored_key: str | None = None
     try:
-        info = _probe_or_reject(source)
+        info = _probe_or_reject(source, in_process=in_process_probe)
         size = source.stat().st_size
         recording, job = _new_rows(
             settings,
@@ -295,6 +301,7 @@ def register_path(
     stream_started_at: datetime | None = None,
     timezone: str | None = None,
     enqueue: Enqueue | None = None,
+    in_process_probe: bool = False,
 ) -> IngestResult:
     """Register a recording that stays where it is (a NAS folder, an HLS playlist and its segments)."""
     resolved = resolve_import_path(settings, path)
@@ -306,7 +313,7 @@ def register_path(
         size = sum(seg.stat().st_size for seg in segments)
     else:
         size = resolved.stat().st_size
-    info = _probe_or_reject(resolved)
+    info = _probe_or_reject(resolved, in_process=in_process_probe)
     recording, job = _new_rows(
         settings,
         info=info,

@@ -45,7 +45,7 @@ def probe_isolated(path: Path, *, thorough: bool = False, timeout: float = PROBE
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=_child_env(), check=False)
     except subprocess.TimeoutExpired as exc:
         raise ProbeProcessError(f"probing {Path(path).name} took longer than {timeout:.0f} s") from exc
-    if done.returncode < 0 and signal.Signals(-done.returncode) in _CRASH_SIGNALS:
+    if done.returncode < 0 and -done.returncode in {crash.value for crash in _CRASH_SIGNALS}:
         raise ProbeError(
             f"{Path(path).name}: FFmpeg crashed while reading it ({signal.Signals(-done.returncode).name}); "
             "the file is damaged or malformed",

@@ -41,6 +41,7 @@ def ingest(
             title=title,
             stream_started_at=started,
             enqueue=enqueue_job,
+            in_process_probe=True,  # a one-shot command: no child process needed
         )
     except IngestError as exc:
         raise common.fail(str(exc), 2) from exc

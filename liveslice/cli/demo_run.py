@@ -91,6 +91,7 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
                 origin="demo",
                 move=False,
                 title="Demo live stream 直播回放",
+                in_process_probe=True,
             )
         finally:
             session.close()

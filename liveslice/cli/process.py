@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,7 +66,7 @@ def process(
     from studio.errors import StudioError
 
     platform = common.renamed(ctx, platform, preset, param="platform", new="--platform", old="--preset")
-    if weights is not None and "=" not in weights:  # before --scoring, --weights named the preset
+    if weights is not None and re.fullmatch(r"[A-Za-z][\w-]*", weights):  # --weights NAME: the old --scoring
         scoring = common.renamed(ctx, scoring, weights, param="scoring", new="--scoring", old="--weights NAME")
         weights = None
     settings = common.settings()

@@ -53,7 +53,9 @@ def resolve_recording(settings: Settings, recording: str, *, stream_start: datet
     local = settings.model_copy(update={"import_roots": [*settings.import_roots, resolved.parent]})
     session = get_sessionmaker(settings.database_url)()
     try:
-        result = register_path(local, session, str(resolved), title=resolved.stem, stream_started_at=stream_start)
+        result = register_path(
+            local, session, str(resolved), title=resolved.stem, stream_started_at=stream_start, in_process_probe=True
+        )
     except IngestError as exc:
         raise ProcessCommandError(f"{resolved.name}: {exc}") from exc
     finally:

@@ -20,7 +20,7 @@ from store.db import session_scope
 from store.models import Clip, ClipVariant, Recording, ShareLink
 
 ANN, BEA = "ann", "bea"
-BEA_MARKERS = ("Bea Berry", "clip.bea.mp4", "poster.bea.png", "bea-secret-link", "/s/beacode")
+BEA_MARKERS = ("Bea Berry", "clip.bea.mp4", "poster.bea.png", "bea-secret-link", "/s/beacode", "bea-bytes")
 
 
 def _auth(secret: str) -> dict[str, str]:
@@ -48,8 +48,8 @@ def _clip(session: Any, settings: Settings, recording_id: str, start: float, lea
     for leader in leaders:
         name = {ANN: "Ann Apple", BEA: "Bea Berry"}[leader]
         video, poster = f"clips/{clip.id}/clip.{leader}.mp4", f"clips/{clip.id}/poster.{leader}.png"
-        _write(settings, video, f"{leader} video".encode())
-        _write(settings, poster, f"{leader} poster".encode())
+        _write(settings, video, f"{leader}-bytes video".encode())
+        _write(settings, poster, f"{leader}-bytes poster".encode())
         variant = ClipVariant(
             clip_id=clip.id,
             leader_id=leader,
@@ -140,8 +140,9 @@ def test_the_gallery_shows_a_leader_only_their_clips(
     html = login("leader", ANN).get("/clips").text
     assert world["shared"] in html and world["bea_only"] not in html and world["nobody"] not in html
     assert "Ann Apple" in html and not any(marker in html for marker in BEA_MARKERS)
-    filtered = client.get(f"/clips?recording={world['recording']}").text
-    assert "Night live" not in filtered  # a leader learns no recording titles through the filter
+    filtered = client.get(f"/clips?recording={world['recording']}")
+    assert filtered.status_code == 200 and world["shared"] in filtered.text
+    assert "Night live" not in filtered.text  # a leader learns no recording titles through the filter
 
 
 def _concrete(path: str, world: dict[str, str]) -> str:
@@ -165,7 +166,7 @@ def test_no_route_shows_a_leader_another_leaders_data(
     modules = [importlib.import_module(f"api.routers.{m.name}") for m in pkgutil.iter_modules(api.routers.__path__)]
     routes = [r for m in modules for r in m.router.routes if isinstance(r, APIRoute) and "GET" in r.methods]
     assert len(routes) > 20
-    checked = 0
+    checked = shown_own = 0
     for route in routes:
         if route.path.startswith("/s/"):
             continue  # the public share link: it only redirects to the product's page
@@ -175,4 +176,6 @@ def test_no_route_shows_a_leader_another_leaders_data(
         leaked = [marker for marker in BEA_MARKERS if marker in body and marker not in path]  # not an echo
         assert not leaked, f"{route.path} showed {leaked} ({answer.status_code})"
         checked += 1
+        shown_own += answer.status_code == 200 and "Ann Apple" in body
     assert checked > 20
+    assert shown_own >= 3  # the sweep really read Ann's own data (list, one clip, gallery), not only refusals

@@ -25,7 +25,7 @@ def _render(tmp_path: Path, source: Path, preset: str) -> Path:
     out = tmp_path / preset / "clip.mp4"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVESLICE_")}
     env["LIVESLICE_MEDIA_ROOT"] = str(tmp_path / "media")
-    args = ["render", str(source), "--start", "1", "--end", "2", "--preset", preset, "--share-url", SHARE]
+    args = ["render", str(source), "--start", "1", "--end", "2", "--platform", preset, "--share-url", SHARE]
     result = subprocess.run(
         [sys.executable, "-m", "liveslice", *args, "--out", str(out)],
         env=env,
