@@ -86,13 +86,15 @@ def claim_job(
         if job.status in TERMINAL:
             log.info("job=%s kind=%s already %s; nothing to do", job.id, job.kind, job.status)
             return None
+        beat = as_utc(job.heartbeat_at)
+        if job.status == RUNNING and beat and now - beat < stale_after(settings):
+            # checked before the cancel flag: a live worker sees that flag at its next beat and stops its own
+            # work; cancelling the row here would let the pipeline move on while that worker still writes
+            log.info("job=%s kind=%s is running in a live worker; skipping delivery task=%s", job.id, job.kind, task_id)
+            return None
         if job.cancel_requested:
             mark_cancelled(session, job.id, now=now)
             log.info("job=%s kind=%s cancelled before it started", job.id, job.kind)
-            return None
-        beat = as_utc(job.heartbeat_at)
-        if job.status == RUNNING and beat and now - beat < stale_after(settings):
-            log.info("job=%s kind=%s is running in a live worker; skipping delivery task=%s", job.id, job.kind, task_id)
             return None
         if job.attempts >= MAX_ATTEMPTS:
             mark_failed(session, job.id, f"gave up after {job.attempts} attempts", now=now)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, false, or_, select
 
 from pipeline import jobs
-from pipeline.jobs import MAX_ATTEMPTS, QUEUED, RUNNING, mark_cancelled, mark_failed
+from pipeline.jobs import MAX_ATTEMPTS, QUEUED, RUNNING, as_utc, mark_cancelled, mark_failed, stale_after
 from pipeline.plan import PIPELINE_KINDS
 from runtime.broker import BrokerError
 from runtime.config import Settings
@@ -193,6 +193,9 @@ def _finish(settings: Settings, job: _Candidate, *, now: datetime, report: Recon
         current = session.get(Job, job.id)
         if current is None or current.status != job.status or current.celery_task_id != job.token:
             return  # changed since we looked: the next pass decides
+        beat = as_utc(current.heartbeat_at)
+        if current.status == RUNNING and beat is not None and now - beat < stale_after(settings):
+            return  # its worker beat since we looked: it is alive, and finishes (or stops) the job itself
         if job.cancel_requested:
             if mark_cancelled(session, job.id, now=now):
                 report.cancelled.append(job.id)

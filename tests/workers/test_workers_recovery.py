@@ -140,3 +140,19 @@ def test_running_job_without_a_heartbeat_counts_from_its_start(
 
     assert reconcile(settings, now=t0 + timedelta(seconds=10)).resent == []
     assert reconcile(settings, now=t0 + timedelta(seconds=settings.stale_seconds + 1)).resent == [job_id]
+
+
+def test_a_duplicate_delivery_does_not_cancel_a_running_job_under_its_worker(
+    settings: Settings, add_job: AddJob
+) -> None:
+    """Cancel asked while a worker runs the job: that worker stops it at its next beat; a duplicate delivery
+    must not mark the row cancelled meanwhile (the pipeline would move on while the worker still writes)."""
+    t0 = utcnow()
+    job_id = _running(settings, add_job, t0)
+    with session_scope(settings.database_url) as session:
+        session.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
+    assert claim_job(settings, job_id, task_id="duplicate", now=t0 + timedelta(seconds=5)) is None
+    assert job_row(settings, job_id).status == "running"
+    stale = t0 + timedelta(seconds=settings.stale_seconds + 1)  # its worker died: now the flag wins
+    assert claim_job(settings, job_id, task_id="late", now=stale) is None
+    assert job_row(settings, job_id).status == "cancelled"
