@@ -14,17 +14,12 @@ from typing import Any
 
 from fastapi import Request
 
-from services.errors import TooLarge
-from services.ingest import BadUpload, IngestError
+from services.ingest import BadUpload, UploadTooLarge
 from services.uploads import CHECKSUMS
 
 BODY_IDLE_SECONDS = 60.0  # a body that sends nothing for this long is treated as a dropped connection
 FLUSH_BYTES = 1 << 20
 MAX_IOV = 512  # chunks per writev call (the kernel's IOV_MAX is 1024)
-
-
-class BodyTooLong(TooLarge, IngestError):
-    """The body runs past the declared upload length or the size limit."""
 
 
 class BodyAbandoned(Exception):
@@ -109,9 +104,9 @@ class PartWriter:
         return self.offset + self.pending_bytes - self.start
 
     def add(self, chunk: bytes) -> bool:
-        """Queue ``chunk``; True when it is time to :meth:`flush`. Raises :class:`BodyTooLong` past ``limit``."""
+        """Queue ``chunk``; True when it is time to :meth:`flush`. Raises ``UploadTooLarge`` past ``limit``."""
         if self.offset + self.pending_bytes + len(chunk) > self.limit:
-            raise BodyTooLong(f"the body runs past the upload's end ({self.limit} bytes); send only the rest")
+            raise UploadTooLarge(f"the body runs past the upload's end ({self.limit} bytes); send only the rest")
         if chunk:
             self.pending.append(chunk)
             self.pending_bytes += len(chunk)

@@ -113,7 +113,7 @@ def count_clips(
 
 def given_to(clip: Clip, leader_id: str | None) -> bool:
     """Whether a reader scoped to ``leader_id`` (None: not scoped) may see the clip: it has their variant."""
-    return leader_id is None or any(v.leader_id == leader_id for v in clip.variants)
+    return leader_id is None or bool(visible_variants(clip, leader_id))
 
 
 def visible_variants(clip: Clip, leader_id: str | None) -> list[ClipVariant]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.errors import InvalidLeader as InvalidLeader  # re-exported
@@ -158,7 +158,3 @@ def resolve_leaders(session: Session, items: Sequence[Mapping[str, Any]]) -> lis
         seen.add(row.id)
         refs.append(LeaderRef(row.id, row.name, str(share_url) if share_url else None))
     return refs
-
-
-def count_leaders(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Leader)) or 0)

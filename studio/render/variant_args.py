@@ -19,8 +19,6 @@ from studio.render.presets import Preset, encoder_args
 CARD_SPEED_PARAMS = (
     "rc-lookahead=0:mbtree=0:b-adapt=0:subme=0:me=dia:trellis=0:partitions=none:aq-mode=0:psy=0:threads=1"
 )
-#: Splice each end card from the leader's IDR frame and a cached template's skip frames (checked per
-#: variant by decoding; any failed check falls back to a full card encode). See :mod:`studio.render.splice`.
 _UNSPECIFIED = 2  # AVCOL_PRI/TRC/SPC_UNSPECIFIED
 _COLOUR_MATRICES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020"}
 

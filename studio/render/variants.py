@@ -70,6 +70,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_PARALLEL = 2  # ffmpeg processes at once (2-core machines)
+#: Splice each end card from the leader's IDR frame and a cached template's skip frames (checked per
+#: variant by decoding; any failed check falls back to a full card encode). See :mod:`studio.render.splice`.
 SPLICE_CARDS = True
 _TEMPLATES = TemplateCache()
 _SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
