@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -78,11 +81,49 @@ class Settings(BaseSettings):
     )
     log_format: Literal["text", "json"] = Field("text", description="Log lines: 'text' or 'json' (one object a line).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Root log level.")
+    encryption_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Fernet keys (comma separated) that encrypt channel secrets at rest; the first encrypts, "
+        "all decrypt, so keys rotate. Empty: one is generated once under the media root.",
+    )
+    channel_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra hosts channel URLs may point at besides each service's own (comma separated): "
+        "a private gateway, or the local stand-ins of `liveslice demo` and the tests (http allowed there).",
+    )
+    channel_rates: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Override a channel's send rate: 'wecom=20/minute, feishu=5/second;100/minute' "
+        "(limits syntax; all of a channel's limits apply).",
+    )
+    rate_limit_storage: str = Field(
+        "",
+        description="Where publishing rate limits are counted (a limits storage URL, e.g. redis://host:6379/2). "
+        "Empty: the broker's Redis/Valkey when it is one, else in process.",
+    )
+    media_url_seconds: int = Field(
+        7 * 24 * 3600, ge=60, description="Lifetime of the signed public media URLs sent to channels."
+    )
     metrics_token: str = Field(
         "", description="Bearer token for /metrics from other hosts; empty: /metrics answers loopback clients only."
     )
 
-    @field_validator("import_roots", "allowed_image_hosts", mode="before")
+    @field_validator("channel_rates", mode="before")
+    @classmethod
+    def _parse_rates(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        rates: dict[str, str] = {}
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            channel, sep, rate = part.partition("=")
+            if not sep or not channel.strip() or not rate.strip():
+                raise ValueError(f"LIVESLICE_CHANNEL_RATES: expected 'channel=rate', got {part.strip()!r}")
+            rates[channel.strip().lower()] = rate.strip()
+        return rates
+
+    @field_validator("import_roots", "allowed_image_hosts", "encryption_keys", "channel_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -173,16 +214,31 @@ class Settings(BaseSettings):
         """The configured secret, or one generated once and kept under the media root."""
         if self.secret_key:
             return self.secret_key
-        path = self.media_root / ".secret_key"
+        return self._generated(".secret_key", lambda: secrets.token_urlsafe(48))
+
+    def resolved_encryption_keys(self) -> list[str]:
+        """The configured Fernet keys, or one generated once and kept under the media root (mode 0600)."""
+        if self.encryption_keys:
+            return list(self.encryption_keys)
+        # a Fernet key is 32 random bytes, urlsafe base64 (what Fernet.generate_key makes)
+        return [self._generated(".encryption_key", lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())]
+
+    def _generated(self, name: str, make: Callable[[], str]) -> str:
+        path = self.media_root / name
         if path.exists():
             return path.read_text().strip()
         self.media_root.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        tmp = path.with_suffix(".tmp")
+        key = make()
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(key)
         tmp.chmod(0o600)
-        tmp.replace(path)
-        return key
+        try:
+            os.link(tmp, path)  # first writer wins: two processes starting at once agree on one key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_text().strip()
 
 
 @lru_cache

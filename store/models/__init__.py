@@ -3,6 +3,7 @@
 from store.models.base import Base, Money, UTCDateTime, new_id, utcnow
 from store.models.catalog import Product
 from store.models.clips import Clip, ClipVariant, ShareLink
+from store.models.distribution import CaptionTemplate, ChannelMedia, ChannelTarget, Publication
 from store.models.highlights import Analysis, HighlightRow
 from store.models.jobs import Job
 from store.models.leaders import ApiKey, Leader
@@ -20,6 +21,9 @@ __all__ = [
     "Analysis",
     "ApiKey",
     "Base",
+    "CaptionTemplate",
+    "ChannelMedia",
+    "ChannelTarget",
     "ChatEvent",
     "Clip",
     "ClipVariant",
@@ -28,6 +32,7 @@ __all__ = [
     "Leader",
     "Money",
     "Product",
+    "Publication",
     "Recording",
     "ShareLink",
     "SideDataImport",

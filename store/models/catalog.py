@@ -25,6 +25,7 @@ class Product(Base):
     original_price: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(8), default="CNY")
     coupon: Mapped[str | None] = mapped_column(String(200))
+    coupon_expires: Mapped[datetime | None] = mapped_column(UTCDateTime())  # review warns/blocks after it
     image: Mapped[str | None] = mapped_column(Text)
     buy_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

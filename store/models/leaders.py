@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     ForeignKey,
     String,
 )
@@ -28,6 +29,8 @@ class Leader(Base):
     wechat: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
     recruiter_id: Mapped[str | None] = mapped_column(ForeignKey("leaders.id", ondelete="SET NULL"))
+    #: The communities (customer groups) the leader runs, by name; their publishing targets name the leader.
+    communities: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
