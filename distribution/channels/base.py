@@ -31,9 +31,17 @@ from distribution.errors import (
     UnknownChannel,
 )
 
-Unit = Literal["bytes", "chars"]
+#: How a limit counts: UTF-8 bytes, characters (code points), or UTF-16 code units (Telegram, where an emoji
+#: outside the BMP counts twice; counting them is never less than counting code points, so it is the safe side).
+Unit = Literal["bytes", "chars", "utf16"]
 #: Modules that define the built-in adapters, imported when the registry is first used.
-ADAPTER_MODULES = ("distribution.channels.webhook",)
+ADAPTER_MODULES = (
+    "distribution.channels.webhook",
+    "distribution.channels.telegram",
+    "distribution.channels.slack",
+    "distribution.channels.discord",
+    "distribution.channels.export",
+)
 
 
 @dataclass(frozen=True)
@@ -162,7 +170,11 @@ class CaptionLimit:
     unit: Unit
 
     def measure(self, text: str) -> int:
-        return len(text.encode("utf-8")) if self.unit == "bytes" else len(text)
+        if self.unit == "bytes":
+            return len(text.encode("utf-8"))
+        if self.unit == "utf16":
+            return len(text.encode("utf-16-le")) // 2
+        return len(text)
 
     def fits(self, text: str) -> bool:
         return self.measure(text) <= self.limit
