@@ -42,8 +42,9 @@ def form_error(exc: Invalid) -> Reply:
 class DiscordStandIn(StandIn):
     name = "discord"
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, upload_limit: int = UPLOAD_LIMIT, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.upload_limit = upload_limit  # Discord's default; boosted servers allow more
         self.webhook_id = str(10**17 + secrets.randbelow(10**17))
         self.webhook_token = secrets.token_urlsafe(48)
         self.channel_id = str(10**17 + secrets.randbelow(10**17))
@@ -118,7 +119,7 @@ class DiscordStandIn(StandIn):
             index = re.fullmatch(r"files\[(\d+)\]", name)
             if index is None:
                 raise Invalid(name, "Unknown file part; use files[n]", "UNKNOWN_FIELD")
-            if len(part.data) > UPLOAD_LIMIT:
+            if len(part.data) > self.upload_limit:
                 raise TooLarge
             uploads[int(index.group(1))] = (part.filename, part.data)
         attachments = message.get("attachments") or []
