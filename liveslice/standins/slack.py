@@ -35,7 +35,9 @@ class SlackStandIn(StandIn):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.path = f"/services/T{secrets.token_hex(4).upper()}/B{secrets.token_hex(4).upper()}/{secrets.token_urlsafe(18)}"
+        self.path = (
+            f"/services/T{secrets.token_hex(4).upper()}/B{secrets.token_hex(4).upper()}/{secrets.token_urlsafe(18)}"
+        )
 
     @property
     def webhook_url(self) -> str:

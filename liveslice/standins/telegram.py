@@ -45,12 +45,15 @@ def throttled(seconds: float) -> Reply:
 class TelegramStandIn(StandIn):
     name = "telegram"
 
-    def __init__(self, *, token: str | None = None, chats: Mapping[str, Mapping[str, Any]] | None = None, **kwargs: Any):
+    def __init__(
+        self, *, token: str | None = None, chats: Mapping[str, Mapping[str, Any]] | None = None, **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self.token = token or f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(26)}"
         #: chat_id -> the chat object Telegram returns (``type``, ``title``, optional ``username``)
         self.chats: dict[str, dict[str, Any]] = {
-            k: {"id": _chat_id(k), **v} for k, v in (chats or {"-1001": {"type": "supergroup", "title": "Group"}}).items()
+            k: {"id": _chat_id(k), **v}
+            for k, v in (chats or {"-1001": {"type": "supergroup", "title": "Group"}}).items()
         }
         self.file_ids: dict[str, tuple[str, int]] = {}  # file_id -> (token it belongs to, size)
         self.uploads = 0

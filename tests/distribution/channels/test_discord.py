@@ -34,7 +34,7 @@ def test_registered_and_config_checked() -> None:
         "https://discord.com/api/v10/webhooks/123456789/abc?thread_id=9",
     ):
         DiscordChannel.check_config({"webhook_url": good})
-    with pytest.raises(InvalidChannelConfig, match="must be on discord.com"):
+    with pytest.raises(InvalidChannelConfig, match=r"must be on discord\.com"):
         DiscordChannel.check_config({"webhook_url": "https://evil.test/api/webhooks/1/x"})
     with pytest.raises(InvalidChannelConfig, match="webhook URL"):
         DiscordChannel.check_config({"webhook_url": "https://discord.com/channels/1/2"})

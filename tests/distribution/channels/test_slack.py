@@ -30,7 +30,7 @@ def test_registered_and_config_checked() -> None:
     assert get_adapter("slack") is SlackChannel
     good = "https://hooks.slack.com/services/T0001/B0001/abcdefXYZ"
     assert SlackChannel.check_config({"webhook_url": good}) == {"webhook_url": good}
-    with pytest.raises(InvalidChannelConfig, match="hooks.slack.com"):
+    with pytest.raises(InvalidChannelConfig, match=r"hooks\.slack\.com"):
         SlackChannel.check_config({"webhook_url": "https://example.com/services/T/B/x"})
     with pytest.raises(InvalidChannelConfig, match="incoming webhook URL"):
         SlackChannel.check_config({"webhook_url": "https://hooks.slack.com/workflows/T/B/x"})

@@ -37,7 +37,7 @@ def adapter(standin: TelegramStandIn, chat: str = "-1001", token: str | None = N
 def test_registered_and_config_checked(telegram: TelegramStandIn) -> None:
     assert get_adapter("telegram") is TelegramChannel
     token = telegram.token
-    with pytest.raises(InvalidChannelConfig, match="api_base must be on api.telegram.org") as bad_host:
+    with pytest.raises(InvalidChannelConfig, match=r"api_base must be on api\.telegram\.org") as bad_host:
         TelegramChannel.check_config({"bot_token": token, "chat_id": "-1", "api_base": "https://evil.test"})
     with pytest.raises(InvalidChannelConfig, match="chat_id") as bad_chat:
         TelegramChannel.check_config({"bot_token": token, "chat_id": "not a chat"})
