@@ -182,12 +182,15 @@ def _handler_for(standin: StandIn) -> Callable[..., BaseHTTPRequestHandler]:
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, reply_headers, payload = standin.dispatch(Received(self.command, parts.path, query, headers, body))
-            self.send_response(status)
-            for name, value in reply_headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                for name, value in reply_headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting (a stalled answer): nothing to send
 
         do_GET = do_POST = do_PUT = _serve
 
