@@ -33,7 +33,12 @@ from distribution.errors import (
 
 Unit = Literal["bytes", "chars"]
 #: Modules that define the built-in adapters, imported when the registry is first used.
-ADAPTER_MODULES = ("distribution.channels.webhook",)
+ADAPTER_MODULES = (
+    "distribution.channels.webhook",
+    "distribution.channels.wecom",
+    "distribution.channels.feishu",
+    "distribution.channels.dingtalk",
+)
 
 
 @dataclass(frozen=True)
