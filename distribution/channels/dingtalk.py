@@ -77,6 +77,8 @@ class DingTalkChannel(ChannelAdapter):
     )
     rates = ("20/minute",)
     caption_limit = CaptionLimit(CAPTION_CHARS, "chars")
+    #: The card shows the title as a heading and links the share URL from its button.
+    default_template = "{{ caption }}\n\n{{ hashtags }}"
     official_hosts = ("oapi.dingtalk.com",)
 
     @classmethod
@@ -110,7 +112,7 @@ class DingTalkChannel(ChannelAdapter):
         """The actionCard: cover image, title and caption in markdown, one button to the share link."""
         title = post.title.strip() or "视频"
         picture = post.cover or post.poster
-        parts = [f"![]({picture.url})"] if picture is not None else []
+        parts = [f"![]({_markdown_url(picture.url)})"] if picture is not None else []
         parts.append(f"### {title}")
         if post.caption.strip():
             parts.append(post.caption)
@@ -131,7 +133,12 @@ class DingTalkChannel(ChannelAdapter):
         check_body(self.type, payload, MAX_BODY)
         response = yield HttpRequest("POST", self.url(), headers=JSON_HEADERS, content=payload)
         _answer(response)
-        return Delivered(external_url=post.share_url, form="card")
+        return Delivered(form="card")  # the service gives no id or URL for a message
+
+
+def _markdown_url(url: str) -> str:
+    """``url`` safe inside markdown's ``(...)``: parentheses and spaces percent-encoded."""
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
 def _answer(response: HttpResponse) -> None:

@@ -75,6 +75,8 @@ class FeishuChannel(ChannelAdapter):
     )
     rates = ("5/second", "100/minute")
     caption_limit = CaptionLimit(CAPTION_BYTES, "bytes")
+    #: The card shows the title in its header and links the share URL from a button.
+    default_template = "{{ caption }}\n{{ hashtags }}"
     official_hosts = ("open.feishu.cn", "open.larksuite.com")
 
     @classmethod
@@ -121,7 +123,7 @@ class FeishuChannel(ChannelAdapter):
         check_body(self.type, payload, MAX_BODY)
         response = yield HttpRequest("POST", self.config["webhook_url"], headers=JSON_HEADERS, content=payload)
         _answer(response)
-        return Delivered(external_url=post.share_url, form="card")
+        return Delivered(form="card")  # the service gives no id or URL for a message
 
 
 def _button(text: str, url: str, kind: str) -> dict[str, Any]:

@@ -157,7 +157,7 @@ class WeComChannel(ChannelAdapter):
         _answer(response, "send news card")
         if not fits:
             yield from self._then_text(post, "the news card")
-        return Delivered(external_url=post.share_url, form="card")
+        return Delivered(form="card")  # the service gives no id or URL for a message
 
     # --- requests -----------------------------------------------------------------------------------
     def _upload(self, video: MediaFile) -> Generator[HttpRequest, HttpResponse, str]:
