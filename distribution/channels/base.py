@@ -37,6 +37,9 @@ Unit = Literal["bytes", "chars", "utf16"]
 #: Modules that define the built-in adapters, imported when the registry is first used.
 ADAPTER_MODULES = (
     "distribution.channels.webhook",
+    "distribution.channels.wecom",
+    "distribution.channels.feishu",
+    "distribution.channels.dingtalk",
     "distribution.channels.telegram",
     "distribution.channels.slack",
     "distribution.channels.discord",

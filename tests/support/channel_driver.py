@@ -13,10 +13,11 @@ from distribution.channels.base import ChannelAdapter, Delivered, HttpRequest, H
 from distribution.errors import ChannelUnavailable
 
 
-def send(client: httpx.Client, request: HttpRequest) -> HttpResponse:
-    """Send one request (files streamed from their paths); a refused connection is ChannelUnavailable."""
+def send(client: httpx.Client, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
+    """Send one request (files streamed from their paths); a refused connection is ChannelUnavailable.
+    ``timeout`` overrides the request's own (a stalled stand-in in a test)."""
     with ExitStack() as stack:
-        options: dict[str, Any] = {"headers": dict(request.headers), "timeout": request.timeout}
+        options: dict[str, Any] = {"headers": dict(request.headers), "timeout": timeout or request.timeout}
         if request.json is not None:
             options["json"] = request.json
         elif request.content is not None:
