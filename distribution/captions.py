@@ -31,20 +31,22 @@ MANUAL_LIMIT = CaptionLimit(2000, "chars")
 _SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "HKD": "HK$"}
 
 #: Plain text; the base template of every channel without one of its own.
-PLAIN_TEMPLATE = """{{ title }}
-{{ caption }}
-{% if product %}{{ product.name }} {{ price }}{% if product.original_price %}（原价 {{ product.original_price }}）{% endif %}{% endif %}
-{% if coupon %}🎟 {{ coupon }}{% endif %}
-{{ hashtags }}
-{{ share_url }}"""
+PLAIN_TEMPLATE = (
+    "{{ title }}\n{{ caption }}\n"
+    "{% if product %}{{ product.name }} {{ price }}"
+    "{% if product.original_price %}（原价 {{ product.original_price }}）{% endif %}{% endif %}\n"
+    "{% if coupon %}🎟 {{ coupon }}{% endif %}\n"
+    "{{ hashtags }}\n{{ share_url }}"
+)
 
 #: WeCom group robots render markdown (bold, quotes, links; ≤4096 bytes).
-WECOM_TEMPLATE = """**{{ title }}**
-{{ caption }}
-{% if product %}> {{ product.name }}：<font color="warning">{{ price }}</font>{% if product.original_price %} 原价 {{ product.original_price }}{% endif %}{% endif %}
-{% if coupon %}> 优惠券：{{ coupon }}{% endif %}
-{{ hashtags }}
-[立即购买 Buy now]({{ share_url }})"""
+WECOM_TEMPLATE = (
+    "**{{ title }}**\n{{ caption }}\n"
+    '{% if product %}> {{ product.name }}：<font color="warning">{{ price }}</font>'
+    "{% if product.original_price %} 原价 {{ product.original_price }}{% endif %}{% endif %}\n"
+    "{% if coupon %}> 优惠券：{{ coupon }}{% endif %}\n"
+    "{{ hashtags }}\n[立即购买 Buy now]({{ share_url }})"
+)
 
 #: Telegram media captions: plain text, ≤1024 characters after entity parsing.
 TELEGRAM_TEMPLATE = """{{ title }}

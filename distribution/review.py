@@ -196,7 +196,7 @@ def _coupon_findings(texts: Sequence[tuple[str, int | None, str]], coupon: Coupo
     if not coupon.text or coupon.expires is None or coupon.expires > now:
         return []
     when = coupon.expires.isoformat(timespec="minutes")
-    base = {"rule": "coupon_expired", "law": "《广告法》第二十八条"}
+    rule, law = "coupon_expired", "《广告法》第二十八条"
     needles = [coupon.text, *COUPON_WORDS]
     for name, item, text in texts:
         folded = text.casefold()
@@ -206,10 +206,10 @@ def _coupon_findings(texts: Sequence[tuple[str, int | None, str]], coupon: Coupo
                 zh = f"优惠券“{coupon.text}”已于 {when} 过期，文案仍提到它"
                 en = f"The coupon {coupon.text!r} expired at {when}, and the text still mentions it"
                 found = text[at : at + len(needle)]
-                return [Finding(found, name, at, at + len(needle), "error", zh=zh, en=en, item=item, **base)]
+                return [Finding(found, name, at, at + len(needle), "error", rule, law, zh, en, item)]
     zh = f"优惠券“{coupon.text}”已于 {when} 过期；视频的商品卡片可能仍显示它（请重新渲染或删除优惠券）"
     en = f"The coupon {coupon.text!r} expired at {when}; the video's product card may still show it (re-render)"
-    return [Finding(coupon.text, "product.coupon", 0, len(coupon.text), "warning", zh=zh, en=en, **base)]
+    return [Finding(coupon.text, "product.coupon", 0, len(coupon.text), "warning", rule, law, zh, en)]
 
 
 def lint(
@@ -228,7 +228,7 @@ def lint(
     for index, tag in enumerate(hashtags):
         findings += find_terms(tag, "hashtags", rules, item=index)
     if coupon is not None and now is not None:
-        texts = [("title", None, title), ("caption", None, caption)]
+        texts: list[tuple[str, int | None, str]] = [("title", None, title), ("caption", None, caption)]
         texts += [("hashtags", i, tag) for i, tag in enumerate(hashtags)]
         findings += _coupon_findings(texts, coupon, now)
     order = {"title": 0, "caption": 1, "hashtags": 2}

@@ -162,7 +162,11 @@ def _match(rec: LeaderRecord, known: Sequence[KnownLeader], problems: ProblemCol
 
 
 def _recruiter(
-    value: str, rec: LeaderRecord, records: Sequence[LeaderRecord], known: Sequence[KnownLeader], problems: ProblemCollector
+    value: str,
+    rec: LeaderRecord,
+    records: Sequence[LeaderRecord],
+    known: Sequence[KnownLeader],
+    problems: ProblemCollector,
 ) -> RecruiterRef | None:
     in_file = [r for r in records if value in (r.id, r.match_id)]
     if in_file:

@@ -75,6 +75,8 @@ def leaders_import(
         raise common.fail(str(exc), 2) from exc
     finally:
         session.close()
-    common.console.print(f"imported {report.rows} leaders from {file.name}: {report.created} new, {report.updated} updated")
+    common.console.print(
+        f"imported {report.rows} leaders from {file.name}: {report.created} new, {report.updated} updated"
+    )
     for warning in report.warnings:
         common.warn(warning)

@@ -39,7 +39,9 @@ def test_leaders_are_created_listed_and_edited(client: TestClient, make_key: Cal
 def test_a_leader_key_sees_only_its_own_leader(client: TestClient, make_key: Callable[..., str]) -> None:
     admin = _auth(make_key("admin"))
     for name in ("Ann", "Bea"):
-        assert client.post("/api/leaders", json={"name": name, "phone": f"+4420{len(name)}7946000"}, headers=admin).is_success
+        assert client.post(
+            "/api/leaders", json={"name": name, "phone": f"+4420{len(name)}7946000"}, headers=admin
+        ).is_success
     ann = _auth(make_key("leader", "ann"))
     listed = client.get("/api/leaders", headers=ann).json()["items"]
     assert [row["id"] for row in listed] == ["ann"]
