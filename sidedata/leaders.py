@@ -138,18 +138,23 @@ def _row(row: Row, problems: ProblemCollector) -> LeaderRecord | None:
     return LeaderRecord(row.line, name, phone, leader_id, wechat, None, status, communities)
 
 
-def _check_duplicates(records: Sequence[LeaderRecord], problems: ProblemCollector) -> None:
+def _check_duplicates(rows: Sequence[Row], problems: ProblemCollector) -> None:
     first_id: dict[str, int] = {}
     first_phone: dict[str, int] = {}
-    for rec in records:
-        if rec.id and rec.id in first_id:
-            problems.add(rec.line, "id", f"duplicate id {rec.id!r} (first on line {first_id[rec.id]})")
-        elif rec.id:
-            first_id[rec.id] = rec.line
-        if rec.phone in first_phone:
-            problems.add(rec.line, "phone", f"duplicate phone {rec.phone} (first on line {first_phone[rec.phone]})")
-        else:
-            first_phone[rec.phone] = rec.line
+    for row in rows:
+        leader_id = row.get("id")
+        if leader_id and leader_id in first_id:
+            problems.add(row.line, "id", f"duplicate id {leader_id!r} (first on line {first_id[leader_id]})")
+        elif leader_id:
+            first_id[leader_id] = row.line
+        try:
+            phone = normalize_phone(row.get("phone")) if row.get("phone") else None
+        except ValueError:
+            continue  # reported with the row
+        if phone and phone in first_phone:
+            problems.add(row.line, "phone", f"duplicate phone {phone} (first on line {first_phone[phone]})")
+        elif phone:
+            first_phone[phone] = row.line
 
 
 def _match(rec: LeaderRecord, known: Sequence[KnownLeader], problems: ProblemCollector) -> str | None:
@@ -221,7 +226,7 @@ def parse_leaders(data: bytes, filename: str, *, known: Sequence[KnownLeader] = 
     table = read_table(data, filename, columns=COLUMNS, required=REQUIRED, problems=problems)
     parsed = [(row, _row(row, problems)) for row in table.rows]
     records = [rec for _row_, rec in parsed if rec is not None]
-    _check_duplicates(records, problems)
+    _check_duplicates(table.rows, problems)
     records = [
         LeaderRecord(r.line, r.name, r.phone, r.id, r.wechat, None, r.status, r.communities, _match(r, known, problems))
         for r in records
