@@ -168,6 +168,10 @@ def render(body: str, variables: Mapping[str, Any]) -> str:
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from exc
     except UndefinedError as exc:
+        if "None" in str(exc.message):
+            raise TemplateError(
+                f"{exc.message}: product and leader may be empty, guard them with {{% if product %}}…{{% endif %}}"
+            ) from exc
         known = ", ".join(sorted(SAMPLE.variables()))
         raise TemplateError(f"unknown template variable: {exc.message} (known: {known})") from exc
     except SecurityError as exc:

@@ -37,7 +37,10 @@ def test_unknown_variables_and_syntax_errors_are_named() -> None:
 
 
 def test_variables_render_with_formatted_prices_and_hashtags() -> None:
-    text = render("{{ product.name }} {{ price }} {{ product.original_price }} {{ coupon }} {{ leader.name }} {{ hashtags }}", SAMPLE.variables())
+    text = render(
+        "{{ product.name }} {{ price }} {{ product.original_price }} {{ coupon }} {{ leader.name }} {{ hashtags }}",
+        SAMPLE.variables(),
+    )
     assert text == "保湿面霜 ¥89.00 ¥129.00 满99减10 小王团长 #护肤 #直播好物"
     assert format_money("1299.5", "USD") == "$1,299.50" and format_money("10", "SGD") == "SGD 10.00"
 

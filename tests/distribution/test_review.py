@@ -17,7 +17,12 @@ def terms(report_findings: list) -> list[tuple[str, str, int]]:
 
 def test_absolute_and_medical_terms_are_errors_with_their_place_and_rule() -> None:
     report = lint(title="全网第一面霜", caption="用了就是最好的，还能治疗失眠")
-    assert terms(report.errors) == [("全网第一", "title", 0), ("最好", "caption", 4), ("治疗", "caption", 10), ("失眠", "caption", 12)]
+    assert terms(report.errors) == [
+        ("全网第一", "title", 0),
+        ("最好", "caption", 4),
+        ("治疗", "caption", 10),
+        ("失眠", "caption", 12),
+    ]
     first = report.errors[0]
     assert first.rule == "absolute" and "第九条" in first.law and first.zh and "absolute" in first.en
     assert report.errors[2].rule == "medical" and "第十七条" in report.errors[2].law

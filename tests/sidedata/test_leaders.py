@@ -86,7 +86,9 @@ def test_rows_match_stored_leaders_by_id_or_phone_and_recruit_across_them() -> N
     assert first.match_id == "ann" and second.match_id is None and second.recruiter is not None
     assert second.recruiter.leader_id == "bea"
     taken = "id,name,phone\ndan,Dan,13800138000\n"
-    assert problems(taken.encode(), known=known) == ["leaders.csv:2: phone: phone 13800138000 belongs to leader 'ann', not 'dan'"]
+    assert problems(taken.encode(), known=known) == [
+        "leaders.csv:2: phone: phone 13800138000 belongs to leader 'ann', not 'dan'"
+    ]
 
 
 def test_catalog_coupon_expiry_column() -> None:

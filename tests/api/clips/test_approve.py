@@ -26,8 +26,27 @@ def make_clip(settings: Settings, *, status: str = "ready", coupon_expired: bool
     with session_scope(settings.database_url) as session:
         if session.get(Product, "LS-1") is None:
             expires = utcnow() - timedelta(hours=1) if coupon_expired else None
-            session.add(Product(sku="LS-1", name="面霜", price=Decimal("89.00"), coupon="满99减10", coupon_expires=expires, buy_url=BUY))
-            session.add(Recording(id="rec1", title="live", source="path", original_filename="live.mp4", storage_key="recordings/live.mp4", status="ready", duration=600.0))
+            session.add(
+                Product(
+                    sku="LS-1",
+                    name="面霜",
+                    price=Decimal("89.00"),
+                    coupon="满99减10",
+                    coupon_expires=expires,
+                    buy_url=BUY,
+                )
+            )
+            session.add(
+                Recording(
+                    id="rec1",
+                    title="live",
+                    source="path",
+                    original_filename="live.mp4",
+                    storage_key="recordings/live.mp4",
+                    status="ready",
+                    duration=600.0,
+                )
+            )
             for lid, name, state in (("ann", "Ann", "active"), ("bea", "Bea", "active"), ("cal", "Cal", "inactive")):
                 leader_store.create_leader(session, name=name, leader_id=lid, status=state)
         count = session.query(Clip).count()
@@ -65,7 +84,9 @@ def test_a_caption_with_an_absolute_term_cannot_be_approved(
     assert review["review_status"] == "draft" and review["leaders"] == []
 
 
-def test_approval_gives_the_clip_to_every_active_leader(client: TestClient, settings: Settings, merchant: dict[str, str]) -> None:
+def test_approval_gives_the_clip_to_every_active_leader(
+    client: TestClient, settings: Settings, merchant: dict[str, str]
+) -> None:
     clip_id = make_clip(settings)
     body = {"title": "保湿面霜", "caption": "纯天然配方，最近很火", "hashtags": ["#护肤", "护肤", "直播"]}
     answer = client.post(f"/api/clips/{clip_id}/approve", json=body, headers=merchant)
@@ -82,13 +103,21 @@ def test_approval_gives_the_clip_to_every_active_leader(client: TestClient, sett
         assert set(links) == {"ann", "bea"} and all(link.target_url == BUY for link in links.values())
         assert variants["ann"].share_url == f"{settings.public_base_url}/s/{links['ann'].code}"
         assert links["ann"].variant_id == variants["ann"].id
-    again = client.post(f"/api/clips/{clip_id}/approve", json={**body, "title": "新标题", "leader_ids": ["ann"]}, headers=merchant)
-    assert again.json()["leaders"] == ["ann", "bea"] and again.json()["added"] == [] and again.json()["title"] == "新标题"
+    again = client.post(
+        f"/api/clips/{clip_id}/approve", json={**body, "title": "新标题", "leader_ids": ["ann"]}, headers=merchant
+    )
+    assert (
+        again.json()["leaders"] == ["ann", "bea"] and again.json()["added"] == [] and again.json()["title"] == "新标题"
+    )
 
 
-def test_leader_ids_are_honoured_and_bad_ones_named(client: TestClient, settings: Settings, merchant: dict[str, str]) -> None:
+def test_leader_ids_are_honoured_and_bad_ones_named(
+    client: TestClient, settings: Settings, merchant: dict[str, str]
+) -> None:
     clip_id = make_clip(settings)
-    bad = client.post(f"/api/clips/{clip_id}/approve", json={"title": "t", "leader_ids": ["cal", "zed"]}, headers=merchant)
+    bad = client.post(
+        f"/api/clips/{clip_id}/approve", json={"title": "t", "leader_ids": ["cal", "zed"]}, headers=merchant
+    )
     assert bad.status_code == 422
     assert (bad.json()["detail"]["unknown_leaders"], bad.json()["detail"]["inactive_leaders"]) == (["zed"], ["cal"])
     good = client.post(f"/api/clips/{clip_id}/approve", json={"title": "t", "leader_ids": ["bea"]}, headers=merchant)
@@ -98,18 +127,26 @@ def test_leader_ids_are_honoured_and_bad_ones_named(client: TestClient, settings
     assert client.get(f"/api/clips/{clip_id}/review", headers=merchant).json()["leaders"] == []
 
 
-def test_only_ready_clips_and_approvers(client: TestClient, settings: Settings, merchant: dict[str, str], make_key: Callable[..., str]) -> None:
+def test_only_ready_clips_and_approvers(
+    client: TestClient, settings: Settings, merchant: dict[str, str], make_key: Callable[..., str]
+) -> None:
     queued = make_clip(settings, status="queued")
     assert client.post(f"/api/clips/{queued}/approve", json={"title": "t"}, headers=merchant).status_code == 409
     content = _auth(make_key("content"))
     assert client.post(f"/api/clips/{queued}/approve", json={"title": "t"}, headers=content).status_code == 403
-    bad_tag = client.post(f"/api/clips/{make_clip(settings)}/approve", json={"title": "t", "hashtags": ["a b"]}, headers=merchant)
+    bad_tag = client.post(
+        f"/api/clips/{make_clip(settings)}/approve", json={"title": "t", "hashtags": ["a b"]}, headers=merchant
+    )
     assert bad_tag.status_code == 422 and "space" in bad_tag.text
 
 
-def test_an_expired_coupon_blocks_a_caption_that_mentions_it(client: TestClient, settings: Settings, merchant: dict[str, str]) -> None:
+def test_an_expired_coupon_blocks_a_caption_that_mentions_it(
+    client: TestClient, settings: Settings, merchant: dict[str, str]
+) -> None:
     clip_id = make_clip(settings, coupon_expired=True)
-    blocked = client.post(f"/api/clips/{clip_id}/approve", json={"title": "t", "caption": "领券满99减10"}, headers=merchant)
+    blocked = client.post(
+        f"/api/clips/{clip_id}/approve", json={"title": "t", "caption": "领券满99减10"}, headers=merchant
+    )
     assert blocked.status_code == 422 and blocked.json()["detail"]["errors"][0]["rule"] == "coupon_expired"
     passed = client.post(f"/api/clips/{clip_id}/approve", json={"title": "t", "caption": "好用"}, headers=merchant)
     assert passed.status_code == 200 and [w["rule"] for w in passed.json()["warnings"]] == ["coupon_expired"]

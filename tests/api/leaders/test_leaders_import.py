@@ -21,7 +21,9 @@ def _auth(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-def test_import_creates_then_updates_by_phone(client: TestClient, make_key: Callable[..., str], settings: Settings) -> None:
+def test_import_creates_then_updates_by_phone(
+    client: TestClient, make_key: Callable[..., str], settings: Settings
+) -> None:
     merchant = _auth(make_key("merchant"))
     files = {"file": ("团长.csv", FILE.encode("gb18030"), "text/csv")}
     first = client.post("/api/leaders/import", files=files, headers=merchant)
@@ -59,13 +61,19 @@ def test_only_admin_and_merchant_import(client: TestClient, make_key: Callable[.
 
 def test_leader_fields_through_the_api(client: TestClient, make_key: Callable[..., str]) -> None:
     merchant = _auth(make_key("merchant"))
-    ann = client.post("/api/leaders", json={"name": "Ann", "phone": "+86 13800138000", "communities": ["A群"]}, headers=merchant)
+    ann = client.post(
+        "/api/leaders", json={"name": "Ann", "phone": "+86 13800138000", "communities": ["A群"]}, headers=merchant
+    )
     assert ann.status_code == 201 and ann.json()["phone"] == "13800138000" and ann.json()["communities"] == ["A群"]
-    bea = client.post("/api/leaders", json={"name": "Bea", "recruiter_id": "ann", "status": "inactive"}, headers=merchant)
+    bea = client.post(
+        "/api/leaders", json={"name": "Bea", "recruiter_id": "ann", "status": "inactive"}, headers=merchant
+    )
     assert bea.json()["recruiter_id"] == "ann" and bea.json()["status"] == "inactive"
     loop = client.patch("/api/leaders/ann", json={"recruiter_id": "bea"}, headers=merchant)
     assert loop.status_code == 422 and "loop" in loop.text
-    changed = client.patch("/api/leaders/bea", json={"communities": ["B群", "C群"], "recruiter_id": None}, headers=merchant)
+    changed = client.patch(
+        "/api/leaders/bea", json={"communities": ["B群", "C群"], "recruiter_id": None}, headers=merchant
+    )
     assert changed.json()["communities"] == ["B群", "C群"] and changed.json()["recruiter_id"] is None
     assert client.post("/api/leaders", json={"name": "Eve", "phone": "12"}, headers=merchant).status_code == 422
 
