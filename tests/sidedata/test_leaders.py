@@ -12,7 +12,11 @@ from sidedata.catalog import parse_catalog
 from sidedata.errors import SideDataImportError
 from sidedata.leaders import KnownLeader, normalize_phone, parse_leaders
 
-CHINESE = "姓名,手机,微信,推荐人,社群,状态\n王芳,+86 138-0013-8000,wf88,,宝妈群;小区一群,启用\n李娜,13900139000,,王芳,团购群、二群,停用\n"
+CHINESE = (
+    "姓名,手机,微信,推荐人,社群,状态\n"
+    "王芳,+86 138-0013-8000,wf88,,宝妈群;小区一群,启用\n"
+    "李娜,13900139000,,王芳,团购群、二群,停用\n"
+)
 
 
 def problems(data: bytes, name: str = "leaders.csv", **kwargs: Any) -> list[str]:
@@ -62,9 +66,7 @@ def test_every_problem_is_listed_with_file_line_and_field() -> None:
 
 
 def test_missing_columns_and_loops_are_errors() -> None:
-    assert problems("name,wechat\nA,x\n".encode()) == [
-        "leaders.csv:1: missing required column(s): phone (found: name, wechat)"
-    ]
+    assert problems(b"name,wechat\nA,x\n") == ["leaders.csv:1: missing required column(s): phone (found: name, wechat)"]
     loop = "name,phone,recruiter\nA,13800138000,B\nB,13900139000,A\n"
     assert problems(loop.encode()) == [
         "leaders.csv:2: recruiter: recruiters loop: A -> B -> A",
@@ -96,5 +98,5 @@ def test_catalog_coupon_expiry_column() -> None:
     first, second = parse_catalog(data.encode(), "catalog.csv").products
     assert first.coupon_expires == datetime.fromisoformat("2026-11-21T00:00:00+08:00")
     assert second.coupon_expires == datetime.fromisoformat("2026-11-20T20:00:00+08:00")
-    with pytest.raises(SideDataImportError, match="catalog.csv:2: coupon_expires: invalid coupon expiry"):
+    with pytest.raises(SideDataImportError, match=r"catalog\.csv:2: coupon_expires: invalid coupon expiry"):
         parse_catalog(b"sku,name,price,coupon_expires\nA,x,1,tomorrow\n", "catalog.csv")
