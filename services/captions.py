@@ -17,17 +17,17 @@ from sqlalchemy.orm import Session
 from distribution import captions as tpl
 from distribution.channels.base import CaptionLimit, ChannelAdapter, channel_types, get_adapter
 from distribution.errors import TemplateError, UnknownChannel
-from services.errors import InvalidValue, NotFound, ServiceError
+from services.errors import InvalidValue, NotFound
 from store.models import CaptionTemplate, Clip, Leader, utcnow
 
 
-class CaptionTemplateError(ServiceError):
+class CaptionTemplateError(InvalidValue):
     """A caption template request failed."""
 
     code = "invalid_template"
 
 
-class InvalidTemplate(InvalidValue, CaptionTemplateError):
+class InvalidTemplate(CaptionTemplateError):
     """The template does not render (its message says why)."""
 
 

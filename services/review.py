@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from distribution import review as lint_rules
 from runtime.config import Settings
-from services.errors import Conflict, InvalidValue, ServiceError
+from services.errors import Conflict, InvalidValue
 from services.storage import get_storage
 from store import clips as clip_repo
 from store import leaders as leader_repo
@@ -29,13 +29,13 @@ MAX_TITLE_CHARS = 200
 MAX_CAPTION_CHARS = 2000
 
 
-class ReviewServiceError(ServiceError):
+class ReviewServiceError(InvalidValue):
     """A review or approval request failed."""
 
     code = "review_failed"
 
 
-class InvalidReview(InvalidValue, ReviewServiceError):
+class InvalidReview(ReviewServiceError):
     """Bad review text (too long, bad hashtags), or leaders that cannot be given the clip."""
 
     code = "invalid_review"
@@ -43,6 +43,13 @@ class InvalidReview(InvalidValue, ReviewServiceError):
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.extra = extra  # shown in the API's answer beside code and message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), str(self), self.extra))
+
+
+def _rebuild(cls: type[InvalidReview], message: str, extra: dict[str, Any]) -> InvalidReview:
+    return cls(message, **extra)
 
 
 class ApprovalBlocked(InvalidReview):
