@@ -75,6 +75,9 @@ def detail_for(exc: BaseException) -> Any:
     if isinstance(exc, MESSAGE_ONLY):
         return str(exc)
     detail: dict[str, Any] = {"code": getattr(exc, "code", "error"), "message": str(exc)}
+    extra = getattr(exc, "extra", None)
+    if isinstance(extra, dict):  # e.g. a blocked approval's lint findings
+        detail.update(extra)
     if isinstance(exc, SideDataImportError):
         problems = [str(p) for p in exc.problems]
         detail.update(problems=problems[:PROBLEMS_SHOWN], problem_count=len(problems))

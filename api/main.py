@@ -17,6 +17,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
     from api.routers import (
+        caption_templates,
         clip_pages,
         clips,
         health,
@@ -25,8 +26,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs,
         keys,
         leaders,
+        me,
         pages,
         recordings,
+        review,
         share,
         sidedata,
         tus,
@@ -54,7 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         highlights,
         jobs,
         clips,
+        review,
         leaders,
+        me,
+        caption_templates,
         sidedata,
         keys,
         pages,

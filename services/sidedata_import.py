@@ -137,6 +137,7 @@ def _import_catalog(settings: Settings, session: Session, data: bytes, filename:
         filename,
         image_roots=settings.import_roots,
         allowed_image_hosts=settings.allowed_image_hosts,
+        timezone=settings.timezone,
     )
     created, updated = repo.upsert_products(session, result.products)
     return ImportReport(

@@ -1,19 +1,22 @@
-"""Product catalog import (``sku, name, price[, original_price, currency, coupon, image, buy_url]``)."""
+"""Product catalog import (``sku, name, price[, original_price, currency, coupon, coupon_expires, image,
+buy_url]``)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sidedata.errors import ProblemCollector
 from sidedata.fields import optional_text, read_money, required_text
 from sidedata.records import Product
 from sidedata.tables import Row, read_table
 
-COLUMNS = ("sku", "name", "price", "original_price", "currency", "coupon", "image", "buy_url")
+COLUMNS = ("sku", "name", "price", "original_price", "currency", "coupon", "coupon_expires", "image", "buy_url")
 REQUIRED = ("sku", "name", "price")
 _URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -83,6 +86,30 @@ def resolve_image(value: str, image_roots: Sequence[Path], allowed_image_hosts: 
     raise ValueError(f"image file {value!r} not found in the image roots")
 
 
+_DATE_ONLY = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
+
+
+def parse_expiry(value: str, timezone: str = "Asia/Shanghai") -> datetime:
+    """A coupon's expiry as an aware datetime: ISO 8601 (with or without an offset), ``YYYY-MM-DD HH:MM[:SS]``
+    (``/`` also separates the date), read in ``timezone`` without an offset. A bare date means the coupon
+    holds through that day (it expires at the next midnight). Raises ValueError."""
+    text = value.strip()
+    zone = ZoneInfo(timezone)
+    if match := _DATE_ONLY.match(text):
+        try:
+            day = datetime(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError as exc:
+            raise ValueError(f"invalid date {text!r}: {exc}") from exc
+        return datetime.combine(day.date() + timedelta(days=1), time(), tzinfo=zone)
+    try:
+        moment = datetime.fromisoformat(text.replace("/", "-"))
+    except ValueError:
+        raise ValueError(
+            f"invalid coupon expiry {text!r} (expected YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] or ISO 8601)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
 def _currency(value: str | None) -> str:
     if not value:
         return "CNY"
@@ -93,7 +120,11 @@ def _currency(value: str | None) -> str:
 
 
 def _product(
-    row: Row, problems: ProblemCollector, image_roots: Sequence[Path], allowed_image_hosts: Sequence[str]
+    row: Row,
+    problems: ProblemCollector,
+    image_roots: Sequence[Path],
+    allowed_image_hosts: Sequence[str],
+    timezone: str = "Asia/Shanghai",
 ) -> Product | None:
     before = len(problems.problems)
     sku = required_text(row, "sku", problems)
@@ -111,6 +142,12 @@ def _product(
             image = resolve_image(image, image_roots, allowed_image_hosts)
         except ValueError as exc:
             problems.add(row.line, "image", str(exc))
+    expires = None
+    if row.get("coupon_expires"):
+        try:
+            expires = parse_expiry(row.get("coupon_expires"), timezone)
+        except ValueError as exc:
+            problems.add(row.line, "coupon_expires", str(exc))
     buy_url = optional_text(row, "buy_url")
     if buy_url:
         try:
@@ -128,11 +165,17 @@ def _product(
         coupon=optional_text(row, "coupon"),
         image=image,
         buy_url=buy_url,
+        coupon_expires=expires,
     )
 
 
 def parse_catalog(
-    data: bytes, filename: str, *, image_roots: Sequence[Path] = (), allowed_image_hosts: Sequence[str] = ()
+    data: bytes,
+    filename: str,
+    *,
+    image_roots: Sequence[Path] = (),
+    allowed_image_hosts: Sequence[str] = (),
+    timezone: str = "Asia/Shanghai",
 ) -> CatalogResult:
     """Parse a product catalog. All or nothing: raises SideDataImportError on any problem.
 
@@ -148,7 +191,7 @@ def parse_catalog(
             problems.add(row.line, "sku", f"duplicate SKU {sku!r} (first on line {first_line[sku]})")
         elif sku:
             first_line[sku] = row.line
-        product = _product(row, problems, image_roots, allowed_image_hosts)
+        product = _product(row, problems, image_roots, allowed_image_hosts, timezone)
         if product is not None:
             products.append(product)
     problems.raise_if_any()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 CHAT_KINDS: tuple[str, ...] = ("comment", "gift", "like", "share", "join")
@@ -32,6 +33,8 @@ class Product:
     coupon: str | None = None
     image: str | None = None
     buy_url: str | None = None
+    #: When the coupon stops being honoured (timezone-aware); review blocks posts that mention it after.
+    coupon_expires: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,24 @@ HEADER_ALIASES: dict[str, str] = {
     "金额": "amount",
     "实付金额": "amount",
     "订单号": "order_id",
+    # leaders
+    "姓名": "name",
+    "团长": "name",
+    "手机": "phone",
+    "手机号": "phone",
+    "手机号码": "phone",
+    "电话": "phone",
+    "微信": "wechat",
+    "微信号": "wechat",
+    "推荐人": "recruiter",
+    "状态": "status",
+    "社群": "communities",
+    "编号": "id",
+    "团长id": "id",
+    # catalog: coupon expiry
+    "优惠券截止": "coupon_expires",
+    "券截止时间": "coupon_expires",
+    "优惠券截止时间": "coupon_expires",
 }
 
 JSONL_EXTENSIONS = frozenset({".jsonl", ".json", ".ndjson"})

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sidedata.leaders import KnownLeader, normalize_phone, split_communities
 from store.errors import InvalidLeader as InvalidLeader  # re-exported
 from store.errors import LeaderNotFound as LeaderNotFound
 from store.models import Leader
@@ -53,6 +54,57 @@ def check_id(leader_id: str) -> str:
     return leader_id
 
 
+def clean_phone(raw: object) -> str | None:
+    """A phone as stored (see :func:`sidedata.leaders.normalize_phone`); None when empty."""
+    text = str(raw or "").strip()
+    if not text:
+        return None
+    try:
+        return normalize_phone(text)
+    except ValueError as exc:
+        raise InvalidLeader(str(exc)) from exc
+
+
+def clean_communities(raw: object) -> list[str]:
+    """Community names from a list (or a ``;``/``、`` separated string), trimmed and deduplicated."""
+    if raw is None:
+        return []
+    items = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list | tuple) else None
+    if items is None:
+        raise InvalidLeader("communities must be a list of names")
+    names: list[str] = []
+    for item in items:
+        for name in split_communities(str(item)):
+            if len(name) > 100:
+                raise InvalidLeader(f"community name {name[:20]!r}… is longer than 100 characters")
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def check_recruiter(session: Session, leader_id: str | None, recruiter_id: str | None) -> str | None:
+    """``recruiter_id`` when it is a leader and recruiting ``leader_id`` makes no loop; else InvalidLeader."""
+    if recruiter_id is None:
+        return None
+    if session.get(Leader, recruiter_id) is None:
+        raise InvalidLeader(f"recruiter {recruiter_id!r} is not a leader")
+    seen: set[str] = set()
+    current: str | None = recruiter_id
+    while current is not None and current not in seen:
+        if current == leader_id:
+            raise InvalidLeader(f"recruiter {recruiter_id!r} would make a loop of recruiters")
+        seen.add(current)
+        row = session.get(Leader, current)
+        current = row.recruiter_id if row is not None else None
+    return recruiter_id
+
+
+def known_leaders(session: Session) -> list[KnownLeader]:
+    """Every stored leader as an import needs it (id, name, phone, recruiter)."""
+    rows = session.execute(select(Leader.id, Leader.name, Leader.phone, Leader.recruiter_id)).all()
+    return [KnownLeader(r.id, r.name, r.phone, r.recruiter_id) for r in rows]
+
+
 def get_leader(session: Session, leader_id: str) -> Leader:
     row = session.get(Leader, leader_id)
     if row is None:
@@ -86,6 +138,7 @@ def create_leader(
     recruiter_id: str | None = None,
     leader_id: str | None = None,
     status: str = ACTIVE,
+    communities: object = None,
 ) -> Leader:
     """A new leader (flushed, in the caller's transaction). Without ``leader_id`` the id is made from the name
     (``-2``, ``-3``… when two leaders share a name)."""
@@ -94,8 +147,7 @@ def create_leader(
         raise InvalidLeader("a leader needs a name")
     if status not in STATUSES:
         raise InvalidLeader(f"status must be one of {', '.join(STATUSES)}")
-    if recruiter_id is not None and session.get(Leader, recruiter_id) is None:
-        raise InvalidLeader(f"recruiter {recruiter_id!r} is not a leader")
+    check_recruiter(session, None, recruiter_id)
     if leader_id is not None:
         leader_id = check_id(leader_id)
         if session.get(Leader, leader_id) is not None:
@@ -103,7 +155,13 @@ def create_leader(
     else:
         leader_id = _free_id(session, leader_id_for(name))
     row = Leader(
-        id=leader_id, name=name, phone=phone or None, wechat=wechat or None, status=status, recruiter_id=recruiter_id
+        id=leader_id,
+        name=name,
+        phone=clean_phone(phone),
+        wechat=(wechat or "").strip() or None,
+        status=status,
+        recruiter_id=recruiter_id,
+        communities=clean_communities(communities),
     )
     session.add(row)
     session.flush()
@@ -111,9 +169,10 @@ def create_leader(
 
 
 def update_leader(session: Session, leader_id: str, changes: Mapping[str, Any]) -> Leader:
-    """Apply ``changes`` (``name``, ``phone``, ``wechat``, ``status``) to a leader, checked as a new one is."""
+    """Apply ``changes`` (``name``, ``phone``, ``wechat``, ``status``, ``recruiter_id``, ``communities``) to a
+    leader, checked as a new one is."""
     row = get_leader(session, leader_id)
-    unknown = set(changes) - {"name", "phone", "wechat", "status"}
+    unknown = set(changes) - {"name", "phone", "wechat", "status", "recruiter_id", "communities"}
     if unknown:
         raise InvalidLeader(f"a leader has no field {sorted(unknown)[0]!r}")
     if "name" in changes:
@@ -125,9 +184,14 @@ def update_leader(session: Session, leader_id: str, changes: Mapping[str, Any]) 
         if changes["status"] not in STATUSES:
             raise InvalidLeader(f"status must be one of {', '.join(STATUSES)}")
         row.status = changes["status"]
-    for field in ("phone", "wechat"):
-        if field in changes:
-            setattr(row, field, str(changes[field]).strip() or None if changes[field] is not None else None)
+    if "phone" in changes:
+        row.phone = clean_phone(changes["phone"])
+    if "wechat" in changes:
+        row.wechat = str(changes["wechat"] or "").strip() or None
+    if "recruiter_id" in changes:
+        row.recruiter_id = check_recruiter(session, row.id, changes["recruiter_id"] or None)
+    if "communities" in changes:
+        row.communities = clean_communities(changes["communities"])
     session.flush()
     return row
 

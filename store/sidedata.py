@@ -51,6 +51,7 @@ def upsert_products(session: Session, products: Iterable[ProductRecord]) -> tupl
         row.original_price = record.original_price
         row.currency = record.currency
         row.coupon = record.coupon
+        row.coupon_expires = record.coupon_expires
         row.image = record.image
         row.buy_url = record.buy_url
         row.updated_at = utcnow()

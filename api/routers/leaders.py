@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, File, HTTPException, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SessionDep, leader_scope, require_roles
+from services.leaders_import import MAX_LEADERS_BYTES, import_leaders
 from store import leaders as repo
 from store.models import ApiKey, Leader
 
@@ -15,6 +16,7 @@ router = APIRouter(prefix="/api/leaders", tags=["leaders"])
 
 LEADER_ADMIN_ROLES = ("admin", "content", "merchant")
 LeaderAdmin = Annotated[ApiKey, Depends(require_roles(*LEADER_ADMIN_ROLES))]
+LeaderImporter = Annotated[ApiKey, Depends(require_roles("admin", "merchant"))]
 LeaderReader = Annotated[ApiKey, Depends(require_roles(*LEADER_ADMIN_ROLES, "leader"))]
 
 
@@ -26,6 +28,8 @@ class LeaderCreate(BaseModel):
     wechat: str | None = Field(None, max_length=64)
     recruiter_id: str | None = Field(None, max_length=64, description="The leader who brought this one in.")
     id: str | None = Field(None, max_length=64, description="Default: made from the name.")
+    status: Literal["active", "inactive"] = "active"
+    communities: list[str] = Field(default_factory=list, max_length=50, description="The groups they run.")
 
 
 class LeaderUpdate(BaseModel):
@@ -35,6 +39,8 @@ class LeaderUpdate(BaseModel):
     phone: str | None = Field(None, max_length=32)
     wechat: str | None = Field(None, max_length=64)
     status: Literal["active", "inactive"] | None = None
+    recruiter_id: str | None = Field(None, max_length=64, description="null removes the recruiter.")
+    communities: list[str] | None = Field(None, max_length=50)
 
 
 def leader_payload(row: Leader) -> dict[str, Any]:
@@ -45,6 +51,7 @@ def leader_payload(row: Leader) -> dict[str, Any]:
         "wechat": row.wechat,
         "status": row.status,
         "recruiter_id": row.recruiter_id,
+        "communities": list(row.communities or []),
         "created_at": row.created_at.isoformat(),
     }
 
@@ -66,6 +73,8 @@ def create_leader(body: LeaderCreate, session: SessionDep, _key: LeaderAdmin) ->
         wechat=body.wechat,
         recruiter_id=body.recruiter_id,
         leader_id=body.id,
+        status=body.status,
+        communities=body.communities,
     )
     session.commit()
     return leader_payload(row)
@@ -88,3 +97,16 @@ def update_leader(leader_id: str, body: LeaderUpdate, session: SessionDep, _key:
     row = repo.update_leader(session, leader_id, body.model_dump(exclude_unset=True))  # 404 / 422: api/errors.py
     session.commit()
     return leader_payload(row)
+
+
+@router.post(
+    "/import",
+    summary="Import leaders from CSV/XLSX (name, phone, wechat, recruiter; docs/FORMATS.md), all or nothing; "
+    "updates by id, else by phone (roles: admin, merchant)",
+)
+async def import_leaders_file(
+    session: SessionDep, _key: LeaderImporter, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    data = await file.read(MAX_LEADERS_BYTES + 1)
+    # too large, or any bad row: api/errors.py answers (413; 422 listing `file:line: field: problem`)
+    return import_leaders(session, data=data, filename=file.filename or "leaders.csv").to_dict()

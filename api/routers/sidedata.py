@@ -51,6 +51,7 @@ def list_products(session: SessionDep, _key: ProductReader) -> list[dict[str, An
             "original_price": str(p.original_price) if p.original_price is not None else None,
             "currency": p.currency,
             "coupon": p.coupon,
+            "coupon_expires": p.coupon_expires.isoformat() if p.coupon_expires else None,
             "image": p.image,
             "buy_url": p.buy_url,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -54,3 +55,28 @@ def leaders_list() -> None:
         for row in repo.list_leaders(session):
             table.add_row(row.id, row.name, row.phone or "", row.wechat or "", row.status, row.recruiter_id or "")
     common.console.print(table)
+
+
+@leaders_app.command(cls=Command, name="import")
+def leaders_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV/TSV/XLSX (docs/FORMATS.md).")],
+) -> None:
+    """Import leaders (name, phone, wechat, recruiter…), all or nothing; updates by id, else by phone."""
+    from services.leaders_import import import_leaders
+    from sidedata.errors import SideDataError
+    from store.db import get_sessionmaker
+
+    settings = common.settings()
+    common.ensure_db(settings)
+    session = get_sessionmaker(settings.database_url)()
+    try:
+        report = import_leaders(session, data=file.read_bytes(), filename=file.name)
+    except SideDataError as exc:
+        raise common.fail(str(exc), 2) from exc
+    finally:
+        session.close()
+    common.console.print(
+        f"imported {report.rows} leaders from {file.name}: {report.created} new, {report.updated} updated"
+    )
+    for warning in report.warnings:
+        common.warn(warning)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sidedata import TimeContext, parse_side_data
+from sidedata.leaders import parse_leaders
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMATS = ROOT / "docs" / "FORMATS.md"
@@ -36,6 +37,8 @@ def kind_of(info: str, text: str) -> str:
     if info == "jsonl":
         return "chat"
     names = set(re.split(r"[,\t]", header))
+    if names & {"phone", "手机", "手机号"}:
+        return "leaders"
     if names & {"sku", "商品编码"} and names & {"name", "商品名称"}:
         return "catalog"
     if "start" in names:
@@ -47,12 +50,17 @@ def kind_of(info: str, text: str) -> str:
 
 def test_every_kind_has_an_example() -> None:
     kinds = {kind_of(info, text) for info, text in examples()}
-    assert kinds == {"catalog", "timeline", "chat", "orders", "transcript"}
+    assert kinds == {"catalog", "timeline", "chat", "orders", "transcript", "leaders"}
 
 
 @pytest.mark.parametrize(("info", "text"), examples(), ids=lambda v: v[:24] if isinstance(v, str) else v)
 def test_examples_import(info: str, text: str) -> None:
     kind = kind_of(info, text)
+    if kind == "leaders":
+        leaders = parse_leaders(text.encode("utf-8"), "leaders.csv").leaders
+        assert len(leaders) == len(text.splitlines()) - 1 and all(r.phone for r in leaders)
+        assert leaders[-1].recruiter is not None and leaders[-1].recruiter.line == leaders[0].line
+        return
     name = {"csv": f"{kind}.csv", "tsv": f"{kind}.tsv", "jsonl": f"{kind}.jsonl", "srt": "transcript.srt"}[info]
     ctx = TimeContext(stream_started_at=START, duration=3600.0)
     kwargs: dict[str, object] = {} if kind == "catalog" else {"ctx": ctx}

@@ -39,12 +39,14 @@ def test_leaders_are_created_listed_and_edited(client: TestClient, make_key: Cal
 def test_a_leader_key_sees_only_its_own_leader(client: TestClient, make_key: Callable[..., str]) -> None:
     admin = _auth(make_key("admin"))
     for name in ("Ann", "Bea"):
-        assert client.post("/api/leaders", json={"name": name, "phone": f"{name}-phone"}, headers=admin).is_success
+        assert client.post(
+            "/api/leaders", json={"name": name, "phone": f"+4420{len(name)}7946000"}, headers=admin
+        ).is_success
     ann = _auth(make_key("leader", "ann"))
     listed = client.get("/api/leaders", headers=ann).json()["items"]
     assert [row["id"] for row in listed] == ["ann"]
     assert client.get("/api/leaders/bea", headers=ann).status_code == 404
-    assert client.get("/api/leaders/ann", headers=ann).json()["phone"] == "Ann-phone"
+    assert client.get("/api/leaders/ann", headers=ann).json()["phone"] == "+442037946000"
     assert client.post("/api/leaders", json={"name": "Eve"}, headers=ann).status_code == 403
     assert client.patch("/api/leaders/ann", json={"status": "inactive"}, headers=ann).status_code == 403
 
@@ -74,7 +76,7 @@ def test_the_cli_adds_leaders_and_binds_keys(settings: Settings, monkeypatch) ->
     monkeypatch.setenv("LIVESLICE_MEDIA_ROOT", str(settings.media_root))
     monkeypatch.setenv("LIVESLICE_DATABASE_URL", settings.database_url)
     runner = CliRunner()
-    added = runner.invoke(app, ["leaders", "add", "Lily Chen", "--phone", "139"])
+    added = runner.invoke(app, ["leaders", "add", "Lily Chen", "--phone", "13900139000"])
     assert added.exit_code == 0, added.output
     assert added.stdout.strip().splitlines()[-1] == "lily-chen"
     refused = runner.invoke(app, ["keys", "create", "--role", "leader", "--name", "k"])
@@ -115,7 +117,7 @@ def test_clip_requests_name_leaders_by_id_or_create_them(
 
 def test_a_leader_edit_is_checked_as_a_new_leader_is(client: TestClient, make_key: Callable[..., str]) -> None:
     merchant = _auth(make_key("merchant"))
-    leader = client.post("/api/leaders", json={"name": "Ann", "phone": "139"}, headers=merchant).json()["id"]
+    leader = client.post("/api/leaders", json={"name": "Ann", "phone": "13900139000"}, headers=merchant).json()["id"]
     for bad in ({"name": "   "}, {"name": None}, {"status": None}, {"status": "gone"}):
         answer = client.patch(f"/api/leaders/{leader}", json=bad, headers=merchant)
         assert answer.status_code == 422, (bad, answer.text)
