@@ -38,6 +38,7 @@ STATUS: dict[type[Exception], int] = {
     service.Busy: status.HTTP_423_LOCKED,
     service.ChecksumMismatch: 460,  # tus checksum extension: "Checksum Mismatch"
     service.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    service.Misconfigured: status.HTTP_500_INTERNAL_SERVER_ERROR,
     service.InsufficientStorage: status.HTTP_507_INSUFFICIENT_STORAGE,
     StorageError: status.HTTP_500_INTERNAL_SERVER_ERROR,
     KeyNotFound: status.HTTP_404_NOT_FOUND,

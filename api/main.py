@@ -25,10 +25,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs,
         keys,
         leaders,
+        media,
         pages,
+        publications,
         recordings,
         share,
         sidedata,
+        targets,
         tus,
         uploads,
     )
@@ -61,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clip_pages,
         job_pages,
         share,
+        media,
+        targets,
+        publications,
     )
     for module in routers:
         app.include_router(module.router)
