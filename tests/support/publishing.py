@@ -9,12 +9,15 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
+
 from pipeline.publishing import reconcile_publications, run_publish_job
 from runtime.config import Settings
+from services.publishing import DUE_STATES
 from services.storage import get_storage
 from services.targets import create_target
 from store.db import session_scope
-from store.models import Clip, ClipVariant, Leader, Publication, Recording
+from store.models import Clip, ClipVariant, Job, Leader, Publication, Recording, utcnow
 
 BUY_URL = "https://shop.example.com/p/42"
 FINAL = ("sent", "failed", "unknown", "cancelled")
@@ -77,7 +80,12 @@ def make_clip(
 def make_webhook_target(settings: Settings, url: str, secret: str, *, leader_id: str | None = None) -> str:
     with session_scope(settings.database_url) as session:
         target = create_target(
-            settings, session, channel="webhook", name="hook", config={"url": url, "secret": secret}, leader_id=leader_id
+            settings,
+            session,
+            channel="webhook",
+            name="hook",
+            config={"url": url, "secret": secret},
+            leader_id=leader_id,
         )
         return target.id
 
@@ -99,6 +107,12 @@ def run_due(settings: Settings, *, request_timeout: float | None = None) -> list
         return True
 
     reconcile_publications(settings, send)
+    with session_scope(settings.database_url) as session:  # jobs the API made but no broker carried
+        jobs += session.scalars(
+            select(Job.id)
+            .join(Publication, Publication.job_id == Job.id)
+            .where(Job.status == "queued", Publication.status.in_(DUE_STATES), Publication.due_at <= utcnow())
+        ).all()
     for job_id in jobs:
         run_publish_job(settings, job_id, request_timeout=request_timeout)
     return jobs
