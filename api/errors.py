@@ -17,6 +17,10 @@ from fastapi.responses import JSONResponse
 
 from services import errors as service
 from services.ingest import IngestError
+from services.media_urls import MediaLinkError
+from services.publishing import PublicationError
+from services.secrets import SecretsError
+from services.targets import TargetError
 from services.storage.base import KeyNotFound, StorageError, TransientStorageError
 from sidedata.errors import SideDataError, SideDataImportError
 from store import errors as store
@@ -48,6 +52,10 @@ STATUS: dict[type[Exception], int] = {
     store.MissingMedia: status.HTTP_404_NOT_FOUND,
     SideDataError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     # domain roots: the default for an error of that domain with no kind of its own
+    SecretsError: status.HTTP_500_INTERNAL_SERVER_ERROR,
+    TargetError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    PublicationError: status.HTTP_409_CONFLICT,
+    MediaLinkError: status.HTTP_404_NOT_FOUND,
     IngestError: status.HTTP_400_BAD_REQUEST,
     store.HighlightError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     store.KeyRequestError: status.HTTP_422_UNPROCESSABLE_CONTENT,

@@ -66,7 +66,8 @@ def _send(client: httpx.Client, request: HttpRequest, timeout: float) -> HttpRes
         elif request.form:
             kwargs["data"] = dict(request.form)
         response = client.request(request.method, request.url, **kwargs)
-    return HttpResponse(response.status_code, dict(response.headers), response.content)
+    status = response.status_code  # a channel's status, not ours
+    return HttpResponse(status, dict(response.headers), response.content)
 
 
 def _rate(settings: Settings, prepared: Prepared, first: bool) -> None:

@@ -19,7 +19,7 @@ from distribution.channels.base import ChannelAdapter, ExportPackage, MediaFile,
 from runtime.config import Settings
 from services.captions import caption_for
 from services.clip_requests import share_url_for
-from services.errors import NotFound, ServiceError
+from services.errors import Busy, NotFound, ServiceError
 from services.media_urls import content_type, signed_url
 from services.storage import KeyNotFound, get_storage, local_copy
 from services.targets import adapter_for, secret_values
@@ -34,7 +34,7 @@ _URL = re.compile(r"https?://[^\s\"'<>]+")
 _BOT_TOKEN = re.compile(r"/bot[^/\s]+")
 
 
-class VariantPending(ServiceError):
+class VariantPending(Busy):
     """The leader's variant is being rendered; try again shortly (no attempt counted)."""
 
     code = "variant_pending"
