@@ -20,8 +20,8 @@ from services.ingest import IngestError
 from services.media_urls import MediaLinkError
 from services.publishing import PublicationError
 from services.secrets import SecretsError
-from services.targets import TargetError
 from services.storage.base import KeyNotFound, StorageError, TransientStorageError
+from services.targets import TargetError
 from sidedata.errors import SideDataError, SideDataImportError
 from store import errors as store
 
