@@ -137,8 +137,3 @@ def run_publish_job(
         return {"publication_id": publication_id, "status": status}
 
     return run_job(settings, job_id, body, task_id=task_id)
-
-
-def publication_of(job: Job) -> str | None:
-    """The task argument of a publish job: its publication's id."""
-    return str((job.options or {}).get("publication_id") or "") or None
