@@ -17,7 +17,11 @@ from fastapi.responses import JSONResponse
 
 from services import errors as service
 from services.ingest import IngestError
+from services.media_urls import MediaLinkError
+from services.publishing import PublicationError
+from services.secrets import SecretsError
 from services.storage.base import KeyNotFound, StorageError, TransientStorageError
+from services.targets import TargetError
 from sidedata.errors import SideDataError, SideDataImportError
 from store import errors as store
 
@@ -38,6 +42,7 @@ STATUS: dict[type[Exception], int] = {
     service.Busy: status.HTTP_423_LOCKED,
     service.ChecksumMismatch: 460,  # tus checksum extension: "Checksum Mismatch"
     service.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    service.Misconfigured: status.HTTP_500_INTERNAL_SERVER_ERROR,
     service.InsufficientStorage: status.HTTP_507_INSUFFICIENT_STORAGE,
     StorageError: status.HTTP_500_INTERNAL_SERVER_ERROR,
     KeyNotFound: status.HTTP_404_NOT_FOUND,
@@ -47,6 +52,10 @@ STATUS: dict[type[Exception], int] = {
     store.MissingMedia: status.HTTP_404_NOT_FOUND,
     SideDataError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     # domain roots: the default for an error of that domain with no kind of its own
+    SecretsError: status.HTTP_500_INTERNAL_SERVER_ERROR,
+    TargetError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    PublicationError: status.HTTP_409_CONFLICT,
+    MediaLinkError: status.HTTP_404_NOT_FOUND,
     IngestError: status.HTTP_400_BAD_REQUEST,
     store.HighlightError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     store.KeyRequestError: status.HTTP_422_UNPROCESSABLE_CONTENT,

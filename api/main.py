@@ -27,11 +27,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys,
         leaders,
         me,
+        media,
         pages,
+        publications,
+        publishing_pages,
         recordings,
         review,
         share,
         sidedata,
+        targets,
         tus,
         uploads,
     )
@@ -67,6 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clip_pages,
         job_pages,
         share,
+        media,
+        targets,
+        publications,
+        publishing_pages,
     )
     for module in routers:
         app.include_router(module.router)

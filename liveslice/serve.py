@@ -44,6 +44,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             text = ",".join(str(v) for v in value)
         elif isinstance(value, bool):
             text = "true" if value else "false"
+        elif isinstance(value, dict):  # channel_rates: 'wecom=20/minute,feishu=5/second;100/minute'
+            text = ",".join(f"{k}={v}" for k, v in value.items())
         else:
             text = str(value)
         env[f"LIVESLICE_{name.upper()}"] = text

@@ -107,3 +107,9 @@ class Unavailable(ServiceError):
     """A dependency (database, object store) failed; the same request may work later."""
 
     code = "unavailable"
+
+
+class Misconfigured(ServiceError):
+    """The installation's configuration cannot serve the request (a key it needs is gone); an operator fixes it."""
+
+    code = "misconfigured"

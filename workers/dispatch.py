@@ -34,6 +34,7 @@ JOB_TASKS: dict[str, tuple[str, str]] = {
     "clip_variants": ("liveslice.stage_clip", "render"),
     "clip_covers": ("liveslice.stage_clip", "render"),
     "finalize": ("liveslice.stage_finalize", "analysis"),
+    "publish": ("liveslice.publish", "publish"),
 }
 PUBLISH_ERRORS: tuple[type[BaseException], ...] = (BrokerError, KombuError, OSError)
 
@@ -57,6 +58,8 @@ def task_subject(job: Job) -> str | None:
         return str((job.options or {}).get("clip_id") or "") or None
     if job.kind in ("finalize", "find_product"):
         return job.parent_id
+    if job.kind == "publish":
+        return str((job.options or {}).get("publication_id") or "") or None
     return job.recording_id
 
 
@@ -69,7 +72,7 @@ def task_limits(job: Job) -> dict[str, int]:
     return {"soft_time_limit": soft, "time_limit": hard}
 
 
-def enqueue_job(settings: Settings, job_id: str) -> bool:
+def enqueue_job(settings: Settings, job_id: str, *, countdown: float | None = None) -> bool:
     """Send a queued, never-sent job's task; True if it was sent now.
 
     False if the broker is unavailable (warning logged, job left queued and unsent: the reconciler
@@ -89,7 +92,7 @@ def enqueue_job(settings: Settings, job_id: str) -> bool:
             )
             return False
         token = job.celery_task_id
-    return send_job(settings, job_id, expect_status=QUEUED, expect_token=token)
+    return send_job(settings, job_id, expect_status=QUEUED, expect_token=token, countdown=countdown)
 
 
 def send_job(
@@ -100,6 +103,7 @@ def send_job(
     expect_token: str | None,
     stale_before: datetime | None = None,
     now: datetime | None = None,
+    countdown: float | None = None,
 ) -> bool:
     """Publish the job's task if the row still has ``expect_status`` and ``expect_token`` (and, with
     ``stale_before``, a heartbeat older than that: a running job whose worker beat late stays its own).
@@ -130,7 +134,8 @@ def send_job(
         from workers.app import get_celery
 
         celery = get_celery(settings)
-        celery.send_task(name, args=[subject], kwargs={"job_id": job_id}, queue=queue, task_id=token, **limits)
+        later: dict[str, float] = {"countdown": countdown} if countdown else {}
+        celery.send_task(name, args=[subject], kwargs={"job_id": job_id}, queue=queue, task_id=token, **limits, **later)
     except PUBLISH_ERRORS as exc:
         log.warning("job=%s not sent (left %s for the reconciler): %s", job_id, expect_status, exc)
         with session_scope(settings.database_url) as session:

@@ -43,15 +43,26 @@ class ReconcileReport:
     not_sent: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     advanced: list[str] = field(default_factory=list)  # pipelines that had stages to send
+    publications_started: list[str] = field(default_factory=list)  # publish jobs made for due publications
+    publications_unknown: list[str] = field(default_factory=list)  # sending when their worker died
 
     @property
     def changed(self) -> bool:
-        return bool(self.resent or self.failed or self.cancelled or self.not_sent or self.advanced)
+        return bool(
+            self.resent
+            or self.failed
+            or self.cancelled
+            or self.not_sent
+            or self.advanced
+            or self.publications_started
+            or self.publications_unknown
+        )
 
     def summary(self) -> str:
         return (
             f"checked {self.checked}, resent {len(self.resent)}, failed {len(self.failed)}, "
-            f"cancelled {len(self.cancelled)}, not sent {len(self.not_sent)}, pipelines advanced {len(self.advanced)}"
+            f"cancelled {len(self.cancelled)}, not sent {len(self.not_sent)}, pipelines advanced {len(self.advanced)}, "
+            f"publications started {len(self.publications_started)}, unknown {len(self.publications_unknown)}"
         )
 
 
@@ -108,7 +119,17 @@ def reconcile(
         else:
             report.not_sent.append(job.id)
     _drive_pipelines(settings, report)
+    _publications(settings, report)
     return report
+
+
+def _publications(settings: Settings, report: ReconcileReport) -> None:
+    """Start due publications that have no live job; a ``sending`` one whose worker died becomes ``unknown``."""
+    from pipeline.publishing import reconcile_publications
+
+    published = reconcile_publications(settings, enqueue_job)
+    report.publications_started.extend(published.started)
+    report.publications_unknown.extend(published.unknown)
 
 
 def _drive_pipelines(settings: Settings, report: ReconcileReport) -> None:

@@ -15,6 +15,7 @@ from pipeline.errors import TRANSIENT_ERRORS
 from pipeline.jobs import fail_job, requeue_job
 from pipeline.lifecycle import JobOutcome
 from pipeline.probing import run_probe_job
+from pipeline.publishing import follow_up, run_publish_job
 from pipeline.rendering import run_render_job
 from runtime.config import Settings, get_settings
 from workers.dispatch import enqueue_job
@@ -126,3 +127,12 @@ def stage_clip(self: JobTask, clip_id: str, job_id: str) -> None:
 def stage_finalize(self: JobTask, pipeline_id: str, job_id: str) -> None:
     """Pipeline stage 7: write the manifest; the pipeline then ends (``analysis`` queue)."""
     run_and_drive(self, stages.run_finalize_stage, job_id)
+
+
+@shared_task(name="liveslice.publish", bind=True, base=JobTask, **RETRY_OPTIONS)
+def publish(self: JobTask, publication_id: str, job_id: str) -> None:
+    """One delivery attempt of a publication (``publish`` queue); a retry or rate deferral due within a
+    minute is sent on at once with a countdown, later ones by the reconciler."""
+    settings = get_settings()
+    run_publish_job(settings, job_id, task_id=self.request.id, send=enqueue_job)
+    follow_up(settings, publication_id, enqueue_job)

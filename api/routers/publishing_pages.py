@@ -113,11 +113,14 @@ def delete_target(target_id: str, key: Manager, session: SessionDep, _site: Same
 def _publication_rows(session: Session, publications: list[Publication]) -> list[dict[str, Any]]:
     clips = {c.id: c for c in session.scalars(select(Clip).where(Clip.id.in_({p.clip_id for p in publications})))}
     targets = {
-        t.id: t for t in session.scalars(select(ChannelTarget).where(ChannelTarget.id.in_({p.target_id for p in publications})))
+        t.id: t
+        for t in session.scalars(select(ChannelTarget).where(ChannelTarget.id.in_({p.target_id for p in publications})))
     }
     leaders = {
         leader.id: leader
-        for leader in session.scalars(select(Leader).where(Leader.id.in_({p.leader_id for p in publications if p.leader_id})))
+        for leader in session.scalars(
+            select(Leader).where(Leader.id.in_({p.leader_id for p in publications if p.leader_id}))
+        )
     }
     rows = []
     for publication in publications:
@@ -143,7 +146,9 @@ def publications_page(
     rows = _publication_rows(session, publishing.list_publications(session, status=status or None, limit=200))
     approved = list(
         session.scalars(
-            select(Clip).where(Clip.review_status == "approved", Clip.status == "ready").order_by(Clip.approved_at.desc())
+            select(Clip)
+            .where(Clip.review_status == "approved", Clip.status == "ready")
+            .order_by(Clip.approved_at.desc())
         )
     )
     active = target_service.list_targets(session, status="active")

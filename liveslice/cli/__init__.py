@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from liveslice.cli import admin, analyze, data, demo, leaders, process, render, server
+from liveslice.cli import admin, analyze, data, demo, leaders, process, publish, render, server, targets
 from liveslice.cli.options import Command, command_group, flag
 
 app = command_group("liveslice: live-stream recordings in, share-ready product clips out.")
@@ -33,6 +33,9 @@ app.command(cls=Command)(server.worker)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(leaders.leaders_app, name="leaders")
+app.add_typer(targets.targets_app, name="targets")
+app.command(cls=Command)(publish.publish)
+app.add_typer(publish.publications_app, name="publications")
 app.command(cls=Command)(admin.doctor)
 app.command(cls=Command)(data.ingest)
 app.add_typer(data.import_app, name="import")

@@ -7,7 +7,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ["liveslice", "api", "workers", "pipeline", "services", "store", "runtime", "studio", "distribution", "sidedata"]
+PRODUCT = [
+    "liveslice",
+    "api",
+    "workers",
+    "pipeline",
+    "services",
+    "store",
+    "runtime",
+    "studio",
+    "distribution",
+    "sidedata",
+]
 
 
 def _tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
