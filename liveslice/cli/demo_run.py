@@ -2,7 +2,8 @@
 
 Stages: sample stream, ingest, product data, then one processing job as ``liveslice process`` runs
 it (probe, signals, highlights, a Douyin clip of each with two leaders' variants, covers and
-posters, manifest).
+posters, manifest), then publishing: each clip approved and sent to each leader's group on a local
+WeCom or Feishu stand-in (:mod:`liveslice.cli.demo_publish`).
 
 It goes through the same code as the API: ``ingest_file`` for the recording, ``import_side_data``
 for the product data, and the pipeline's stage bodies (the Celery tasks' bodies) in this process.
@@ -23,6 +24,7 @@ from rich.table import Table
 
 from liveslice.cli.analysis import SideFiles, highlights_table, import_files, notes, recording_document
 from liveslice.cli.common import public_url_warning
+from liveslice.cli.demo_publish import DemoPublication, publish_demo
 from runtime.config import Settings
 from services.ingest import ingest_file
 from services.sample_data import SamplePlan, make_plan, write_side_data
@@ -49,6 +51,7 @@ class DemoResult:
     highlights: list[dict[str, Any]] = field(default_factory=list)
     clips: list[dict[str, Any]] = field(default_factory=list)  # clip_document() of each rendered clip
     render_seconds: float = 0.0
+    publications: list[DemoPublication] = field(default_factory=list)
 
 
 def _stream_path(out: Path, plan: SamplePlan) -> Path:
@@ -131,10 +134,19 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
     for line in notes(document):
         console.print(line, highlight=False, soft_wrap=True)
     _print_clips(console, settings, clips, render_seconds)
+    published = publish_demo(settings, [doc["clip_id"] for doc in clips], dict(DEMO_LEADERS), console=console)
     for line in next_steps(settings, recording_id):
         console.print(line, highlight=False, soft_wrap=True)
     return DemoResult(
-        recording_id, stream, side, counts, time.monotonic() - started, document["highlights"], clips, render_seconds
+        recording_id,
+        stream,
+        side,
+        counts,
+        time.monotonic() - started,
+        document["highlights"],
+        clips,
+        render_seconds,
+        published,
     )
 
 

@@ -185,3 +185,9 @@ def test_demo_runs_end_to_end_on_a_short_stream(settings: Settings, tmp_path: Pa
             link = share_links.resolve(session, url.rsplit("/s/", 1)[1])
             assert link is not None and link.target_url == buy_url and buy_url.startswith("https://")
     assert result.render_seconds > 0
+    # publishing: every clip approved and sent to each demo leader's group on a local stand-in
+    assert len(result.publications) == 2 * len(result.clips)
+    assert all(p.status == "sent" for p in result.publications), [(p.status, p.error) for p in result.publications]
+    assert {p.channel for p in result.publications} == {"wecom", "feishu"}
+    with session_scope(settings.database_url) as session:
+        assert all(c.review_status == "approved" for c in session.query(Clip).filter_by(recording_id=recording.id))
