@@ -24,8 +24,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         job_pages,
         jobs,
         keys,
+        lang,
         leaders,
         pages,
+        portal,
         recordings,
         share,
         sidedata,
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages,
         clip_pages,
         job_pages,
+        portal,
+        lang,
         share,
     )
     for module in routers:
