@@ -28,6 +28,14 @@ class GivenClip:
     poster_key: str
 
 
+@dataclass(frozen=True)
+class TwoLeaders:
+    """Ann's and Bo's clips: each leader is given one, never the other's."""
+
+    ann: GivenClip
+    bo: GivenClip
+
+
 def picture(color: tuple[int, int, int], size: tuple[int, int], label: str, fmt: str) -> bytes:
     """A plain image with a label (PNG or JPEG bytes)."""
     image = Image.new("RGB", size, color)

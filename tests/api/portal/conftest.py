@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from runtime.config import Settings
-from tests.support.portal_clips import GivenClip, ensure_leader, give_clip
-
-
-@dataclass(frozen=True)
-class TwoLeaders:
-    ann: GivenClip
-    bo: GivenClip
+from tests.support.portal_clips import TwoLeaders, ensure_leader, give_clip
 
 
 @pytest.fixture

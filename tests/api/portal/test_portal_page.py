@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from runtime.config import Settings
 from services.storage import get_storage
 from store import db, share_links
+from tests.support.portal_clips import TwoLeaders
 
 WECHAT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -37,7 +38,7 @@ def test_without_a_key_the_portal_asks_for_one_in_chinese(client: TestClient) ->
 
 
 def test_a_leader_sees_only_their_own_clips(
-    client: TestClient, issue_key: Callable[..., str], two_leaders, settings: Settings
+    client: TestClient, issue_key: Callable[..., str], two_leaders: TwoLeaders, settings: Settings
 ) -> None:
     sign_in(client, issue_key("leader", "ann", leader_id="ann"))
     page = client.get("/portal")
@@ -62,7 +63,7 @@ def test_a_leader_sees_only_their_own_clips(
     assert f"/s/{code}" in again.text
 
 
-def test_english_on_request(client: TestClient, issue_key: Callable[..., str], two_leaders) -> None:
+def test_english_on_request(client: TestClient, issue_key: Callable[..., str], two_leaders: TwoLeaders) -> None:
     sign_in(client, issue_key("leader", "bo", leader_id="bo"))
     page = client.get("/portal", headers={"Accept-Language": "en-US,en;q=0.9"})
     assert '<html lang="en">' in page.text and "Hello, Bo" in page.text and "Copy caption" in page.text
@@ -72,7 +73,7 @@ def test_english_on_request(client: TestClient, issue_key: Callable[..., str], t
 
 
 def test_in_wechat_the_download_gives_way_to_a_hint(
-    client: TestClient, issue_key: Callable[..., str], two_leaders
+    client: TestClient, issue_key: Callable[..., str], two_leaders: TwoLeaders
 ) -> None:
     sign_in(client, issue_key("leader", "ann", leader_id="ann"))
     for agent in (WECHAT_UA, WECHAT_UA.replace("MicroMessenger", "wxwork")):
@@ -93,7 +94,7 @@ def test_other_keys_get_a_page_saying_the_portal_is_for_leaders(
     assert page.status_code == 403 and "本专区仅供团长使用" in page.text and "merchant" in page.text
 
 
-def test_sign_out(client: TestClient, issue_key: Callable[..., str], two_leaders) -> None:
+def test_sign_out(client: TestClient, issue_key: Callable[..., str], two_leaders: TwoLeaders) -> None:
     sign_in(client, issue_key("leader", "ann", leader_id="ann"))
     out = client.post("/portal/logout", follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/portal/login"
@@ -101,7 +102,7 @@ def test_sign_out(client: TestClient, issue_key: Callable[..., str], two_leaders
 
 
 def test_download_names_the_file_after_the_title(
-    client: TestClient, issue_key: Callable[..., str], two_leaders, settings: Settings
+    client: TestClient, issue_key: Callable[..., str], two_leaders: TwoLeaders, settings: Settings
 ) -> None:
     sign_in(client, issue_key("leader", "ann", leader_id="ann"))
     ann = two_leaders.ann
