@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from runtime.config import Settings
 from services.storage import get_storage
 from store import db
 from store import leaders as leader_store
 from store.models import Clip, ClipVariant, Leader, Recording, utcnow
+from studio.fonts import find_cjk_font
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,11 @@ def picture(color: tuple[int, int, int], size: tuple[int, int], label: str, fmt:
     image = Image.new("RGB", size, color)
     draw = ImageDraw.Draw(image)
     draw.rectangle((12, 12, size[0] - 12, size[1] - 12), outline=(255, 255, 255), width=4)
-    draw.text((28, 28), label, fill=(255, 255, 255))
+    choice = find_cjk_font()
+    font = ImageFont.truetype(str(choice.path), size=size[0] // 14, index=choice.index)
+    draw.multiline_text(
+        (size[0] // 2, size[1] // 2), label, fill=(255, 255, 255), font=font, anchor="mm", align="center"
+    )
     out = io.BytesIO()
     image.save(out, format=fmt)
     return out.getvalue()
@@ -104,11 +109,11 @@ def give_clip(
                 size_bytes=video.stat().st_size,
             )
         )
-        clip_id = clip.id
+        clip_id, leader_name = clip.id, leader.name
     data = video.read_bytes()
     storage.write_bytes(f"{prefix}/clip.mp4", data)
     storage.write_bytes(video_key, data)
-    storage.write_bytes(f"{prefix}/cover.jpg", picture(color, (360, 640), title, "JPEG"))
+    storage.write_bytes(f"{prefix}/cover.jpg", picture(color, (480, 360), title, "JPEG"))
     storage.write_bytes(f"{prefix}/poster.png", picture(color, (540, 960), title, "PNG"))
-    storage.write_bytes(poster_key, picture(color, (540, 960), f"{title} / {leader_id}", "PNG"))
+    storage.write_bytes(poster_key, picture(color, (540, 960), f"{title}\n{leader_name} 专属海报\n扫码购买", "PNG"))
     return GivenClip(clip_id=clip_id, leader_id=leader_id, video_key=video_key, poster_key=poster_key)
