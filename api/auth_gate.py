@@ -7,9 +7,9 @@ first, from the headers alone, and answers without ever calling ``receive``.
 
 The rule (:func:`needs_key`): every ``/api/...`` request needs a live key, except tus discovery
 (``OPTIONS``); every other request that may carry a body (POST, PUT, PATCH, DELETE) needs one
-too, except the login and logout forms. Public GET routes (share links, the signed media URLs
-``/m/{token}`` sent to channels, pages that redirect to the login, ``/metrics``, the docs, static
-files) are not gated. Role checks stay with the routes.
+too, except the login and logout forms (the pages' and the portal's). Public GET routes (share links,
+the signed media URLs ``/m/{token}`` sent to channels, pages that redirect to the login, ``/metrics``,
+the docs, static files) are not gated. Role checks stay with the routes.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_FORMS = frozenset({"/login", "/logout"})
+PUBLIC_FORMS = frozenset({"/login", "/logout", "/portal/login", "/portal/logout"})
 TUS_PREFIX = "/api/uploads/tus"
 
 

@@ -8,8 +8,10 @@ admin, content and merchant roles.
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse, RedirectResponse
@@ -70,6 +72,23 @@ class ClipCreate(BaseModel):
     reframe: Literal["auto", "blur", "crop", "subject"] = "auto"
     leaders: list[LeaderIn] = Field(default_factory=list, max_length=500)
     theme: dict[str, Any] | None = None
+
+
+UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+RFC5987_SAFE = "!#$&+^`|~"  # attr-chars quote() would escape (letters, digits and -._ it keeps)
+
+
+def attachment(title: str, suffix: str) -> str:
+    """``Content-Disposition`` that saves as ``<title><suffix>``: an ASCII ``filename`` fallback and the
+    UTF-8 name in ``filename*`` (RFC 6266 / RFC 5987), with path and control characters taken out."""
+    name = UNSAFE_NAME.sub(" ", title).strip(" .")[:100].strip() or "clip"
+    fallback = name.encode("ascii", "ignore").decode().replace("%", "").strip() or "clip"
+    return f"attachment; filename=\"{fallback}{suffix}\"; filename*=UTF-8''{quote(name + suffix, safe=RFC5987_SAFE)}"
+
+
+def download_title(clip: Clip) -> str:
+    """The name a downloaded file gets: the reviewed title, else the product, else the clip id."""
+    return clip.title or str((clip.product or {}).get("name") or "") or f"clip-{clip.id[:8]}"
 
 
 def media_url(clip_id: str, key: str | None) -> str | None:
@@ -238,10 +257,17 @@ def create_clip(
 )
 @router.head("/media/clips/{clip_id}/{name}", include_in_schema=False, response_model=None)
 def clip_file(
-    clip_id: str, name: str, request: Request, session: SessionDep, storage: StorageDep, reader: ClipReader
+    clip_id: str,
+    name: str,
+    request: Request,
+    session: SessionDep,
+    storage: StorageDep,
+    reader: ClipReader,
+    download: bool = False,
 ) -> Response:
     """``HEAD`` gets the same headers as ``GET`` and no body; with S3 it is answered here, because a
-    presigned URL is signed for GET only. A leader's key reaches the base files and only its own variant."""
+    presigned URL is signed for GET only. A leader's key reaches the base files and only its own variant.
+    ``?download=1`` answers ``Content-Disposition: attachment`` named after the clip's title."""
     scope = leader_scope(reader)
     clip = _clip(session, clip_id, leader_id=scope)
     key = repo.clip_file_keys(clip, leader_id=scope).get(name)
@@ -262,4 +288,7 @@ def clip_file(
     path = storage.local_path(key)
     if not path.is_file():
         raise missing
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-cache"})
+    headers = {"Cache-Control": "private, no-cache"}
+    if download:
+        headers["Content-Disposition"] = attachment(download_title(clip), PurePosixPath(name).suffix.lower())
+    return FileResponse(path, media_type=media_type, headers=headers)

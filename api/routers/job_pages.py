@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
+from api.i18n import fmt_eta
 from api.job_forms import (
     PRODUCT_FORM,
     FormError,
@@ -51,18 +52,6 @@ LIVE = ("queued", "running")
 def fmt_percent(fraction: float | None) -> str:
     """``0.427`` -> ``42%`` (floored: 100% only when done); the job page's script writes the same."""
     return f"{math.floor(max(0.0, min(1.0, fraction or 0.0)) * 100)}%"
-
-
-def fmt_eta(seconds: float | None) -> str:
-    """Time left as people say it: ``under a minute``, ``about 4 min``, ``about 1 h 05 min``; unknown: —."""
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    if seconds < 60:
-        return "under a minute"
-    minutes = math.ceil(seconds / 60)
-    if minutes < 60:
-        return f"about {minutes} min"
-    return f"about {minutes // 60} h {minutes % 60:02d} min"
 
 
 TEMPLATES.env.filters.update(percent=fmt_percent, eta=fmt_eta)

@@ -38,16 +38,9 @@ from api.deps import (
     presented_key,
 )
 from api.errors import DOMAIN_ERRORS, error_response, http_error
-from api.formatting import (
-    display_size,
-    fmt_audio,
-    fmt_duration,
-    fmt_fps,
-    fmt_seconds,
-    fmt_size,
-    fmt_time,
-    iso,
-)
+from api.formatting import display_size, fmt_audio, fmt_duration, fmt_fps, fmt_seconds, fmt_size, iso
+from api.i18n import CHINESE, ENGLISH, HTML_LANG, choose_locale, use_locale
+from api.i18n import install as install_i18n
 from api.job_forms import job_form_context
 from services.ingest import recording_warnings
 from store import keys as key_store
@@ -104,18 +97,26 @@ TEMPLATES.env.filters.update(
     fps=fmt_fps,
     display_size=display_size,
     seconds=fmt_seconds,
-    localtime=fmt_time,
     iso=iso,
 )
 TEMPLATES.env.globals.update(static_url=static_url, fmt_audio=fmt_audio)
+install_i18n(TEMPLATES.env)  # {% trans %}, _(), the localtime and number filters
 
 
 # --- routing: 401 -> /login redirect, 403/404 -> HTML pages ---------------------------------
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    """Render ``name`` with the security headers every page carries."""
-    return TEMPLATES.TemplateResponse(request, name, context or {}, status_code=status_code, headers=SECURITY_HEADERS)
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200, *, chinese: bool = False
+) -> Response:
+    """Render ``name`` in the reader's language (Chinese by default for leaders and when ``chinese``) with the
+    security headers every page carries."""
+    context = context or {}
+    leader = getattr(context.get("viewer"), "role", None) == "leader"
+    locale = choose_locale(request, CHINESE if chinese or leader else ENGLISH)
+    headers = {**SECURITY_HEADERS, "Content-Language": HTML_LANG[locale], "Vary": "Accept-Language, Cookie"}
+    with use_locale(locale):
+        return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
 
 
 def login_redirect(request: Request) -> RedirectResponse:
@@ -207,7 +208,7 @@ def login_submit(
     secret = key.strip()
     row = key_store.authenticate(session, secret) if secret else None
     if row is None:
-        error = "That key is unknown or revoked." if secret else "Paste your API key."
+        error = "unknown" if secret else "missing"  # the template words it in the reader's language
         return render(request, "login.html", {"next": safe_next(next_url), "error": error}, status_code=401)
     response = RedirectResponse(safe_next(next_url), status_code=303)
     response.set_cookie(

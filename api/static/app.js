@@ -1,7 +1,20 @@
-/* Small page helpers: refresh recordings that are still probing, and finish a login that a
+/* Small page helpers: the translation function t(), refresh recordings that are still probing, and finish a login that a
  * SameSite=Strict cookie hid (a link from another site does not carry the cookie). */
 (function () {
   "use strict";
+
+  /* t("msgid", {name: value}): the page's language, from the JSON the server embeds (api/i18n.py). */
+  var messages = {};
+  try {
+    var embedded = document.getElementById("i18n-messages");
+    if (embedded) messages = JSON.parse(embedded.textContent) || {};
+  } catch (e) { messages = {}; }
+  window.t = function (msgid, vars) {
+    var text = Object.prototype.hasOwnProperty.call(messages, msgid) ? messages[msgid] : msgid;
+    return !vars ? text : text.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : whole;
+    });
+  };
 
   /* Poll each probing badge's status.json; reload once one has moved on. */
   function pollProbing() {

@@ -6,6 +6,7 @@
   "use strict";
 
   var INTERVAL = 1500, MAX_BACKOFF = 15000;
+  var t = window.t || function (text) { return text; }; /* app.js: the page's language */
   var LIVE = { queued: true, running: true };
 
   function field(root, name) { return root.querySelector('[data-field="' + name + '"]'); }
@@ -18,11 +19,11 @@
   }
   function eta(seconds) {
     if (seconds === null || seconds === undefined || !isFinite(seconds)) return "—";
-    if (seconds < 60) return "under a minute";
+    if (seconds < 60) return t("under a minute");
     var minutes = Math.ceil(seconds / 60);
-    if (minutes < 60) return "about " + minutes + " min";
+    if (minutes < 60) return t("about %(minutes)s min", { minutes: minutes });
     var rest = minutes % 60;
-    return "about " + Math.floor(minutes / 60) + " h " + (rest < 10 ? "0" : "") + rest + " min";
+    return t("about %(hours)s h %(minutes)s min", { hours: Math.floor(minutes / 60), minutes: (rest < 10 ? "0" : "") + rest });
   }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function offset(value) {
@@ -41,7 +42,7 @@
     });
     return node;
   }
-  function badge(status) { return el("span", { "class": "badge badge-" + status }, [status]); }
+  function badge(status) { return el("span", { "class": "badge badge-" + status }, [t(status)]); }
   function cell(label, attrs, children) {
     var all = { "data-label": label };
     Object.keys(attrs || {}).forEach(function (k) { all[k] = attrs[k]; });
@@ -52,28 +53,28 @@
     var last = null;
     if (c.status === "ready") {
       last = el("a", { href: "/clips?recording=" + encodeURIComponent(c.recording_id || "") +
-        "#clip-" + encodeURIComponent(c.clip_id) }, ["Open in the gallery"]);
+        "#clip-" + encodeURIComponent(c.clip_id) }, [t("Open in the gallery")]);
     } else if (c.error) {
       last = el("span", { "class": "error-text" }, [c.error]);
     }
     var window_ = c.start === null || c.start === undefined ? "—" : offset(c.start) + "–" + offset(c.end);
     return el("tr", { "data-clip": c.clip_id }, [
-      cell("Clip", { "class": "mono" }, [c.clip_id.slice(0, 8)]),
-      cell("Platform", {}, [c.preset || "—"]),
-      cell("Window", { "class": "mono" }, [window_]),
+      cell(t("Clip"), { "class": "mono" }, [c.clip_id.slice(0, 8)]),
+      cell(t("Platform"), {}, [c.preset || "—"]),
+      cell(t("Window"), { "class": "mono" }, [window_]),
       cell("SKU", { "class": "mono" }, [c.sku || "—"]),
-      cell("Status", {}, [badge(c.status), c.stage ? " " : null, c.stage ? el("span", { "class": "muted" }, [c.stage]) : null]),
+      cell(t("Status"), {}, [badge(c.status), c.stage ? " " : null, c.stage ? el("span", { "class": "muted" }, [c.stage]) : null]),
       cell("", {}, [last])
     ]);
   }
 
   function stageRow(s) {
     return el("tr", {}, [
-      cell("Stage", { "class": "mono" }, [s.key || s.kind]),
-      cell("Status", {}, [badge(s.status)]),
-      cell("Progress", {}, [percent(s.progress)]),
-      cell("Attempts", { "class": "num" }, [String(s.attempts || 0)]),
-      cell("Error", { "class": "error-text" }, [s.error || ""])
+      cell(t("Stage"), { "class": "mono" }, [s.key || s.kind]),
+      cell(t("Status"), {}, [badge(s.status)]),
+      cell(t("Progress"), {}, [percent(s.progress)]),
+      cell(t("Attempts"), { "class": "num" }, [String(s.attempts || 0)]),
+      cell(t("Error"), { "class": "error-text" }, [s.error || ""])
     ]);
   }
 
@@ -91,7 +92,7 @@
     var live = !!LIVE[job.status];
     root.setAttribute("data-status", job.status);
     var status = field(root, "status");
-    if (status) { status.className = "badge badge-" + job.status; setText(status, job.status); }
+    if (status) { status.className = "badge badge-" + job.status; setText(status, t(job.status)); }
     var bar = field(root, "progress");
     if (bar) { bar.value = job.progress || 0; setText(bar, percent(job.progress)); }
     setText(field(root, "percent"), percent(job.progress));
@@ -129,7 +130,7 @@
   function detail(body, res) {
     if (body && typeof body.detail === "string") return body.detail;
     if (body && body.detail && body.detail.message) return body.detail.message;
-    return "The server answered " + res.status + ".";
+    return t("The server answered %(status)s.", { status: res.status });
   }
 
   function Poller(root) {
@@ -152,7 +153,7 @@
     fetch(this.api, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
       .then(function (res) {
         if (res.status === 401) { window.location.reload(); return null; } /* the page sends the login form */
-        if (res.status === 403 || res.status === 404) { message(self.root, "This job cannot be followed any more (" + res.status + ")."); return null; }
+        if (res.status === 403 || res.status === 404) { message(self.root, t("This job cannot be followed any more (%(status)s).", { status: res.status })); return null; }
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();
       })
@@ -196,7 +197,7 @@
               poller.seen(body);
             });
           })
-          .catch(function (err) { message(root, err.message || "The request failed; try again."); })
+          .catch(function (err) { message(root, err.message || t("The request failed; try again.")); })
           .then(function () { if (button) button.disabled = false; });
       });
     });

@@ -2,6 +2,7 @@
  * Auth is the same-origin HttpOnly cookie: no key ever reaches this script. */
 (function () {
   "use strict";
+  var t = window.t || function (text) { return text; }; /* app.js: the page's language */
 
   var form = document.getElementById("upload-form");
   if (!form) return;
@@ -25,7 +26,7 @@
   var titleFromFile = "";
 
   if (!window.tus || !window.tus.isSupported) {
-    showError("This browser cannot do resumable uploads (tus). Use a current Chrome, Edge, Firefox or Safari.");
+    showError(t("This browser cannot do resumable uploads (tus). Use a current Chrome, Edge, Firefox or Safari."));
     startBtn.disabled = true;
     return;
   }
@@ -65,9 +66,9 @@
     startBtn.hidden = active || next === "done";
     pauseBtn.hidden = !active;
     cancelBtn.hidden = !active;
-    pauseBtn.textContent = next === "uploading" ? "Pause" : "Resume";
+    pauseBtn.textContent = next === "uploading" ? t("Pause") : t("Resume");
     fileInput.disabled = titleInput.disabled = startInput.disabled = zoneInput.disabled = active || next === "done";
-    startBtn.textContent = next === "failed" ? "Try again" : "Start upload";
+    startBtn.textContent = next === "failed" ? t("Try again") : t("Start upload");
   }
 
   function showError(message) {
@@ -85,8 +86,8 @@
         if (detail && detail.message) return detail.message + (detail.code ? " (" + detail.code + ")" : "");
         if (typeof detail === "string") return detail;
       } catch (e) { /* not JSON: fall through to the raw text */ }
-      if (status === 401) return "You are signed out. Sign in again in another tab, then press Resume.";
-      return "The server answered " + status + (body ? ": " + body.slice(0, 300) : ".");
+      if (status === 401) return t("You are signed out. Sign in again in another tab, then press Resume.");
+      return body ? t("The server answered %(status)s: %(body)s", { status: status, body: body.slice(0, 300) }) : t("The server answered %(status)s.", { status: status });
     }
     return (err && err.message) || String(err);
   }
@@ -105,12 +106,12 @@
     var pct = total ? (sent / total) * 100 : 0;
     bar.value = pct;
     pctEl.textContent = pct.toFixed(pct < 10 ? 1 : 0) + "%";
-    bytesEl.textContent = humanBytes(sent) + " of " + humanBytes(total);
+    bytesEl.textContent = t("%(sent)s of %(total)s", { sent: humanBytes(sent), total: humanBytes(total) });
     var first = samples[0], span = (now - first[0]) / 1000;
     if (span >= 0.5) {
       var rate = (sent - first[1]) / span;
       speedEl.textContent = rate > 0 ? humanBytes(rate) + "/s" : "";
-      etaEl.textContent = rate > 0 ? humanTime((total - sent) / rate) + " left" : "";
+      etaEl.textContent = rate > 0 ? t("%(time)s left", { time: humanTime((total - sent) / rate) }) : "";
     }
   }
 
@@ -122,7 +123,7 @@
     clearRetry();
     showError("");
     samples = [];
-    setState("uploading", "Uploading …");
+    setState("uploading", t("Uploading …"));
     upload.start();
   }
 
@@ -132,8 +133,8 @@
     if (isNetworkError(err)) {
       var status = err && err.originalResponse ? err.originalResponse.getStatus() : 0;
       setState("waiting", status
-        ? "The server could not take the upload just now. Retrying by itself shortly (or press Resume)."
-        : "Connection lost. The upload continues by itself when the network is back (or press Resume).");
+        ? t("The server could not take the upload just now. Retrying by itself shortly (or press Resume).")
+        : t("Connection lost. The upload continues by itself when the network is back (or press Resume)."));
       showError(status ? serverMessage(err) : "");
       clearRetry();
       retryTimer = setTimeout(function () { if (state === "waiting") resume(); }, AUTO_RETRY_MS);
@@ -154,25 +155,25 @@
     bar.value = 100;
     pctEl.textContent = "100%";
     speedEl.textContent = etaEl.textContent = "";
-    setState("done", "Upload complete.");
+    setState("done", t("Upload complete."));
     doneEl.textContent = "";
     var strong = document.createElement("strong");
-    strong.textContent = "Uploaded. ";
+    strong.textContent = t("Uploaded.") + " ";
     doneEl.appendChild(strong);
     var link = document.createElement("a");
     if (id) {
       link.href = "/recordings/" + encodeURIComponent(id);
-      link.textContent = "Open " + ((summary && summary.title) || "the recording");
+      link.textContent = summary && summary.title ? t("Open %(title)s", { title: summary.title }) : t("Open the recording");
     } else {
       link.href = "/recordings";
-      link.textContent = "See it in the recordings list";
+      link.textContent = t("See it in the recordings list");
     }
     doneEl.appendChild(link);
     doneEl.appendChild(document.createTextNode(" — probing continues there."));
     var again = document.createElement("button");
     again.type = "button";
     again.className = "btn";
-    again.textContent = "Upload another";
+    again.textContent = t("Upload another");
     again.addEventListener("click", function () { window.location.reload(); });
     doneEl.appendChild(document.createElement("br"));
     doneEl.appendChild(again);
@@ -215,14 +216,14 @@
     if (!titleInput.value.trim() || titleInput.value === titleFromFile) titleInput.value = stem;
     titleFromFile = stem;
     if (file.size > maxBytes) {
-      showError("This file is " + humanBytes(file.size) + ", over the limit of " + humanBytes(maxBytes) + ".");
+      showError(t("This file is %(size)s, over the limit of %(limit)s.", { size: humanBytes(file.size), limit: humanBytes(maxBytes) }));
       return;
     }
     makeUpload(file).findPreviousUploads().then(function (previous) {
       if (previous.length) {
         var when = new Date(previous[0].creationTime);
-        resumeNote.textContent = "An unfinished upload of this file (started " + when.toLocaleString() +
-          ") was found. Start continues it where it stopped.";
+        resumeNote.textContent = t("An unfinished upload of this file (started %(when)s) was found. Start continues it where it stopped.",
+          { when: when.toLocaleString() });
         resumeNote.hidden = false;
       }
     }).catch(function () { /* no stored uploads: a fresh start */ });
@@ -233,22 +234,22 @@
     showError("");
     doneEl.hidden = true;
     var file = fileInput.files && fileInput.files[0];
-    if (!file) { showError("Choose a recording file first."); return; }
+    if (!file) { showError(t("Choose a recording file first.")); return; }
     if (file.size > maxBytes) {
-      showError("This file is " + humanBytes(file.size) + ", over the limit of " + humanBytes(maxBytes) + ".");
+      showError(t("This file is %(size)s, over the limit of %(limit)s.", { size: humanBytes(file.size), limit: humanBytes(maxBytes) }));
       return;
     }
     upload = makeUpload(file);
     resumeNote.hidden = true;
     box.hidden = false;
     progress(0, file.size);
-    setState("uploading", "Checking for an earlier upload of this file …");
+    setState("uploading", t("Checking for an earlier upload of this file …"));
     upload.findPreviousUploads().then(function (previous) {
       if (previous.length) {
         upload.resumeFromPreviousUpload(previous[0]);
-        stateEl.textContent = "Resuming an earlier upload …";
+        stateEl.textContent = t("Resuming an earlier upload …");
       } else {
-        stateEl.textContent = "Uploading …";
+        stateEl.textContent = t("Uploading …");
       }
       samples = [];
       upload.start();
@@ -265,14 +266,14 @@
       upload.abort();
       samples = [];
       speedEl.textContent = etaEl.textContent = "";
-      setState("paused", "Paused. Press Resume to continue.");
+      setState("paused", t("Paused. Press Resume to continue."));
     } else {
       resume();
     }
   });
 
   cancelBtn.addEventListener("click", function () {
-    if (!upload || !window.confirm("Cancel this upload and discard what was sent?")) return;
+    if (!upload || !window.confirm(t("Cancel this upload and discard what was sent?"))) return;
     clearRetry();
     var current = upload;
     upload = null;

@@ -19,7 +19,7 @@ BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BODY_BYTES = 16 << 20
 CHUNK = 64 << 10
 BOGUS = "lsk_000000000000_not-a-real-key"
-PUBLIC_FORMS = ("/login", "/logout")
+PUBLIC_FORMS = ("/login", "/logout", "/portal/login", "/portal/logout")  # as api.auth_gate.PUBLIC_FORMS
 
 
 @dataclass
