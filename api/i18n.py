@@ -164,6 +164,16 @@ STATUS_LABELS = {
     "render": N_("render"),
     "analyze": N_("analyze"),
     "probe": N_("probe"),
+    # publications, reviews and channel targets
+    "scheduled": N_("scheduled"),
+    "sending": N_("sending"),
+    "sent": N_("sent"),
+    "retrying": N_("retrying"),
+    "unknown": N_("unknown"),
+    "draft": N_("draft"),
+    "approved": N_("approved"),
+    "active": N_("active"),
+    "disabled": N_("disabled"),
 }
 
 

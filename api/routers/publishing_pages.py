@@ -1,5 +1,6 @@
-"""Web pages for publishing: channel targets (add, disable, remove) and publications (publish approved clips
-to targets now or at a time, watch their status live, retry and cancel).
+"""Web pages for review and publishing: a clip's review (approve and give to leaders), channel targets
+(add, disable, remove) and publications (publish approved clips to targets now or at a time, watch
+their status live, retry and cancel).
 
 Admin and merchant keys only (others get the 403 page). Forms post to these page routes with the
 SameSite=Strict login cookie (``api.job_forms.SameSite`` refuses a post a browser marks as cross-site).
@@ -21,9 +22,10 @@ from api.job_forms import SameSite
 from api.routers.pages import PageRoute, render, viewer
 from pipeline.publishing import dispatch
 from runtime.config import Settings
-from services import publishing
+from services import publishing, review
 from services import targets as target_service
 from services.errors import ServiceError
+from store import clips as clip_repo
 from store.models import ApiKey, ChannelTarget, Clip, Leader, Publication
 from workers.dispatch import enqueue_job
 
@@ -202,3 +204,68 @@ def publication_action(
     else:
         return RedirectResponse("/publications", status_code=303)
     return RedirectResponse("/publications", status_code=303)
+
+
+# --- review -------------------------------------------------------------------------------------
+
+
+def _review_context(session: Session, key: ApiKey, clip: Clip, **extra: Any) -> dict[str, Any]:
+    state = review.current_review(session, clip_id=clip.id)
+    leaders = list(session.scalars(select(Leader).where(Leader.status == "active").order_by(Leader.name)))
+    given = set(state["leaders"])
+    return {
+        **viewer(key),
+        "nav": "clips",
+        "clip": clip,
+        "review": state,
+        "leaders": leaders,
+        "chosen": given or {leader.id for leader in leaders},
+        "errors": state["errors"],
+        "warnings": state["warnings"],
+        "message": None,
+        **extra,
+    }
+
+
+@router.get("/clips/{clip_id}/review")
+def review_page(request: Request, clip_id: str, key: Manager, session: SessionDep) -> Response:
+    """Edit a clip's title, caption and hashtags, see the advertising-law findings, approve and give it."""
+    clip = clip_repo.get_clip(session, clip_id=clip_id)
+    return render(request, "review.html", _review_context(session, key, clip))
+
+
+@router.post("/clips/{clip_id}/review")
+async def approve_form(
+    request: Request, clip_id: str, key: Manager, session: SessionDep, settings: SettingsDep, _site: SameSite
+) -> Response:
+    """Approve with the form's text and leaders; lint errors show on the page (422) and nothing changes."""
+    form = await request.form()
+    title, caption = str(form.get("title") or ""), str(form.get("caption") or "")
+    hashtags = [tag for tag in str(form.get("hashtags") or "").replace("，", ",").replace(" ", ",").split(",") if tag]
+    leader_ids = [str(v) for v in form.getlist("leader_ids")]
+    try:
+        review.approve_clip(
+            settings,
+            session,
+            clip_id=clip_id,
+            title=title,
+            caption=caption,
+            hashtags=hashtags,
+            leader_ids=leader_ids,
+            approved_by=key.id,
+        )
+    except review.InvalidReview as exc:
+        clip = clip_repo.get_clip(session, clip_id=clip_id)
+        typed = {"title": title, "caption": caption, "hashtags": hashtags}
+        context = _review_context(
+            session,
+            key,
+            clip,
+            typed=typed,
+            chosen=set(leader_ids),
+            errors=exc.extra.get("errors", []),
+            warnings=exc.extra.get("warnings", []),
+            message=str(exc),
+        )
+        return render(request, "review.html", context, status_code=422)
+    return RedirectResponse(f"/clips/{clip_id}/review?approved=1", status_code=303)
