@@ -17,6 +17,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
     from api.routers import (
+        clip_media,
         clip_pages,
         clips,
         health,
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         highlights,
         jobs,
         clips,
+        clip_media,
         leaders,
         sidedata,
         keys,
