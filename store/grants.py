@@ -20,7 +20,7 @@ def give_clip(session: Session, clip_id: str, leader_ids: Sequence[str]) -> list
     if session.get(Clip, clip_id) is None:
         raise ClipNotFound(f"no clip {clip_id!r}")
     wanted = list(dict.fromkeys(leader_ids))
-    names = dict(session.execute(select(Leader.id, Leader.name).where(Leader.id.in_(wanted))).tuples().all())
+    names = {row.id: row.name for row in session.execute(select(Leader.id, Leader.name).where(Leader.id.in_(wanted)))}
     unknown = [leader for leader in wanted if leader not in names]
     if unknown:
         raise LeaderNotFound(f"no leader {', '.join(repr(u) for u in unknown[:5])}")
