@@ -41,6 +41,7 @@ STATUS: dict[type[Exception], int] = {
     service.RejectedMedia: status.HTTP_422_UNPROCESSABLE_CONTENT,
     service.Busy: status.HTTP_423_LOCKED,
     service.ChecksumMismatch: 460,  # tus checksum extension: "Checksum Mismatch"
+    service.NotReadyYet: status.HTTP_503_SERVICE_UNAVAILABLE,  # with Retry-After (headers_for)
     service.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     service.Misconfigured: status.HTTP_500_INTERNAL_SERVER_ERROR,
     service.InsufficientStorage: status.HTTP_507_INSUFFICIENT_STORAGE,
@@ -93,17 +94,25 @@ def detail_for(exc: BaseException) -> Any:
     return detail
 
 
+def headers_for(exc: BaseException, headers: dict[str, str] | None = None) -> dict[str, str] | None:
+    """``headers`` plus ``Retry-After`` for an error that says when to ask again (``NotReadyYet``)."""
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(exc, service.NotReadyYet) and isinstance(retry_after, int):
+        return {"Retry-After": str(retry_after), **(headers or {})}
+    return headers
+
+
 def http_error(exc: BaseException, headers: dict[str, str] | None = None) -> HTTPException:
     """``exc`` as an :class:`HTTPException` (for routes that answer by raising one)."""
-    return HTTPException(status_for(exc), detail=detail_for(exc), headers=headers)
+    return HTTPException(status_for(exc), detail=detail_for(exc), headers=headers_for(exc, headers))
 
 
 def error_response(exc: BaseException, headers: dict[str, str] | None = None) -> JSONResponse:
     """The JSON answer for ``exc``."""
     code = status_for(exc)
-    if code >= status.HTTP_500_INTERNAL_SERVER_ERROR:
+    if code >= status.HTTP_500_INTERNAL_SERVER_ERROR and not isinstance(exc, service.NotReadyYet):
         log.warning("answering %s for %s: %s", code, type(exc).__name__, exc)
-    return JSONResponse({"detail": detail_for(exc)}, status_code=code, headers=headers)
+    return JSONResponse({"detail": detail_for(exc)}, status_code=code, headers=headers_for(exc, headers))
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
     from api.routers import (
         caption_templates,
+        clip_media,
         clip_pages,
         clips,
         health,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs,
         clips,
         review,
+        clip_media,
         leaders,
         me,
         caption_templates,

@@ -103,7 +103,7 @@ def run_clip(
         raise MissingMedia(f"recording {clip.recording_id} no longer exists")
     warnings: list[str] = []
     try:
-        job, targets = _clip_job(settings, session, clip, recording, dict(clip.options or {}), warnings)
+        job, targets = clip_job(settings, session, clip, recording, dict(clip.options or {}), warnings)
         if "base" in parts:
             repo.mark_rendering(clip)
             clip.product = job.product.snapshot() if job.product is not None else None
@@ -182,9 +182,11 @@ def _stored_outcome(settings: Settings, clip: Clip, job: ClipJob, targets: ClipT
     )
 
 
-def _clip_job(
+def clip_job(
     settings: Settings, session: Session, clip: Clip, recording: Recording, options: dict[str, Any], warnings: list[str]
 ) -> tuple[ClipJob, ClipTargets]:
+    """What rendering ``clip`` takes (product, cues, share links and leaders resolved) and where its files go;
+    share links are made on the row as needed (flushed, not committed)."""
     source = recording_source(settings, recording)
     if not source.is_file():
         raise MissingMedia(f"the recording's file is missing: {source}")

@@ -103,6 +103,13 @@ class InsufficientStorage(ServiceError):
     code = "insufficient_storage"
 
 
+class NotReadyYet(ServiceError):
+    """The thing asked for is being made right now; ask again after ``retry_after`` seconds."""
+
+    code = "not_ready"
+    retry_after = 5
+
+
 class Unavailable(ServiceError):
     """A dependency (database, object store) failed; the same request may work later."""
 

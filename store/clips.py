@@ -121,6 +121,30 @@ def visible_variants(clip: Clip, leader_id: str | None) -> list[ClipVariant]:
     return [v for v in clip.variants if leader_id is None or v.leader_id == leader_id]
 
 
+def variant_file_names(leader_id: str) -> tuple[str, str]:
+    """The file names of a leader's variant video and poster in the clip's folder (as the renders name them)."""
+    return f"clip.{leader_id}.mp4", f"poster.{leader_id}.png"
+
+
+def poster_expected(clip: Clip) -> bool:
+    """Whether a leader's poster can be drawn: it needs the clip's product card."""
+    return clip.product is not None
+
+
+def variant_rendered(clip: Clip, variant: ClipVariant) -> bool:
+    """The variant's video is stored, and its poster too when the clip can have one."""
+    return bool(variant.video_key) and (bool(variant.poster_key) or not poster_expected(clip))
+
+
+def variant_named(clip: Clip, name: str, leader_id: str | None) -> ClipVariant | None:
+    """The variant (visible to a reader scoped to ``leader_id``) whose video or poster is called ``name``."""
+    for variant in visible_variants(clip, leader_id):
+        video, poster = variant_file_names(variant.leader_id)
+        if name == video or (name == poster and poster_expected(clip)):
+            return variant
+    return None
+
+
 def get_product(session: Session, *, sku: str) -> Product | None:
     return session.get(Product, sku)
 

@@ -26,6 +26,7 @@ JOB_TASKS: dict[str, tuple[str, str]] = {
     "probe": ("liveslice.probe_recording", "analysis"),
     "analyze": ("liveslice.analyze_recording", "analysis"),
     "render": ("liveslice.render_clip", "render"),
+    "variant": ("liveslice.render_variant", "render"),  # one leader's variant, on first request
     # pipeline stages (see pipeline.plan); the pipeline jobs themselves have no task: stages drive them
     "signals": ("liveslice.stage_signals", "analysis"),
     "highlights": ("liveslice.stage_highlights", "analysis"),
@@ -52,8 +53,10 @@ def task_for(kind: str) -> tuple[str, str]:
 
 
 def task_subject(job: Job) -> str | None:
-    """The task's positional argument: the clip of a render job or clip stage, the pipeline of a
-    pipeline-wide stage, else the job's recording."""
+    """The task's positional argument: the clip of a render job or clip stage, the variant of a variant
+    job, the pipeline of a pipeline-wide stage, else the job's recording."""
+    if job.kind == "variant":
+        return str((job.options or {}).get("variant_id") or "") or None
     if job.kind == "render" or job.kind.startswith("clip_"):
         return str((job.options or {}).get("clip_id") or "") or None
     if job.kind in ("finalize", "find_product"):

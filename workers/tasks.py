@@ -17,6 +17,7 @@ from pipeline.lifecycle import JobOutcome
 from pipeline.probing import run_probe_job
 from pipeline.publishing import follow_up, run_publish_job
 from pipeline.rendering import run_render_job
+from pipeline.variant_rendering import run_variant_job
 from runtime.config import Settings, get_settings
 from workers.dispatch import enqueue_job
 
@@ -97,6 +98,12 @@ def render_clip_task(self: JobTask, clip_id: str, job_id: str) -> None:
     Registered as ``liveslice.render_clip`` (messages in flight still route); not ``studio.render.render_clip``.
     """
     run_and_drive(self, run_render_job, job_id)
+
+
+@shared_task(name="liveslice.render_variant", bind=True, base=JobTask, **RETRY_OPTIONS)
+def render_variant_task(self: JobTask, variant_id: str, job_id: str) -> None:
+    """Render one leader's variant video and poster of a ready clip, on first request (``render`` queue)."""
+    run_and_drive(self, run_variant_job, job_id)
 
 
 @shared_task(name="liveslice.stage_signals", bind=True, base=JobTask, **RETRY_OPTIONS)

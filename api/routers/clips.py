@@ -1,6 +1,6 @@
 """Clips: render one from a highlight or in/out points (a Celery job on the ``render`` queue), list and
-fetch them, and serve their files (video, cover, poster, leader variants) with HTTP Range support
-(and ``HEAD``, which players and download managers send first: the same headers, no body).
+fetch them (their files are served by :mod:`api.routers.clip_media`). A variant given to a leader but
+not rendered yet is listed with the URL that renders it on first request.
 
 Community leaders may read clips and fetch their files (ready-to-share videos); rendering is for the
 admin, content and merchant roles.
@@ -9,19 +9,16 @@ admin, content and merchant roles.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deps import SessionDep, SettingsDep, StorageDep, leader_scope, require_roles
+from api.deps import SessionDep, SettingsDep, leader_scope, require_roles
 from pipeline.jobs import ACTIVE
 from pipeline.rendering import new_render_job
 from services.clips import InvalidClipRequest, prepare_clip
-from services.storage import KeyNotFound
 from store import clips as repo
 from store.models import ApiKey, Clip, Job, Recording
 from workers.dispatch import enqueue_job
@@ -32,7 +29,6 @@ CLIP_READ_ROLES = ("admin", "content", "merchant", "leader")
 CLIP_WRITE_ROLES = ("admin", "content", "merchant")
 ClipReader = Annotated[ApiKey, Depends(require_roles(*CLIP_READ_ROLES))]
 ClipWriter = Annotated[ApiKey, Depends(require_roles(*CLIP_WRITE_ROLES))]
-MEDIA_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".png": "image/png"}
 
 
 class LeaderIn(BaseModel):
@@ -106,6 +102,10 @@ def clip_payload(clip: Clip, *, leader_id: str | None = None) -> dict[str, Any]:
     def url(key: str | None) -> str | None:
         return media_url(clip.id, key) if ready else None
 
+    def lazy(key: str | None, name: str, wanted: bool = True) -> str | None:
+        """A variant's file: its URL once stored, or the URL that renders it on first request."""
+        return url(key or (f"clips/{clip.id}/{name}" if wanted else None))
+
     options = clip.options or {}
     return {
         "id": clip.id,
@@ -140,8 +140,9 @@ def clip_payload(clip: Clip, *, leader_id: str | None = None) -> dict[str, Any]:
                 "leader_id": v.leader_id,
                 "leader_name": v.leader_name,
                 "share_url": v.share_url,
-                "video": url(v.video_key),
-                "poster": url(v.poster_key),
+                "video": lazy(v.video_key, repo.variant_file_names(v.leader_id)[0]),
+                "poster": lazy(v.poster_key, repo.variant_file_names(v.leader_id)[1], repo.poster_expected(clip)),
+                "rendered": repo.variant_rendered(clip, v),
                 "size_bytes": v.size_bytes,
             }
             for v in variants
@@ -250,49 +251,3 @@ def create_clip(
     url = f"/api/clips/{clip.id}"
     response.headers["Location"] = url
     return {"clip_id": clip.id, "job_id": job.id, "status": clip.status, "url": url, "job_url": f"/api/jobs/{job.id}"}
-
-
-@router.get(
-    "/media/clips/{clip_id}/{name}",
-    summary="A ready clip's file (video, cover, poster, variant), with Range support; with S3 storage a "
-    "307 redirect to a presigned URL (roles: admin, content, merchant, leader)",
-    response_class=FileResponse,
-    response_model=None,
-)
-@router.head("/media/clips/{clip_id}/{name}", include_in_schema=False, response_model=None)
-def clip_file(
-    clip_id: str,
-    name: str,
-    request: Request,
-    session: SessionDep,
-    storage: StorageDep,
-    reader: ClipReader,
-    download: bool = False,
-) -> Response:
-    """``HEAD`` gets the same headers as ``GET`` and no body; with S3 it is answered here, because a
-    presigned URL is signed for GET only. A leader's key reaches the base files and only its own variant.
-    ``?download=1`` answers ``Content-Disposition: attachment`` named after the clip's title."""
-    scope = leader_scope(reader)
-    clip = _clip(session, clip_id, leader_id=scope)
-    key = repo.clip_file_keys(clip, leader_id=scope).get(name)
-    if clip.status != "ready" or key is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"clip {clip_id} has no ready file {name!r}")
-    missing = HTTPException(status.HTTP_404_NOT_FOUND, f"the file {name!r} of clip {clip_id} is missing")
-    media_type = MEDIA_TYPES.get(PurePosixPath(name).suffix.lower(), "application/octet-stream")
-    url = storage.presigned_url(key)
-    if url is not None:  # object storage: the client fetches (and ranges) the object from the store itself
-        try:
-            size = storage.size(key)
-        except KeyNotFound as exc:
-            raise missing from exc
-        if request.method == "HEAD":
-            headers = {"Content-Length": str(size), "Accept-Ranges": "bytes", "Cache-Control": "no-store"}
-            return Response(media_type=media_type, headers=headers)
-        return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT, headers={"Cache-Control": "no-store"})
-    path = storage.local_path(key)
-    if not path.is_file():
-        raise missing
-    headers = {"Cache-Control": "private, no-cache"}
-    if download:
-        headers["Content-Disposition"] = attachment(download_title(clip), PurePosixPath(name).suffix.lower())
-    return FileResponse(path, media_type=media_type, headers=headers)
