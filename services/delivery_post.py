@@ -89,18 +89,18 @@ def _media(settings: Settings, key: str | None, name: str) -> MediaFile | None:
 
 
 def _share_url(settings: Settings, session: Session, clip: Clip, variant: ClipVariant | None, channel: str) -> str:
+    """The link this post carries: the share link for (clip, leader or none, channel), so each channel's
+    clicks are counted apart; without a product link, the leader's or the clip's own."""
     buy_url = str((clip.product or {}).get("buy_url") or "") or None
-    if variant is not None:
-        url = share_url_for(
-            settings,
-            clip_id=clip.id,
-            leader_id=variant.leader_id,
-            buy_url=buy_url,
-            session=session,
-            channel=channel,
-        )
-        return url or variant.share_url or clip.share_url or ""
-    return clip.share_url or ""
+    url = share_url_for(
+        settings,
+        clip_id=clip.id,
+        leader_id=variant.leader_id if variant is not None else None,
+        buy_url=buy_url,
+        session=session,
+        channel=channel,
+    )
+    return url or (variant.share_url if variant is not None else None) or clip.share_url or ""
 
 
 def remembered(session: Session, adapter: ChannelAdapter, account: str, media: list[MediaFile]) -> dict[str, str]:

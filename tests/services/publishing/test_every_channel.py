@@ -1,0 +1,128 @@
+"""Every channel through the real publishing engine, against its local stand-in (which checks the service's
+documented payload and signature): a publication reaches ``sent``; a throttle is honoured (nothing is sent
+before the wait the channel asked for); a 5xx is retried; a stall after the post left is ``unknown`` and
+never sent again."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from liveslice.standins import Fault, StandIn
+from liveslice.standins.dingtalk import DingTalkStandIn
+from liveslice.standins.discord import DiscordStandIn
+from liveslice.standins.feishu import FeishuStandIn
+from liveslice.standins.slack import SlackStandIn
+from liveslice.standins.telegram import TelegramStandIn
+from liveslice.standins.webhook import WebhookStandIn
+from liveslice.standins.wecom import WeComStandIn
+from runtime.config import Settings
+from services.publishing import create_publication
+from services.storage import get_storage
+from services.targets import create_target
+from store.db import session_scope
+from store.models import Clip, Publication, utcnow
+from tests.support.publishing import drain, make_clip, new_webhook_secret, publication, run_due
+
+WEBHOOK_SECRET = new_webhook_secret()
+Setup = Callable[[], tuple[StandIn, Callable[[StandIn], dict[str, str]]]]
+
+CHANNELS: dict[str, Setup] = {
+    "wecom": lambda: (WeComStandIn(), lambda s: s.target_config()),  # type: ignore[attr-defined]
+    "feishu": lambda: (FeishuStandIn(secret="feishu-signing-secret"), lambda s: s.target_config()),  # type: ignore[attr-defined]
+    "dingtalk": lambda: (DingTalkStandIn(secret="SECdingtalk-secret"), lambda s: s.target_config()),  # type: ignore[attr-defined]
+    "telegram": lambda: (
+        TelegramStandIn(),
+        lambda s: {"bot_token": s.token, "chat_id": "-1001", "api_base": s.base_url},  # type: ignore[attr-defined]
+    ),
+    "slack": lambda: (SlackStandIn(), lambda s: {"webhook_url": s.webhook_url}),  # type: ignore[attr-defined]
+    "discord": lambda: (DiscordStandIn(), lambda s: {"webhook_url": s.webhook_url}),  # type: ignore[attr-defined]
+    "webhook": lambda: (
+        WebhookStandIn(secret=WEBHOOK_SECRET),
+        lambda s: {"url": s.url, "secret": WEBHOOK_SECRET},  # type: ignore[attr-defined]
+    ),
+}
+
+
+@pytest.fixture(params=sorted(CHANNELS))
+def channel(request: pytest.FixtureRequest) -> Iterator[tuple[str, StandIn, dict[str, str]]]:
+    standin, config = CHANNELS[request.param]()
+    with standin:
+        yield request.param, standin, config(standin)
+
+
+def _publication(settings: Settings, channel: str, config: dict[str, Any], video: Path) -> str:
+    clip_id = make_clip(settings)
+    with session_scope(settings.database_url) as session:
+        clip = session.get(Clip, clip_id)
+        assert clip is not None and clip.video_key
+        shutil.copyfile(video, get_storage(settings).local_path(clip.video_key))  # a real MP4 for uploads
+        target = create_target(settings, session, channel=channel, name=f"{channel} group", config=config)
+        session.flush()
+        return create_publication(settings, session, clip_id=clip_id, target_id=target.id).id
+
+
+def _due_now(settings: Settings, publication_id: str) -> None:
+    """As if the wait had passed (the channel's own wait can be minutes: DingTalk silences for 10)."""
+    with session_scope(settings.database_url) as session:
+        session.execute(update(Publication).where(Publication.id == publication_id).values(due_at=utcnow()))
+
+
+def test_reaches_sent(settings: Settings, channel: tuple[str, StandIn, dict[str, str]], small_mp4: Path) -> None:
+    name, standin, config = channel
+    pub_id = _publication(settings, name, config, small_mp4)
+    drain(settings, [pub_id])
+    row = publication(settings, pub_id)
+    assert row.status == "sent", row.last_error
+    assert standin.posts and row.caption and row.attempts == 1
+
+
+def test_a_throttle_is_honoured(
+    settings: Settings, channel: tuple[str, StandIn, dict[str, str]], small_mp4: Path
+) -> None:
+    name, standin, config = channel
+    pub_id = _publication(settings, name, config, small_mp4)
+    standin.fail_next(Fault.THROTTLE, retry_after=3)
+    before = utcnow()
+    run_due(settings)
+    row = publication(settings, pub_id)
+    assert row.status == "retrying" and row.error_code == "rate_limited" and not standin.posts
+    assert row.due_at is not None and row.due_at.replace(tzinfo=before.tzinfo) >= before + timedelta(seconds=2.9)
+    run_due(settings)  # not due yet: nothing goes out
+    assert publication(settings, pub_id).status == "retrying" and not standin.posts
+    _due_now(settings, pub_id)
+    assert drain(settings, [pub_id]) == {pub_id: "sent"}
+
+
+def test_a_5xx_is_retried(settings: Settings, channel: tuple[str, StandIn, dict[str, str]], small_mp4: Path) -> None:
+    name, standin, config = channel
+    pub_id = _publication(settings, name, config, small_mp4)
+    standin.fail_next(Fault.ERROR, status=502)
+    run_due(settings)
+    assert publication(settings, pub_id).status == "retrying" and not standin.posts
+    _due_now(settings, pub_id)
+    assert drain(settings, [pub_id]) == {pub_id: "sent"}
+    assert publication(settings, pub_id).attempts == 2
+
+
+def test_a_timeout_after_sending_never_posts_twice(
+    settings: Settings, channel: tuple[str, StandIn, dict[str, str]], small_mp4: Path
+) -> None:
+    name, standin, config = channel
+    pub_id = _publication(settings, name, config, small_mp4)
+    standin.fail_next(Fault.STALL, stall=2.0)
+    run_due(settings, request_timeout=0.5)
+    row = publication(settings, pub_id)
+    assert row.status == "unknown", (row.status, row.last_error)
+    posted = len(standin.posts)
+    assert posted >= 1  # the stand-in took the post; only the answer was lost
+    _due_now(settings, pub_id)
+    for _ in range(3):
+        run_due(settings, request_timeout=0.5)
+    assert publication(settings, pub_id).status == "unknown" and len(standin.posts) == posted
