@@ -193,13 +193,19 @@ def mark_ready(clip: Clip, **fields: Any) -> None:
 
 
 def replace_variants(session: Session, *, clip: Clip, variants: Sequence[VariantFiles]) -> list[str]:
-    """Make ``variants`` the clip's set (upsert by leader id); returns the storage keys of dropped ones."""
+    """Make ``variants`` the clip's set (upsert by leader id); returns the storage keys of dropped files.
+
+    An approved clip keeps the leaders it was given even when they are not in this render: their rows stay
+    (the grant), their files, made from the old base, go, and render again on first request."""
     wanted = {v.leader_id: v for v in variants}
     dropped: list[str] = []
     for row in list(clip.variants):
         if row.leader_id not in wanted:
             dropped += [key for key in (row.video_key, row.poster_key) if key]
-            clip.variants.remove(row)
+            if clip.review_status == "approved":
+                row.video_key = row.poster_key = row.size_bytes = row.job_id = None
+            else:
+                clip.variants.remove(row)
     existing = {row.leader_id: row for row in clip.variants}
     for leader_id, files in wanted.items():
         found = existing.get(leader_id)
