@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from distribution.channels.base import Delivered, HttpRequest, HttpResponse
-from distribution.errors import ChannelUnavailable
+from distribution.errors import ChannelUnavailable, DeliveryError
 from runtime.config import Settings
 from services.rate_limits import acquire
 
@@ -70,13 +70,15 @@ def _send(client: httpx.Client, request: HttpRequest, timeout: float) -> HttpRes
     return HttpResponse(status, dict(response.headers), response.content)
 
 
-def _rate(settings: Settings, prepared: Prepared, first: bool) -> None:
+def _rate(settings: Settings, prepared: Prepared, first: bool, posted: bool) -> None:
+    """Wait for the account's rate. Before anything is visible a long wait defers the whole publication;
+    once part of the post is visible the rest waits here (starting again later would post that part twice)."""
     while True:
         decision = acquire(settings, prepared.channel, prepared.account)
         if decision.allowed:
             return
         wait = decision.retry_at - time.time()
-        if first or wait > MAX_INLINE_WAIT:
+        if first or (wait > MAX_INLINE_WAIT and not posted):
             raise Deferred(decision.retry_at)
         time.sleep(max(0.0, wait))
 
@@ -89,23 +91,35 @@ def run_exchange(settings: Settings, prepared: Prepared, *, timeout_cap: float |
     except StopIteration as stop:
         delivered: Delivered = stop.value
         return delivered
-    first = True
+    first, posted = True, False  # posted: a posting request of this exchange was answered and accepted
     with httpx.Client(follow_redirects=False) as client:
         while True:
-            _rate(settings, prepared, first)
+            _rate(settings, prepared, first, posted)
             first = False
             timeout = min(request.timeout, timeout_cap) if timeout_cap else request.timeout
             try:
                 response = _send(client, request, timeout)
             except CONNECT_ERRORS as exc:
-                raise NeverLeft(f"{request.label}: could not connect ({type(exc).__name__})") from None
+                raise _after(posted, NeverLeft(f"{request.label}: could not connect ({type(exc).__name__})")) from None
             except httpx.TransportError as exc:  # read/write timeouts, dropped connections, protocol errors
                 what = f"{request.label}: {type(exc).__name__} after the request was sent"
                 if request.posts:
                     raise OutcomeUnknown(what) from None
-                raise NeverLeft(what) from None
+                raise _after(posted, NeverLeft(what)) from None
             try:
-                request = exchange.send(response)
+                next_request = exchange.send(response)
             except StopIteration as stop:
                 delivered = stop.value
                 return delivered
+            except DeliveryError as exc:
+                raise _after(posted, exc) from None
+            posted = posted or request.posts
+            request = next_request
+
+
+def _after(posted: bool, exc: DeliveryError) -> Exception:
+    """An error that would be retried is final once part of the post is visible: retrying would post that
+    part again, so a person checks the group instead (``unknown``)."""
+    if posted and exc.retryable:
+        return OutcomeUnknown(f"part of the post went out, then: {exc}")
+    return exc

@@ -126,3 +126,18 @@ def test_a_timeout_after_sending_never_posts_twice(
     for _ in range(3):
         run_due(settings, request_timeout=0.5)
     assert publication(settings, pub_id).status == "unknown" and len(standin.posts) == posted
+
+
+def test_a_failure_after_part_of_a_post_went_out_is_never_retried(settings: Settings, small_mp4: Path) -> None:
+    """WeCom has no video message: the clip goes as a file, then the caption as text. If the text fails
+    after the file is in the group, sending it all again would post the file twice: a person decides."""
+    with WeComStandIn() as robot:
+        pub_id = _publication(settings, "wecom", robot.target_config(), small_mp4)
+        robot.faults.extend([Fault("none"), Fault(Fault.ERROR, status=502)])  # the file passes, the text fails
+        run_due(settings)
+        row = publication(settings, pub_id)
+        assert row.status in ("unknown", "failed") and len(robot.posts) == 1, (row.status, row.last_error)
+        _due_now(settings, pub_id)
+        for _ in range(2):
+            run_due(settings)
+        assert publication(settings, pub_id).status == row.status and len(robot.posts) == 1
