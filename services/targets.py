@@ -3,8 +3,8 @@
 A target's config is checked by its adapter (``check_config``, with ``LIVESLICE_CHANNEL_HOSTS``); secret
 fields are encrypted (:mod:`services.secrets`) and everything else is kept as plain JSON. ``account`` is a
 keyed hash of what the channel's rate limit applies to, so two targets on one robot share one rate.
-A target with a ``leader_id`` is that leader's own group, and a leader's ``communities`` list the ids of
-their targets (kept in step here).
+A target with a ``leader_id`` is that leader's own group (a leader's ``communities`` are the names of the
+groups they run, as typed or imported; their targets are how liveslice reaches those groups).
 """
 
 from __future__ import annotations
@@ -78,20 +78,6 @@ def _check_leader(session: Session, leader_id: str | None) -> None:
         raise InvalidTarget(f"no leader {leader_id!r}: a leader's own group needs an existing leader")
 
 
-def _sync_communities(session: Session, leader_id: str | None) -> None:
-    """A leader's ``communities``: the ids of their targets."""
-    if leader_id is None:
-        return
-    leader = session.get(Leader, leader_id)
-    if leader is None:
-        return
-    session.flush()
-    ids = session.scalars(
-        select(ChannelTarget.id).where(ChannelTarget.leader_id == leader_id).order_by(ChannelTarget.created_at)
-    ).all()
-    leader.communities = list(ids)
-
-
 def create_target(
     settings: Settings,
     session: Session,
@@ -111,7 +97,6 @@ def create_target(
     _store_config(settings, target, clean)
     session.add(target)
     session.flush()
-    _sync_communities(session, leader_id)
     return target
 
 
@@ -164,10 +149,8 @@ def update_target(
 def delete_target(session: Session, target_id: str) -> None:
     """Remove a target and its publications."""
     target = get_target(session, target_id)
-    leader_id = target.leader_id
     session.delete(target)
     session.flush()
-    _sync_communities(session, leader_id)
 
 
 def full_config(settings: Settings, target: ChannelTarget) -> dict[str, str]:
