@@ -165,13 +165,14 @@ def build_post(settings: Settings, publication_id: str, *, send: Send | None) ->
                 if not ready:
                     raise VariantPending(f"the variant of clip {clip.id} for leader {leader.id} is rendering")
                 session.refresh(variant)
-        share_url = _share_url(settings, session, clip, variant, target.type)
-        caption = caption_for(session, clip=clip, channel=target.type, share_url=share_url, leader=leader)
-        publication.caption = caption
         video = _media(settings, variant.video_key if variant else clip.video_key, "video")
         cover = _media(settings, clip.cover_key, "cover")
         poster = _media(settings, (variant.poster_key if variant else None) or clip.poster_key, "poster")
         files = [m for m in (video, cover, poster) if m is not None]
+        # a clip whose product has no shop link still gets a link to tap: the (signed) video itself
+        share_url = _share_url(settings, session, clip, variant, target.type) or (video.url if video else "")
+        caption = caption_for(session, clip=clip, channel=target.type, share_url=share_url, leader=leader)
+        publication.caption = caption
         post = Post(
             publication_id=publication.id,
             idempotency_key=publication.idempotency_key,

@@ -141,3 +141,18 @@ def test_a_failure_after_part_of_a_post_went_out_is_never_retried(settings: Sett
         for _ in range(2):
             run_due(settings)
         assert publication(settings, pub_id).status == row.status and len(robot.posts) == 1
+
+
+def test_a_clip_without_a_shop_link_links_to_its_video(
+    settings: Settings, channel: tuple[str, StandIn, dict[str, str]], small_mp4: Path
+) -> None:
+    name, standin, config = channel
+    pub_id = _publication(settings, name, config, small_mp4)
+    with session_scope(settings.database_url) as session:
+        clip = session.get(Clip, publication(settings, pub_id).clip_id)
+        assert clip is not None
+        clip.product = {"name": "Scarf", "price": "99.00"}  # no buy_url: no share link can be made
+    drain(settings, [pub_id])
+    row = publication(settings, pub_id)
+    assert row.status == "sent", row.last_error
+    assert any("/m/" in str(post) for post in standin.posts)  # the signed video link stands in
