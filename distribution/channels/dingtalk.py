@@ -22,7 +22,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from distribution.channels.base import (
     CaptionLimit,
@@ -34,10 +34,16 @@ from distribution.channels.base import (
     HttpResponse,
     Post,
     check_status,
-    check_url,
     register,
 )
-from distribution.channels.robots import JSON_HEADERS, check_body, check_caption, json_body, query_value
+from distribution.channels.robots import (
+    JSON_HEADERS,
+    check_body,
+    check_caption,
+    check_robot_url,
+    json_body,
+    query_value,
+)
 from distribution.errors import ChannelRejected, ChannelThrottled, ChannelUnavailable, InvalidChannelConfig
 
 SEND_PATH = "/robot/send"
@@ -83,15 +89,14 @@ class DingTalkChannel(ChannelAdapter):
 
     @classmethod
     def validate(cls, config: dict[str, str], *, extra_hosts: Sequence[str]) -> None:
-        url = check_url(
-            cls.type, "webhook_url", config["webhook_url"], hosts=cls.official_hosts, extra_hosts=extra_hosts
+        check_robot_url(
+            cls.type,
+            config["webhook_url"],
+            hosts=cls.official_hosts,
+            extra_hosts=extra_hosts,
+            path=SEND_PATH,
+            param="access_token",
         )
-        if urlsplit(url).path != SEND_PATH:
-            raise InvalidChannelConfig(
-                f"dingtalk: config.webhook_url must be the robot's address ending in {SEND_PATH}?access_token=…"
-            )
-        if not query_value(url, "access_token"):
-            raise InvalidChannelConfig("dingtalk: config.webhook_url has no access_token (…/robot/send?access_token=…)")
         secret = config.get("secret")
         if secret is not None and not secret.startswith("SEC"):
             raise InvalidChannelConfig("dingtalk: config.secret must be the robot's 加签 secret, which starts with SEC")

@@ -6,11 +6,12 @@ sent, and the error a second message gets when the first one is already visible.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from distribution.channels.base import CaptionLimit
-from distribution.errors import ChannelRejected, DeliveryError
+from distribution.channels.base import CaptionLimit, check_url
+from distribution.errors import ChannelRejected, DeliveryError, InvalidChannelConfig
 
 #: Headers of a JSON body sent as bytes (``HttpRequest.content``).
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
@@ -53,6 +54,21 @@ def query_value(url: str, name: str) -> str:
     """The last value of the query parameter ``name`` in ``url`` ("" if absent)."""
     values = parse_qs(urlsplit(url).query, keep_blank_values=True).get(name)
     return values[-1].strip() if values else ""
+
+
+def check_robot_url(
+    channel: str, url: str, *, hosts: Sequence[str], extra_hosts: Sequence[str], path: str, param: str
+) -> str:
+    """A group robot's webhook address: on its service's host (or an extra one), at ``path``, with ``param``
+    (the robot's key or token) in the query."""
+    url = check_url(channel, "webhook_url", url, hosts=hosts, extra_hosts=extra_hosts)
+    if urlsplit(url).path != path:
+        raise InvalidChannelConfig(
+            f"{channel}: config.webhook_url must be the robot's address ending in {path}?{param}=…"
+        )
+    if not query_value(url, param):
+        raise InvalidChannelConfig(f"{channel}: config.webhook_url has no {param} (…{path}?{param}=…)")
+    return url
 
 
 def partial_post(channel: str, sent: str, failed: str, error: DeliveryError) -> ChannelRejected:

@@ -39,16 +39,22 @@ from distribution.channels.base import (
     Post,
     UploadPart,
     check_status,
-    check_url,
     register,
 )
-from distribution.channels.robots import JSON_HEADERS, check_caption, cut_bytes, json_body, partial_post, query_value
+from distribution.channels.robots import (
+    JSON_HEADERS,
+    check_caption,
+    check_robot_url,
+    cut_bytes,
+    json_body,
+    partial_post,
+    query_value,
+)
 from distribution.errors import (
     ChannelRejected,
     ChannelThrottled,
     ChannelUnavailable,
     DeliveryError,
-    InvalidChannelConfig,
 )
 
 SEND_PATH = "/cgi-bin/webhook/send"
@@ -90,15 +96,14 @@ class WeComChannel(ChannelAdapter):
 
     @classmethod
     def validate(cls, config: dict[str, str], *, extra_hosts: Sequence[str]) -> None:
-        url = check_url(
-            cls.type, "webhook_url", config["webhook_url"], hosts=cls.official_hosts, extra_hosts=extra_hosts
+        check_robot_url(
+            cls.type,
+            config["webhook_url"],
+            hosts=cls.official_hosts,
+            extra_hosts=extra_hosts,
+            path=SEND_PATH,
+            param="key",
         )
-        if urlsplit(url).path != SEND_PATH:
-            raise InvalidChannelConfig(
-                f"wecom: config.webhook_url must be the robot's address ending in {SEND_PATH}?key=…"
-            )
-        if not query_value(url, "key"):
-            raise InvalidChannelConfig("wecom: config.webhook_url has no key (…/webhook/send?key=…)")
 
     @property
     def key(self) -> str:
