@@ -210,7 +210,12 @@ def login_submit(
     if row is None:
         error = "unknown" if secret else "missing"  # the template words it in the reader's language
         return render(request, "login.html", {"next": safe_next(next_url), "error": error}, status_code=401)
-    response = RedirectResponse(safe_next(next_url), status_code=303)
+    return signed_in(request, secret, safe_next(next_url))
+
+
+def signed_in(request: Request, secret: str, to: str) -> RedirectResponse:
+    """A 303 to ``to`` that keeps the key in the HttpOnly, SameSite=Strict login cookie."""
+    response = RedirectResponse(to, status_code=303)
     response.set_cookie(
         KEY_COOKIE,
         secret,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import KEY_COOKIE, SessionDep, SettingsDep, presented_key
 from api.routers.clips import media_url
-from api.routers.pages import COOKIE_MAX_AGE, render
+from api.routers.pages import render, signed_in
 from runtime.config import Settings
 from services.clip_requests import InvalidClipRequest, share_url_for
 from store import keys as key_store
@@ -153,17 +153,7 @@ def portal_login(request: Request, session: SessionDep, key: Annotated[str, Form
         return render(request, "portal_login.html", {"error": error}, status_code=401, chinese=True)
     if row.role != "leader":
         return _not_a_leader(request, row)
-    response = RedirectResponse(PORTAL, status_code=303)
-    response.set_cookie(
-        KEY_COOKIE,
-        secret,
-        max_age=COOKIE_MAX_AGE,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-    return response
+    return signed_in(request, secret, PORTAL)
 
 
 @router.post("/portal/logout")
