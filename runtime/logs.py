@@ -124,8 +124,13 @@ def configure_logging(
         level = logging.DEBUG if root.level == logging.DEBUG else settings.log_level
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in SECRET_URL_LOGGERS:  # they log request URLs, and a channel's URL holds its key or token
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler
 
+
+#: Libraries whose INFO/DEBUG lines carry full request URLs (a WeCom robot key, a Telegram bot token).
+SECRET_URL_LOGGERS = ("httpx", "httpcore")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Any]

@@ -156,3 +156,21 @@ def test_a_clip_without_a_shop_link_links_to_its_video(
     row = publication(settings, pub_id)
     assert row.status == "sent", row.last_error
     assert any("/m/" in str(post) for post in standin.posts)  # the signed video link stands in
+
+
+def test_no_log_line_carries_a_bot_token_or_robot_key(
+    settings: Settings, small_mp4: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from runtime.logs import configure_logging
+
+    configure_logging(settings, level="DEBUG")
+    with TelegramStandIn() as bot, WeComStandIn() as robot, caplog.at_level("DEBUG"):
+        ids = [
+            _publication(
+                settings, "telegram", {"bot_token": bot.token, "chat_id": "-1001", "api_base": bot.base_url}, small_mp4
+            ),
+            _publication(settings, "wecom", robot.target_config(), small_mp4),
+        ]
+        assert set(drain(settings, ids).values()) == {"sent"}
+    assert caplog.records  # the run logged
+    assert bot.token not in caplog.text and robot.key not in caplog.text
