@@ -75,6 +75,12 @@ def test_every_script_loads_and_runs_in_chromium(
         job_id = process.id
     page.goto(f"{live_server.url}/jobs/{job_id}")
     page.wait_for_load_state("load")
+    page.goto(f"{live_server.url}/targets")  # publishing.js: only the chosen channel type's fields show
+    page.select_option("#target-type", "telegram")
+    assert page.is_visible('input[name="config.telegram.bot_token"]')
+    assert page.is_hidden('input[name="config.wecom.webhook_url"]')
+    page.goto(f"{live_server.url}/publications")
+    page.wait_for_load_state("load")
     page.goto(f"{live_server.url}/portal/login")  # the leader portal, with a leader's key
     page.fill("#key", issue_key("leader", "ann", leader_id="ann"))  # type: ignore[call-arg]
     page.click("form.p-form [type=submit]")
