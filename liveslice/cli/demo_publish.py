@@ -143,7 +143,7 @@ def _rows(settings: Settings, ids: list[str]) -> list[DemoPublication]:
                     publication.last_error,
                 )
             )
-        return rows
+        return sorted(rows, key=lambda row: (row.clip_id, row.leader_id))
 
 
 def _print(console: Console, rows: list[DemoPublication], standins: dict[str, StandIn]) -> None:
