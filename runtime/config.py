@@ -104,6 +104,22 @@ class Settings(BaseSettings):
     media_url_seconds: int = Field(
         7 * 24 * 3600, ge=60, description="Lifetime of the signed public media URLs sent to channels."
     )
+    sales_webhook_secrets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Standard Webhooks secrets (whsec_..., comma separated) that sign POST /api/sales/webhook; "
+        "any one verifies, so they rotate. Empty: the sales webhook is off.",
+    )
+    attribution_window_days: int = Field(7, ge=1, le=365, description="How long after a click or scan a sale counts.")
+    attribution_model: Literal["last_click", "first_click"] = Field(
+        "last_click", description="Which click in the window a sale is credited to, when the shop sent no click id."
+    )
+    binding_mode: Literal["first", "last"] = Field(
+        "first", description="Customer binding: the first leader keeps the customer ('first'), or the last click wins."
+    )
+    binding_days: int = Field(30, ge=0, description="How long a customer stays bound to a leader (0: for good).")
+    commission_freeze_days: int = Field(
+        7, ge=0, description="Days a commission stays pending (the refund window) before it can be paid out."
+    )
     metrics_token: str = Field(
         "", description="Bearer token for /metrics from other hosts; empty: /metrics answers loopback clients only."
     )
@@ -123,7 +139,14 @@ class Settings(BaseSettings):
             rates[channel.strip().lower()] = rate.strip()
         return rates
 
-    @field_validator("import_roots", "allowed_image_hosts", "encryption_keys", "channel_hosts", mode="before")
+    @field_validator(
+        "import_roots",
+        "allowed_image_hosts",
+        "encryption_keys",
+        "channel_hosts",
+        "sales_webhook_secrets",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

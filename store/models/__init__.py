@@ -7,6 +7,7 @@ from store.models.distribution import CaptionTemplate, ChannelMedia, ChannelTarg
 from store.models.highlights import Analysis, HighlightRow
 from store.models.jobs import Job
 from store.models.leaders import ApiKey, Leader
+from store.models.ledger import CommissionRate, LedgerEntry, PayoutBatch, WeightPreset
 from store.models.recordings import (
     ChatEvent,
     Recording,
@@ -16,24 +17,34 @@ from store.models.recordings import (
     TranscriptCue,
     Upload,
 )
+from store.models.sales import Attribution, Click, CustomerBinding, Sale, SaleEvent, SaleLine, WebhookReceipt
 
 __all__ = [
     "Analysis",
     "ApiKey",
+    "Attribution",
     "Base",
     "CaptionTemplate",
     "ChannelMedia",
     "ChannelTarget",
     "ChatEvent",
+    "Click",
     "Clip",
     "ClipVariant",
+    "CommissionRate",
+    "CustomerBinding",
     "HighlightRow",
     "Job",
     "Leader",
+    "LedgerEntry",
     "Money",
+    "PayoutBatch",
     "Product",
     "Publication",
     "Recording",
+    "Sale",
+    "SaleEvent",
+    "SaleLine",
     "ShareLink",
     "SideDataImport",
     "StreamOrder",
@@ -41,6 +52,8 @@ __all__ = [
     "TranscriptCue",
     "UTCDateTime",
     "Upload",
+    "WebhookReceipt",
+    "WeightPreset",
     "new_id",
     "utcnow",
 ]
