@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -72,9 +72,11 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def canonical_header(name: str) -> str:
-    """Map a header cell or JSON key to its canonical column name."""
+def canonical_header(name: str, aliases: Mapping[str, str] | None = None) -> str:
+    """Map a header cell or JSON key to its canonical column name (``aliases``, a file kind's own, first)."""
     key = re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").strip().lower())
+    if aliases and key in aliases:
+        return aliases[key]
     return HEADER_ALIASES.get(key, key)
 
 
@@ -205,7 +207,13 @@ def _json_value(value: Any) -> str | None:
     return None
 
 
-def _table_from_jsonl(text: str, filename: str, columns: Sequence[str], problems: ProblemCollector) -> Table:
+def _table_from_jsonl(
+    text: str,
+    filename: str,
+    columns: Sequence[str],
+    problems: ProblemCollector,
+    aliases: Mapping[str, str] | None = None,
+) -> Table:
     known = set(columns)
     unknown: dict[str, None] = {}
     rows: list[Row] = []
@@ -222,7 +230,7 @@ def _table_from_jsonl(text: str, filename: str, columns: Sequence[str], problems
             continue
         values: dict[str, str] = {}
         for key, value in obj.items():
-            name = canonical_header(str(key))
+            name = canonical_header(str(key), aliases)
             if name not in known:
                 unknown.setdefault(str(key))
                 continue
@@ -247,6 +255,7 @@ def _table_from_grid(
     columns: Sequence[str],
     required: Sequence[str],
     problems: ProblemCollector,
+    aliases: Mapping[str, str] | None = None,
 ) -> Table:
     rows_iter = iter((ln, cells) for ln, cells in grid if any(c.strip() for c in cells))
     first = next(rows_iter, None)
@@ -258,7 +267,7 @@ def _table_from_grid(
     mapping: dict[int, str] = {}
     unknown: list[str] = []
     for index, cell in enumerate(header):
-        name = canonical_header(cell)
+        name = canonical_header(cell, aliases)
         if not name:
             continue
         if name not in known:
@@ -303,22 +312,29 @@ def detect_format(data: bytes, filename: str) -> str:
 
 
 def read_table(
-    data: bytes, filename: str, *, columns: Sequence[str], required: Sequence[str], problems: ProblemCollector
+    data: bytes,
+    filename: str,
+    *,
+    columns: Sequence[str],
+    required: Sequence[str],
+    problems: ProblemCollector,
+    aliases: Mapping[str, str] | None = None,
 ) -> Table:
     """Read a CSV/TSV, XLSX or JSONL file into a :class:`Table`.
 
     ``columns`` are the canonical names this kind of file knows (others are ignored
     with a warning); ``required`` must appear in the header (CSV/XLSX). Structural
-    problems are added to ``problems``; fully empty rows are skipped.
+    problems are added to ``problems``; fully empty rows are skipped. ``aliases`` (normalised header ->
+    column) are this kind's own header names, tried before the shared :data:`HEADER_ALIASES`.
     """
     fmt = detect_format(data, filename)
     if fmt == "xlsx":
-        return _table_from_grid(_grid_from_xlsx(data, filename), filename, fmt, columns, required, problems)
+        return _table_from_grid(_grid_from_xlsx(data, filename), filename, fmt, columns, required, problems, aliases)
     text = decode_text(data, filename)
     if fmt == "jsonl" or text.lstrip().startswith(("{", "[")):
         if text.lstrip().startswith("["):
             raise UnsupportedFormatError(f"{filename}: expected JSON Lines (one object per line), not a JSON array")
-        return _table_from_jsonl(text, filename, columns, problems)
+        return _table_from_jsonl(text, filename, columns, problems, aliases)
     grid = _grid_from_csv(text, problems)
     fmt = "tsv" if grid and _is_tab(text) else "csv"
-    return _table_from_grid(grid, filename, fmt, columns, required, problems)
+    return _table_from_grid(grid, filename, fmt, columns, required, problems, aliases)

@@ -49,20 +49,15 @@ def _seconds(sign: str, hours: str, minutes: str, seconds: str, frac: str | None
     return float(-total if sign == "-" else total)
 
 
-def _wall_clock(match: re.Match[str], ctx: TimeContext, raw: str) -> float:
+def _moment(match: re.Match[str], timezone: str, raw: str) -> datetime:
+    """The aware datetime of a :data:`_WALL` match (no offset: read in ``timezone``)."""
     year, month, day, hour, minute, second, frac, offset = match.groups()
-    if ctx.stream_started_at is None:
-        raise WallClockTimeError(
-            f"{raw!r} is a wall-clock time; this file uses wall-clock times, so the "
-            "recording's stream start time (stream_started_at) must be given at upload "
-            "or import"
-        )
     micro = int((frac or "0").ljust(6, "0"))
     try:
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro)
     except ValueError as exc:
         raise ValueError(f"invalid date/time {raw!r}: {exc}") from exc
-    zone = _zone(ctx.timezone)
+    zone = _zone(timezone)
     if offset:
         iso_offset = "+00:00" if offset.upper() == "Z" else offset
         if len(iso_offset) == 3:
@@ -72,6 +67,18 @@ def _wall_clock(match: re.Match[str], ctx: TimeContext, raw: str) -> float:
         moment = datetime.fromisoformat(f"{moment.isoformat()}{iso_offset}")
     else:
         moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def _wall_clock(match: re.Match[str], ctx: TimeContext, raw: str) -> float:
+    if ctx.stream_started_at is None:
+        raise WallClockTimeError(
+            f"{raw!r} is a wall-clock time; this file uses wall-clock times, so the "
+            "recording's stream start time (stream_started_at) must be given at upload "
+            "or import"
+        )
+    moment = _moment(match, ctx.timezone, raw)
+    zone = _zone(ctx.timezone)
     start = ctx.stream_started_at
     if start.tzinfo is None:
         start = start.replace(tzinfo=zone)
@@ -103,3 +110,14 @@ def parse_offset(value: str, ctx: TimeContext) -> float:
     if match := _WALL.match(raw):
         return _wall_clock(match, ctx, raw)
     raise ValueError(f"invalid time {raw!r} (expected seconds, HH:MM:SS[.mmm], MM:SS[.mmm] or a date and time)")
+
+
+def parse_instant(value: str, timezone: str = "Asia/Shanghai") -> datetime:
+    """An aware datetime from ``YYYY-MM-DD HH:MM[:SS[.fff]]`` (also ``/`` between the date's parts and
+    ``T`` before the time) with an optional offset (``Z``, ``+08:00``, ``+0800``); without one it is the
+    wall clock in ``timezone``. Raises :class:`ValueError` for anything else."""
+    raw = value.strip()
+    match = _WALL.match(raw)
+    if not match:
+        raise ValueError(f"invalid date and time {raw!r} (expected e.g. 2026-11-20 20:15:00 or ISO 8601)")
+    return _moment(match, timezone, raw)
