@@ -9,7 +9,8 @@ The rule (:func:`needs_key`): every ``/api/...`` request needs a live key, excep
 (``OPTIONS``); every other request that may carry a body (POST, PUT, PATCH, DELETE) needs one
 too, except the login and logout forms (the pages' and the portal's). Public GET routes (share links,
 the signed media URLs ``/m/{token}`` sent to channels, pages that redirect to the login, ``/metrics``,
-the docs, static files) are not gated. Role checks stay with the routes.
+the docs, static files) are not gated, nor is the shop's sales webhook (``POST /api/sales/webhook``),
+which proves itself with its Standard Webhooks signature instead. Role checks stay with the routes.
 """
 
 from __future__ import annotations
@@ -36,10 +37,14 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC_FORMS = frozenset({"/login", "/logout", "/portal/login", "/portal/logout"})
 TUS_PREFIX = "/api/uploads/tus"
+#: Body routes that authenticate by a signature over the body instead of a key.
+SIGNED_ROUTES = frozenset({("POST", "/api/sales/webhook")})
 
 
 def needs_key(method: str, path: str) -> bool:
     """Whether a request must present a live key before the app sees it."""
+    if (method, path) in SIGNED_ROUTES:
+        return False
     if path == "/api" or path.startswith("/api/"):
         return not (method == "OPTIONS" and path.startswith(TUS_PREFIX))
     return method in BODY_METHODS and path not in PUBLIC_FORMS

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 #: UploadTooLarge(TooLarge, IngestError)``), so a kind outranks the domain root's default below it.
 STATUS: dict[type[Exception], int] = {
     service.InvalidRequest: status.HTTP_400_BAD_REQUEST,
+    service.NotAuthenticated: status.HTTP_401_UNAUTHORIZED,
     service.NotPermitted: status.HTTP_403_FORBIDDEN,
     service.NotFound: status.HTTP_404_NOT_FOUND,
     service.Interrupted: status.HTTP_408_REQUEST_TIMEOUT,

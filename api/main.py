@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         publishing_pages,
         recordings,
         review,
+        sales,
         share,
         sidedata,
         targets,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         targets,
         publications,
         publishing_pages,
+        sales,
     )
     for module in routers:
         app.include_router(module.router)

@@ -43,6 +43,12 @@ class InvalidValue(ServiceError):
     code = "invalid"
 
 
+class NotAuthenticated(ServiceError):
+    """The request does not prove who sent it (a bad or stale signature)."""
+
+    code = "not_authenticated"
+
+
 class NotPermitted(ServiceError):
     """The request asks for something this installation does not allow."""
 

@@ -1,0 +1,186 @@
+"""Shop sales, their history and attribution, customer bindings and webhook receipts: queries and writes.
+
+Writes flush and never commit: the caller's transaction holds one delivery (receipt, sale, lines,
+event, attribution, binding, ledger entries) together. Inserts that may race (a receipt, a sale's
+``order_id``) go through a savepoint, so the loser learns it lost instead of failing the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.models import (
+    Attribution,
+    Click,
+    Clip,
+    CustomerBinding,
+    Sale,
+    SaleEvent,
+    SaleLine,
+    ShareLink,
+    WebhookReceipt,
+)
+
+#: The most bindings of one customer read when deciding (newest first; older ones are long superseded).
+BINDINGS_READ = 50
+#: The most clicks of one visitor read as candidates.
+VISITOR_CLICKS_READ = 200
+
+
+def add_receipt(session: Session, webhook_id: str) -> bool:
+    """Note ``webhook_id`` as processed; False when it already was (a replay)."""
+    if session.get(WebhookReceipt, webhook_id) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(WebhookReceipt(webhook_id=webhook_id))
+    except IntegrityError:
+        return False  # the same id is being processed by a concurrent delivery
+    return True
+
+
+def sale_by_order(session: Session, order_id: str, *, lock: bool = False) -> Sale | None:
+    """The sale with the shop's ``order_id`` (row-locked with ``lock`` where the database can)."""
+    query = select(Sale).where(Sale.order_id == order_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def insert_sale(session: Session, sale: Sale, lines: Sequence[SaleLine]) -> bool:
+    """Insert ``sale`` with its lines; False when its ``order_id`` is taken (then nothing was added)."""
+    try:
+        with session.begin_nested():
+            session.add(sale)
+            session.flush()
+            for line in lines:
+                line.sale_id = sale.id
+                session.add(line)
+    except IntegrityError:
+        return False
+    return True
+
+
+def add_event(
+    session: Session, sale: Sale, *, source: str, reference: str | None, at: datetime | None = None
+) -> SaleEvent:
+    """Append the sale's current status and refund to its history."""
+    event = SaleEvent(
+        sale_id=sale.id,
+        source=source,
+        reference=(reference or "")[:200] or None,
+        status=sale.status,
+        refund_amount=sale.refund_amount,
+    )
+    if at is not None:
+        event.at = at
+    session.add(event)
+    session.flush()
+    return event
+
+
+def sale_lines(session: Session, sale_id: str) -> list[SaleLine]:
+    return list(session.scalars(select(SaleLine).where(SaleLine.sale_id == sale_id).order_by(SaleLine.id)))
+
+
+def sale_events(session: Session, sale_id: str) -> list[SaleEvent]:
+    return list(session.scalars(select(SaleEvent).where(SaleEvent.sale_id == sale_id).order_by(SaleEvent.at)))
+
+
+def click_with_link(session: Session, click_id: str) -> tuple[Click, ShareLink] | None:
+    """The click with id ``click_id`` and its link."""
+    row = session.execute(
+        select(Click, ShareLink).join(ShareLink, ShareLink.id == Click.link_id).where(Click.id == click_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def visitor_clicks(session: Session, identity: str, since: datetime, until: datetime) -> list[tuple[Click, ShareLink]]:
+    """A visitor's human clicks (same hashed identity, any link) between ``since`` and ``until``."""
+    rows = session.execute(
+        select(Click, ShareLink)
+        .join(ShareLink, ShareLink.id == Click.link_id)
+        .where(Click.identity == identity, Click.bot.is_(False), Click.at >= since, Click.at <= until)
+        .order_by(Click.at)
+        .limit(VISITOR_CLICKS_READ)
+    ).all()
+    return [(click, link) for click, link in rows]
+
+
+def link_by_code(session: Session, code: str) -> ShareLink | None:
+    """The link with ``code``, disabled or not (a disabled link still names its leader)."""
+    return session.scalars(select(ShareLink).where(ShareLink.code == code)).first()
+
+
+def link(session: Session, link_id: str) -> ShareLink | None:
+    return session.get(ShareLink, link_id)
+
+
+def clip_recording(session: Session, clip_id: str) -> str | None:
+    """The recording a clip was cut from."""
+    return session.scalar(select(Clip.recording_id).where(Clip.id == clip_id))
+
+
+def bindings(session: Session, customer_id: str) -> list[CustomerBinding]:
+    """The customer's bindings, newest first."""
+    query = (
+        select(CustomerBinding)
+        .where(CustomerBinding.customer_id == customer_id)
+        .order_by(CustomerBinding.bound_at.desc())
+        .limit(BINDINGS_READ)
+    )
+    return list(session.scalars(query))
+
+
+def add_binding(
+    session: Session,
+    *,
+    customer_id: str,
+    leader_id: str,
+    bound_at: datetime,
+    expires_at: datetime | None,
+    link_id: str | None,
+) -> CustomerBinding:
+    row = CustomerBinding(
+        customer_id=customer_id, leader_id=leader_id, bound_at=bound_at, expires_at=expires_at, link_id=link_id
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def attribution(session: Session, sale_id: str) -> Attribution | None:
+    return session.scalars(select(Attribution).where(Attribution.sale_id == sale_id)).first()
+
+
+def add_attribution(session: Session, row: Attribution) -> Attribution:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def attributed_sales(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    leader_id: str | None = None,
+) -> list[tuple[Sale, Attribution | None]]:
+    """Sales paid in ``[since, until)`` with their attribution (None: not attributed), oldest first.
+
+    Each sale carries ``amount`` and the cumulative ``refund_amount``: a refund reverses the credit in
+    proportion (``refund_amount / amount`` of it).
+    """
+    query = select(Sale, Attribution).outerjoin(Attribution, Attribution.sale_id == Sale.id).order_by(Sale.paid_at)
+    if since is not None:
+        query = query.where(Sale.paid_at >= since)
+    if until is not None:
+        query = query.where(Sale.paid_at < until)
+    if leader_id is not None:
+        query = query.where(Attribution.leader_id == leader_id)
+    return [(sale, attr) for sale, attr in session.execute(query).all()]
