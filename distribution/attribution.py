@@ -112,9 +112,14 @@ def pick_click(candidates: Iterable[ClickFact], model: Model, *, prefer: str | N
 
 
 def binding_in_force(bindings: Iterable[BindingFact], at: datetime) -> BindingFact | None:
-    """The newest binding made by ``at`` and not expired then."""
-    live = [b for b in bindings if b.bound_at <= at and (b.expires_at is None or b.expires_at > at)]
-    return max(live, key=lambda b: b.bound_at, default=None)
+    """The newest binding made by ``at`` and not expired then (``bindings`` in the order they were made:
+    of two made at the same moment, the later one)."""
+    live = [
+        (b.bound_at, i, b)
+        for i, b in enumerate(bindings)
+        if b.bound_at <= at and (b.expires_at is None or b.expires_at > at)
+    ]
+    return max(live, key=lambda t: (t[0], t[1]))[2] if live else None
 
 
 def decide(

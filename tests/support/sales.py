@@ -77,7 +77,9 @@ def make_link(session: Session, clip_id: str, leader_id: str, channel: str = "we
     """The link of ``leader_id`` (made as a leader row if missing) for ``clip_id`` on ``channel``."""
     if session.get(Leader, leader_id) is None:
         create_leader(session, name=leader_id, leader_id=leader_id)
-    return share_links.get_or_create_link(session, clip_id=clip_id, leader_id=leader_id, channel=channel, target_url=BUY)
+    return share_links.get_or_create_link(
+        session, clip_id=clip_id, leader_id=leader_id, channel=channel, target_url=BUY
+    )
 
 
 def add_click(
