@@ -24,6 +24,7 @@ from store.models import (
     SaleLine,
     ShareLink,
     WebhookReceipt,
+    new_id,
 )
 
 #: The most bindings of one customer read when deciding (newest first; older ones are long superseded).
@@ -32,16 +33,29 @@ BINDINGS_READ = 50
 VISITOR_CLICKS_READ = 200
 
 
-def add_receipt(session: Session, webhook_id: str) -> bool:
-    """Note ``webhook_id`` as processed; False when it already was (a replay)."""
-    if session.get(WebhookReceipt, webhook_id) is not None:
-        return False
+def _insert(session: Session, rows: Sequence[object]) -> bool:
+    """Add ``rows`` in a savepoint; False when a unique key is taken (nothing added then).
+
+    Not on SQLite: pysqlite opens no transaction before the first write, so a SAVEPOINT there would open
+    the outer transaction and its RELEASE commit it. SQLite runs one writer at a time, so the insert goes
+    in plainly (a lost race then fails the whole transaction, which the sender retries)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.add_all(rows)
+        session.flush()
+        return True
     try:
         with session.begin_nested():
-            session.add(WebhookReceipt(webhook_id=webhook_id))
+            session.add_all(rows)
     except IntegrityError:
-        return False  # the same id is being processed by a concurrent delivery
+        return False
     return True
+
+
+def add_receipt(session: Session, webhook_id: str) -> bool:
+    """Note ``webhook_id`` as processed; False when it already was (a replay, maybe concurrent)."""
+    if session.get(WebhookReceipt, webhook_id) is not None:
+        return False
+    return _insert(session, [WebhookReceipt(webhook_id=webhook_id)])
 
 
 def sale_by_order(session: Session, order_id: str, *, lock: bool = False) -> Sale | None:
@@ -54,16 +68,10 @@ def sale_by_order(session: Session, order_id: str, *, lock: bool = False) -> Sal
 
 def insert_sale(session: Session, sale: Sale, lines: Sequence[SaleLine]) -> bool:
     """Insert ``sale`` with its lines; False when its ``order_id`` is taken (then nothing was added)."""
-    try:
-        with session.begin_nested():
-            session.add(sale)
-            session.flush()
-            for line in lines:
-                line.sale_id = sale.id
-                session.add(line)
-    except IntegrityError:
-        return False
-    return True
+    sale.id = sale.id or new_id()
+    for line in lines:
+        line.sale_id = sale.id
+    return _insert(session, [sale, *lines])
 
 
 def add_event(

@@ -120,7 +120,9 @@ def test_first_binding_wins_by_default_and_later_sales_use_it(settings: Settings
     wang, zhao = make_link(session, shop.clip_id, "wang"), make_link(session, shop.clip_id, "zhao")
     session.commit()
     record(settings, session, shop_sale("B-1", share_code=wang.code, customer_id="buyer"))
-    second = record(settings, session, shop_sale("B-2", PAID + timedelta(days=1), share_code=zhao.code, customer_id="buyer"))
+    second = record(
+        settings, session, shop_sale("B-2", PAID + timedelta(days=1), share_code=zhao.code, customer_id="buyer")
+    )
     assert second is not None and second.leader_id == "zhao"  # the share code outranks the binding
     assert bindings(session, "buyer") == [("wang", PAID, PAID + timedelta(days=30))]
     third = record(settings, session, shop_sale("B-3", PAID + timedelta(days=2), customer_id="buyer"))
