@@ -10,6 +10,7 @@ import pytest
 
 from sidedata import TimeContext, parse_side_data
 from sidedata.leaders import parse_leaders
+from sidedata.shop_sales import parse_shop_sales
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMATS = ROOT / "docs" / "FORMATS.md"
@@ -39,6 +40,8 @@ def kind_of(info: str, text: str) -> str:
     names = set(re.split(r"[,\t]", header))
     if names & {"phone", "手机", "手机号"}:
         return "leaders"
+    if names & {"order_id", "订单编号"} and not names & {"ts", "时间"}:
+        return "sales"
     if names & {"sku", "商品编码"} and names & {"name", "商品名称"}:
         return "catalog"
     if "start" in names:
@@ -50,7 +53,7 @@ def kind_of(info: str, text: str) -> str:
 
 def test_every_kind_has_an_example() -> None:
     kinds = {kind_of(info, text) for info, text in examples()}
-    assert kinds == {"catalog", "timeline", "chat", "orders", "transcript", "leaders"}
+    assert kinds == {"catalog", "timeline", "chat", "orders", "transcript", "leaders", "sales"}
 
 
 @pytest.mark.parametrize(("info", "text"), examples(), ids=lambda v: v[:24] if isinstance(v, str) else v)
@@ -60,6 +63,12 @@ def test_examples_import(info: str, text: str) -> None:
         leaders = parse_leaders(text.encode("utf-8"), "leaders.csv").leaders
         assert len(leaders) == len(text.splitlines()) - 1 and all(r.phone for r in leaders)
         assert leaders[-1].recruiter is not None and leaders[-1].recruiter.line == leaders[0].line
+        return
+    if kind == "sales":
+        result = parse_shop_sales(text.encode("gb18030"), "sales.csv")
+        order_ids = {line.split(",")[0] for line in text.splitlines()[1:]}
+        assert [s.order_id for s in result.sales] == sorted(order_ids) and not result.warnings
+        assert sum(len(s.lines) for s in result.sales) == len(text.splitlines()) - 1
         return
     name = {"csv": f"{kind}.csv", "tsv": f"{kind}.tsv", "jsonl": f"{kind}.jsonl", "srt": "transcript.srt"}[info]
     ctx = TimeContext(stream_started_at=START, duration=3600.0)

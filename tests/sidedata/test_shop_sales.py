@@ -10,8 +10,8 @@ import pytest
 
 from sidedata.errors import SideDataImportError
 from sidedata.shop_sales import (
-    ShopSaleLine,
     SaleFactsError,
+    ShopSaleLine,
     is_stale,
     parse_shop_sales,
     settle_status,
