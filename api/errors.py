@@ -19,6 +19,7 @@ from services import errors as service
 from services.ingest import IngestError
 from services.media_urls import MediaLinkError
 from services.publishing import PublicationError
+from services.sales import SalesError
 from services.secrets import SecretsError
 from services.storage.base import KeyNotFound, StorageError, TransientStorageError
 from services.targets import TargetError
@@ -55,6 +56,7 @@ STATUS: dict[type[Exception], int] = {
     SideDataError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     # domain roots: the default for an error of that domain with no kind of its own
     SecretsError: status.HTTP_500_INTERNAL_SERVER_ERROR,
+    SalesError: status.HTTP_500_INTERNAL_SERVER_ERROR,
     TargetError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     PublicationError: status.HTTP_409_CONFLICT,
     MediaLinkError: status.HTTP_404_NOT_FOUND,

@@ -10,6 +10,8 @@ follows from it commit together.
 from __future__ import annotations
 
 import binascii
+import math
+import time
 from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from services.sales import WEBHOOK, SaleOutcome, SalesError, record_sale
 from sidedata.shop_sales import ShopSale
 from store import sales as repo
 
+SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 MAX_WEBHOOK_BYTES = 1024 * 1024
 MAX_WEBHOOK_ID = 200
 TOLERANCE_MINUTES = 5
@@ -67,29 +70,46 @@ def webhooks(settings: Settings) -> list[Webhook]:
     return verifiers
 
 
+def check_headers(settings: Settings, headers: Mapping[str, str]) -> None:
+    """What can be refused before the body is read: the webhook off, signature headers missing, a
+    timestamp that is not a number or more than 5 minutes off. The body's signature is checked by
+    :func:`verify_delivery`."""
+    webhooks(settings)
+    missing = [name for name in SIGNED_HEADERS if not headers.get(name)]
+    if missing:
+        raise WebhookForged(f"unsigned delivery: missing header(s) {', '.join(missing)} (Standard Webhooks)")
+    if len(headers["webhook-id"]) > MAX_WEBHOOK_ID:
+        raise WebhookHeaders(f"webhook-id is longer than {MAX_WEBHOOK_ID} characters")
+    try:
+        sent = float(headers["webhook-timestamp"])
+    except ValueError as exc:
+        raise WebhookForged("webhook-timestamp is not a number of seconds") from exc
+    skew = sent - time.time()
+    if not math.isfinite(skew) or abs(skew) > TOLERANCE_MINUTES * 60:
+        raise _stale("old" if skew < 0 else "far in the future")
+
+
+def _stale(which: str) -> WebhookStale:
+    return WebhookStale(
+        f"webhook-timestamp is too {which}: deliveries must be signed within {TOLERANCE_MINUTES} minutes "
+        "of now (check the sender's clock)"
+    )
+
+
 def verify_delivery(settings: Settings, body: bytes, headers: Mapping[str, str]) -> str:
     """The delivery's ``webhook-id`` once ``body`` is proven to come from the shop and be fresh.
 
     Raises :class:`SalesWebhookOff` (no secret configured), :class:`WebhookStale` (timestamp more than 5
     minutes off), :class:`WebhookForged` (missing headers or no secret's signature matches)."""
-    verifiers = webhooks(settings)
-    wanted = {name: headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
-    missing = [name for name, value in wanted.items() if not value]
-    if missing:
-        raise WebhookForged(f"unsigned delivery: missing header(s) {', '.join(missing)} (Standard Webhooks)")
-    if len(wanted["webhook-id"]) > MAX_WEBHOOK_ID:
-        raise WebhookHeaders(f"webhook-id is longer than {MAX_WEBHOOK_ID} characters")
-    for verifier in verifiers:
+    check_headers(settings, headers)
+    wanted = {name: headers[name] for name in SIGNED_HEADERS}
+    for verifier in webhooks(settings):
         try:
             verifier.verify(body, wanted, json_parse=False)
         except WebhookVerificationError as exc:
             reason = str(exc)
-            if "too old" in reason or "too new" in reason:
-                which = "old" if "too old" in reason else "far in the future"
-                raise WebhookStale(
-                    f"webhook-timestamp is too {which}: deliveries must be signed within "
-                    f"{TOLERANCE_MINUTES} minutes of now (check the sender's clock)"
-                ) from exc
+            if "too old" in reason or "too new" in reason:  # the clock moved on since check_headers
+                raise _stale("old" if "too old" in reason else "far in the future") from exc
             if "Invalid Signature Headers" in reason:
                 raise WebhookForged("webhook-timestamp is not a number of seconds") from exc
             continue  # this secret did not sign it; another may have

@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.deps import SessionDep, SettingsDep, require_roles
 from runtime.config import Settings
 from services.sales import MAX_SALES_FILE_BYTES, attribution_payload, import_sales
-from services.sales_webhook import MAX_WEBHOOK_BYTES, WebhookTooLarge, receive_delivery, verify_delivery
+from services.sales_webhook import (
+    MAX_WEBHOOK_BYTES,
+    SIGNED_HEADERS,
+    WebhookTooLarge,
+    check_headers,
+    receive_delivery,
+    verify_delivery,
+)
 from sidedata.shop_sales import SaleFactsError, ShopSale, ShopSaleLine, settle_status
 from store import sales as repo
 from store.db import get_sessionmaker
@@ -115,9 +122,10 @@ def _deliver(settings: Settings, body: bytes, headers: dict[str, str]) -> dict[s
     "refund is ignored as stale",
 )
 async def sales_webhook(request: Request, settings: SettingsDep) -> dict[str, Any]:
+    headers = {name: request.headers.get(name, "") for name in SIGNED_HEADERS}
+    # no secret: 503; unsigned, forged or stale: 401; too large: 413; bad body: 422 (api/errors.py, FastAPI)
+    check_headers(settings, headers)  # before the body is read
     body = await _bounded_body(request, MAX_WEBHOOK_BYTES)
-    headers = {name: request.headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
-    # no secret: 503; forged or stale: 401; bad body: 422 (api/errors.py and FastAPI)
     return await run_in_threadpool(_deliver, settings, body, headers)
 
 

@@ -184,3 +184,18 @@ def test_a_signed_but_invalid_body_is_422_naming_the_fields(client: TestClient, 
     assert too_much[0]["loc"] == ["body", "refund_amount"]
     assert post(client, b"{not json").status_code == 422
     assert counts(settings)[0] == 0
+
+
+def test_unsigned_and_stale_deliveries_are_refused_before_the_body_is_read(client: TestClient) -> None:
+    pulled = []
+
+    def body() -> Iterator[bytes]:
+        for _ in range(64):
+            pulled.append(1)
+            yield b"\0" * 65536
+
+    unsigned = client.post(URL, content=body(), headers={"content-type": "application/json"})
+    assert unsigned.status_code == 401 and not pulled
+    _body, headers = signed(SECRET, order(), at=datetime.now(UTC) - timedelta(hours=1))
+    stale = client.post(URL, content=body(), headers=headers)
+    assert stale.status_code == 401 and stale.json()["detail"]["code"] == "stale_timestamp" and not pulled
