@@ -151,7 +151,7 @@ def ledger_for(
     entries = [repo.as_entry(row) for row in rows]
     states = rules.derive_states(entries, repo.batches_for(session, entries), now=now or utcnow())
     sale_ids = {row.sale_id for row in rows if row.sale_id}
-    order_ids = dict(session.execute(select(Sale.id, Sale.order_id).where(Sale.id.in_(sale_ids))).tuples().all())
+    order_ids = dict(session.execute(select(Sale.id, Sale.order_id).where(Sale.id.in_(sale_ids))).all())
     return {
         "leader": {"id": leader.id, "name": leader.name},
         "currency": currency,

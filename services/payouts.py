@@ -102,7 +102,7 @@ def batch_lines(session: Session, batch: PayoutBatch) -> list[dict[str, Any]]:
         .join(Leader, Leader.id == LedgerEntry.leader_id)
         .where(LedgerEntry.batch_id == batch.id)
         .order_by(Leader.name, Leader.id)
-    ).tuples()
+    )
     entries, states = entries_and_states(session, utcnow())
     taken: dict[int, int] = {}
     for entry in entries:

@@ -138,7 +138,12 @@ def expected_reversed(earned: int, sale: SaleFacts) -> int:
 
 percent_rates = st.one_of(st.integers(100, 3000), st.integers(0, 3000))
 lines_st = st.lists(
-    st.builds(Line, sku=st.sampled_from(SKUS), quantity=st.integers(1, 5), amount=st.one_of(st.integers(1_000, 50_000), st.integers(0, 50_000))),
+    st.builds(
+        Line,
+        sku=st.sampled_from(SKUS),
+        quantity=st.integers(1, 5),
+        amount=st.one_of(st.integers(1_000, 50_000), st.integers(0, 50_000)),
+    ),
     min_size=1,
     max_size=3,
 )
