@@ -28,6 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys,
         lang,
         leaders,
+        ledger,
+        ledger_pages,
         me,
         media,
         pages,
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         targets,
         publications,
         publishing_pages,
+        ledger,
+        ledger_pages,
     )
     for module in routers:
         app.include_router(module.router)

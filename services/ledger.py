@@ -227,4 +227,5 @@ def set_rates(session: Session, items: Sequence[Mapping[str, Any]]) -> list[dict
             raise InvalidRate(f"rate {index + 1}: no leader {rate.key!r}")
         seen.add((rate.scope, rate.key, rate.level))
         rates.append(rate)
-    return [rate_payload(repo.as_rate(row)) for row in repo.replace_rates(session, rates)]
+    repo.replace_rates(session, rates)
+    return list_rates(session)
