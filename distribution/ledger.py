@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -172,7 +172,7 @@ class Balances:
     earned: int = 0
     reversed: int = 0
     clawed_back: int = 0
-    entries: int = field(default=0)
+    entries: int = 0
 
     @property
     def balance(self) -> int:
@@ -183,17 +183,8 @@ class Balances:
         return max(0, -self.available)
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "pending": self.pending,
-            "available": self.available,
-            "in_payout": self.in_payout,
-            "paid": self.paid,
-            "debt": self.debt,
-            "balance": self.balance,
-            "earned": self.earned,
-            "reversed": self.reversed,
-            "clawed_back": self.clawed_back,
-        }
+        shown = {k: v for k, v in asdict(self).items() if k != "entries"}
+        return {**shown, "debt": self.debt, "balance": self.balance}
 
 
 # --- rates ----------------------------------------------------------------------------------------
@@ -228,8 +219,6 @@ def choose_rate(rates: Iterable[Rate], *, sku: str, leader_id: str, level: int, 
             or rate.key != wanted[rate.scope]
             or (rate.kind == "fixed" and rate.currency != currency)
         ):
-            continue
-        if rate.scope == "product" and not sku:
             continue
         if best is None or SCOPES.index(rate.scope) < SCOPES.index(best.scope):
             best = rate

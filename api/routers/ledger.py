@@ -71,9 +71,7 @@ def my_ledger(session: SessionDep, key: LeaderKey, currency: Currency = "CNY") -
 
 @router.post("/api/payouts", status_code=201, summary="Make a payout batch (roles: admin, merchant)")
 def make_payout(body: PayoutIn, settings: SettingsDep, session: SessionDep, key: MoneyKey) -> dict[str, Any]:
-    batch = payouts.create_payout(
-        settings, session, minimum=body.minimum, currency=body.currency, created_by=key.id
-    )
+    batch = payouts.create_payout(settings, session, minimum=body.minimum, currency=body.currency, created_by=key.id)
     payload = payouts.batch_payload(session, batch)
     session.commit()
     return payload

@@ -74,6 +74,15 @@ def rate_rows(rates: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def posted_rows(form: FormData) -> list[dict[str, Any]]:
+    """The rows of the posted form as they were typed (for reading them, and for showing them again)."""
+    columns = [[str(value) for value in form.getlist(name)] for name in ("scope", "key", "level", "kind", "value")]
+    return [
+        {"scope": scope, "key": key, "level": 2 if level == "2" else 1, "kind": kind, "value": value}
+        for scope, key, level, kind, value in zip(*columns, strict=False)
+    ]
+
+
 def rates_from_form(form: FormData) -> list[dict[str, Any]]:
     """The posted form as rate items for :func:`services.ledger.set_rates` (empty values are skipped)."""
     items: list[dict[str, Any]] = []
@@ -81,18 +90,18 @@ def rates_from_form(form: FormData) -> list[dict[str, Any]]:
         value = str(form.get(name) or "").strip()
         if value:
             items.append({"scope": "default", "level": level, "percent": value})
-    scopes, keys, levels = form.getlist("scope"), form.getlist("key"), form.getlist("level")
-    kinds, values = form.getlist("kind"), form.getlist("value")
-    if len(scopes) > MAX_ROWS:
+    posted = posted_rows(form)
+    if len(posted) > MAX_ROWS:
         raise FormProblem(f"at most {MAX_ROWS} rows")
-    for number, (scope, key, level, kind, value) in enumerate(zip(scopes, keys, levels, kinds, values, strict=False), 1):
-        key, value = str(key).strip(), str(value).strip()
+    for number, row in enumerate(posted, 1):
+        key, value = row["key"].strip(), row["value"].strip()
         if not key and not value:
             continue
         if not key or not value:
-            raise FormProblem(f"row {number}: give both the {'SKU' if scope == 'product' else 'leader'} and the rate")
-        item: dict[str, Any] = {"scope": str(scope), "key": key, "level": 2 if str(level) == "2" else 1}
-        if kind == "fixed":
+            what = "SKU" if row["scope"] == "product" else "leader"
+            raise FormProblem(f"row {number}: give both the {what} and the rate")
+        item: dict[str, Any] = {"scope": row["scope"], "key": key, "level": row["level"]}
+        if row["kind"] == "fixed":
             item["fixed_amount"] = yuan_to_minor(value, f"row {number}")
         else:
             item["percent"] = value
@@ -123,9 +132,7 @@ async def save_commission(request: Request, key: Manager, session: SessionDep, _
         shown = rate_rows(ledger.list_rates(session))
         shown["default_percent"] = str(form.get("default_percent") or "")
         shown["level2_percent"] = str(form.get("level2_percent") or "")
-        posted = zip(*(form.getlist(f) for f in ("scope", "key", "level", "kind", "value")), strict=False)
-        rows = [{"scope": s, "key": k, "level": int(lv) if lv == "2" else 1, "kind": kd, "value": v} for s, k, lv, kd, v in posted]
-        shown["rows"] = rows or shown["rows"]
+        shown["rows"] = posted_rows(form) or shown["rows"]
         context = {**viewer(key), "nav": "commission", "leaders": _leaders(session), "error": str(exc), "saved": False}
         return render(request, "commission.html", {**context, **shown}, status_code=422)
     return RedirectResponse("/commission?saved=1", status_code=303)

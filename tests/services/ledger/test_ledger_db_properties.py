@@ -132,4 +132,4 @@ def test_the_services_keep_the_ledger_the_rules_describe(tmp_path: Path, rates, 
                 assert b.paid + b.in_payout + b.balance == b.earned - b.reversed - b.clawed_back
         confirmed = {row.id: row.confirmed_at for row in session.scalars(select(PayoutBatch))}
         assert {driver.batches[k]: v.confirmed_at for k, v in model.batches.items()} == confirmed
-        assert all(rules.PAYOUT != e.kind or e.amount < 0 for e in model.entries)
+        assert all(e.kind != rules.PAYOUT or e.amount < 0 for e in model.entries)
