@@ -1,5 +1,5 @@
-"""The ledger services on a migrated database: commissions from attributed sales, reversals and clawbacks,
-payouts with a minimum, confirmation, the finance CSV, balances and rates."""
+"""The ledger services on a migrated database (SQLite and PostgreSQL): commissions from attributed sales,
+reversals and clawbacks, payouts with a minimum, confirmation, the finance CSV, balances and rates."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,10 +18,19 @@ from services import ledger, payouts
 from services.ledger import InvalidRate, PayoutConflict
 from store.db import get_sessionmaker
 from store.models import LedgerEntry
+from tests.conftest import make_settings
 from tests.support.ledger_db import add_leader, add_sale, refund_sale
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 AFTER_FREEZE = T0 + timedelta(days=8)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Every test here runs on SQLite and on PostgreSQL (row locks, sequences)."""
+    if request.param == "sqlite":
+        return make_settings(tmp_path)
+    return make_settings(tmp_path, database_url=request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
