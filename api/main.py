@@ -28,6 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys,
         lang,
         leaders,
+        ledger,
+        ledger_pages,
         me,
         media,
         pages,
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         publications,
         publishing_pages,
         sales,
+        ledger,
+        ledger_pages,
     )
     for module in routers:
         app.include_router(module.router)

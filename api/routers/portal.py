@@ -4,7 +4,8 @@ A leader signs in with their key (the same HttpOnly ``liveslice_key`` cookie as 
 only the approved clips given to them (:func:`store.approvals.clips_for_leader`): their own video (their QR
 on the end card) playing inline, their poster as a plain image (long-press saves it), the caption with their
 share link and a Copy button, and a Download button. WeChat's and WeCom's in-app browsers block downloads, so
-there the button gives way to a hint on opening the page in the system browser. Chinese by default.
+there the button gives way to a hint on opening the page in the system browser. Above the clips, once they
+have earned something, their commission balances (pending, available, paid, debt). Chinese by default.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from api.deps import KEY_COOKIE, SessionDep, SettingsDep, presented_key
 from api.routers.clips import media_url
 from api.routers.pages import render, signed_in
 from runtime.config import Settings
+from services import ledger
 from services.clip_requests import InvalidClipRequest, share_url_for
+from services.payouts import fmt_amount
 from store import keys as key_store
 from store import share_links
 from store.approvals import clips_for_leader
@@ -129,8 +132,16 @@ def portal_page(request: Request, session: SessionDep, settings: SettingsDep) ->
         return _not_a_leader(request, key)
     leader = session.get(Leader, key.leader_id) if key.leader_id else None
     clips = portal_clips(settings, session, leader.id) if leader is not None else []
+    earnings = ledger.balances(session, leader.id) if leader is not None else None
     session.commit()  # share links made on this first view
-    context = {"leader": leader, "key": key, "clips": clips, "in_app": in_app_browser(request)}
+    context = {
+        "leader": leader,
+        "key": key,
+        "clips": clips,
+        "in_app": in_app_browser(request),
+        "earnings": earnings if earnings is not None and earnings.entries else None,
+        "money": fmt_amount,
+    }
     return render(request, "portal.html", context, chinese=True)
 
 
