@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clip_media,
         clip_pages,
         clips,
+        dashboard,
         health,
         highlights,
         job_pages,
@@ -35,10 +36,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         publications,
         publishing_pages,
         recordings,
+        reports,
         review,
         share,
         sidedata,
         targets,
+        tuning,
         tus,
         uploads,
     )
@@ -81,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         targets,
         publications,
         publishing_pages,
+        reports,
+        tuning,
+        dashboard,
     )
     for module in routers:
         app.include_router(module.router)

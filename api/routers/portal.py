@@ -10,7 +10,7 @@ there the button gives way to a hint on opening the page in the system browser. 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -18,9 +18,12 @@ from sqlalchemy.orm import Session
 
 from api.deps import KEY_COOKIE, SessionDep, SettingsDep, presented_key
 from api.routers.clips import media_url
+from api.report_charts import money
 from api.routers.pages import render, signed_in
 from runtime.config import Settings
 from services.clip_requests import InvalidClipRequest, share_url_for
+from services.report_period import period
+from services.reports import leader_summary
 from store import keys as key_store
 from store import share_links
 from store.approvals import clips_for_leader
@@ -103,6 +106,15 @@ def portal_clips(settings: Settings, session: Session, leader_id: str) -> list[P
     return items
 
 
+def portal_sales(settings: Settings, session: Session, leader_id: str) -> dict[str, Any]:
+    """The leader's own numbers over the last 30 days (in the server's zone): scans, clicks, orders, GMV."""
+    span = period(None, None, None, default_tz=settings.timezone)
+    rows = leader_summary(session, leader_id=leader_id, span=span)
+    counts = {name: sum(getattr(row, name) for row in rows) for name in ("scans", "clicks", "orders")}
+    gmv = [(row.currency, money(row.gmv, row.currency)) for row in rows if row.gmv]
+    return {**counts, "gmv": gmv, "days": (span.end - span.start).days + 1}
+
+
 def _signed_in(request: Request, session: Session) -> ApiKey | None:
     secret = presented_key(request)
     return key_store.authenticate(session, secret) if secret else None
@@ -131,6 +143,7 @@ def portal_page(request: Request, session: SessionDep, settings: SettingsDep) ->
     clips = portal_clips(settings, session, leader.id) if leader is not None else []
     session.commit()  # share links made on this first view
     context = {"leader": leader, "key": key, "clips": clips, "in_app": in_app_browser(request)}
+    context["sales"] = portal_sales(settings, session, leader.id) if leader is not None else None
     return render(request, "portal.html", context, chinese=True)
 
 

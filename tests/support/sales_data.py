@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,8 @@ from store.models import (
     SaleLine,
     ShareLink,
 )
+
+DAY = datetime(2024, 5, 10, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 
 
 def leader(session: Session, leader_id: str, name: str | None = None) -> str:
@@ -177,3 +179,49 @@ def sale(
         )
     session.flush()
     return MadeSale(row.id, order_id)
+
+
+def shop(session: Session) -> dict[str, str]:
+    """Two clips (tea, cups) of one recording shared by Ann on WeCom and Telegram and by Bo directly, on
+    :data:`DAY`: traffic with bots, sales with a refund, commissions, a cancelled and an unattributed sale."""
+    ann, bo = leader(session, "ann", "安团长"), leader(session, "bo", "Bo")
+    rec = recording(session, "春季直播")
+    product(session, "TEA", "龙井茶")
+    product(session, "CUP", "茶杯")
+    tea = clip(session, rec, sku="TEA", title="Tea clip")
+    cups = clip(session, rec, sku="CUP")
+    tea_ann = link(session, tea, ann, "wecom")
+    tea_bo = link(session, tea, bo, None)
+    cups_ann = link(session, cups, ann, "telegram")
+    # tea via Ann: 3 unique clicks, 1 repeat click, 2 scans; bots: 2 previews, one HEAD; none counted
+    clicks(session, tea_ann, DAY, count=3)
+    clicks(session, tea_ann, DAY, unique=False)
+    clicks(session, tea_ann, DAY, kind="scan", count=2)
+    clicks(session, tea_ann, DAY, bot="preview:wecom", count=2)
+    clicks(session, tea_ann, DAY, bot="head", method="HEAD")
+    clicks(session, tea_bo, DAY, kind="scan")
+    clicks(session, cups_ann, DAY, count=2)
+    # a click out of range (the day before in Shanghai)
+    clicks(session, cups_ann, datetime(2024, 5, 9, 15, 0, tzinfo=UTC), count=5)
+    # tea via Ann: a 99.00 sale, 10.00 refunded: commission 9.90 to Ann, 0.99 to Bo (level 2), reversal -1.00
+    sale(
+        session,
+        tea_ann,
+        DAY,
+        lines=[("TEA", 1, 9900)],
+        refund=1000,
+        status="partially_refunded",
+        commissions=[(ann, "commission", 1, 990), (bo, "commission", 2, 99), (ann, "reversal", 1, -100)],
+    )
+    # cups via Ann: 100.00 over two lines (cups 60, tea 40), commission 10.00 then clawed back 2.00, paid out (ignored)
+    sale(
+        session,
+        cups_ann,
+        DAY,
+        lines=[("CUP", 2, 6000), ("TEA", 1, 4000)],
+        commissions=[(ann, "commission", 1, 1000), (ann, "clawback", 1, -200), (ann, "payout", 1, -800)],
+    )
+    sale(session, tea_ann, DAY, status="cancelled", commissions=[(ann, "commission", 1, 500)])
+    sale(session, tea_bo, DAY, attributed=False)  # no attribution: not counted
+    sale(session, tea_bo, DAY, lines=[("TEA", 1, 1500)], currency="USD")
+    return {"tea": tea, "cups": cups, "rec": rec}

@@ -6,15 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy.orm import Session
 
 from runtime.config import Settings
 from services import reports
 from services.report_period import InvalidReport, period
 from store.db import session_scope
 from tests.support import sales_data as data
-
-DAY = datetime(2024, 5, 10, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 
 
 def shanghai(start: str, end: str | None = None) -> reports.Period:
@@ -25,51 +22,7 @@ def shanghai(start: str, end: str | None = None) -> reports.Period:
 def shop(settings: Settings) -> dict[str, str]:
     """Two clips (tea, cups) shared by Ann on WeCom and Telegram and by Bo directly, with traffic and sales."""
     with session_scope(settings.database_url) as session:
-        return _shop(session)
-
-
-def _shop(session: Session) -> dict[str, str]:
-    ann, bo = data.leader(session, "ann", "安团长"), data.leader(session, "bo", "Bo")
-    rec = data.recording(session, "春季直播")
-    data.product(session, "TEA", "龙井茶")
-    data.product(session, "CUP", "茶杯")
-    tea = data.clip(session, rec, sku="TEA", title="Tea clip")
-    cups = data.clip(session, rec, sku="CUP")
-    tea_ann = data.link(session, tea, ann, "wecom")
-    tea_bo = data.link(session, tea, bo, None)
-    cups_ann = data.link(session, cups, ann, "telegram")
-    # tea via Ann: 3 unique clicks, 1 repeat click, 2 scans; bots: 2 previews, one HEAD; none counted
-    data.clicks(session, tea_ann, DAY, count=3)
-    data.clicks(session, tea_ann, DAY, unique=False)
-    data.clicks(session, tea_ann, DAY, kind="scan", count=2)
-    data.clicks(session, tea_ann, DAY, bot="preview:wecom", count=2)
-    data.clicks(session, tea_ann, DAY, bot="head", method="HEAD")
-    data.clicks(session, tea_bo, DAY, kind="scan")
-    data.clicks(session, cups_ann, DAY, count=2)
-    # a click out of range (the day before in Shanghai)
-    data.clicks(session, cups_ann, datetime(2024, 5, 9, 15, 0, tzinfo=UTC), count=5)
-    # tea via Ann: a 99.00 sale, 10.00 refunded: commission 9.90 to Ann, 0.99 to Bo (level 2), reversal -1.00
-    data.sale(
-        session,
-        tea_ann,
-        DAY,
-        lines=[("TEA", 1, 9900)],
-        refund=1000,
-        status="partially_refunded",
-        commissions=[(ann, "commission", 1, 990), (bo, "commission", 2, 99), (ann, "reversal", 1, -100)],
-    )
-    # cups via Ann: 100.00 over two lines (cups 60, tea 40), commission 10.00 then clawed back 2.00, paid out (ignored)
-    data.sale(
-        session,
-        cups_ann,
-        DAY,
-        lines=[("CUP", 2, 6000), ("TEA", 1, 4000)],
-        commissions=[(ann, "commission", 1, 1000), (ann, "clawback", 1, -200), (ann, "payout", 1, -800)],
-    )
-    data.sale(session, tea_ann, DAY, status="cancelled", commissions=[(ann, "commission", 1, 500)])
-    data.sale(session, tea_bo, DAY, attributed=False)  # no attribution: not counted
-    data.sale(session, tea_bo, DAY, lines=[("TEA", 1, 1500)], currency="USD")
-    return {"tea": tea, "cups": cups, "rec": rec}
+        return data.shop(session)
 
 
 def _rows(settings: Settings, group_by: str, span: reports.Period, leader_id: str | None = None) -> dict:
