@@ -48,8 +48,8 @@ def _svg(kind: str, width: int, height: int, title: str, desc: str, body: str) -
 def funnel_svg(
     totals: Mapping[str, Any], *, labels: Mapping[str, str], title: str = "Funnel", width: int = 640
 ) -> Markup:
-    """Scans, clicks, unique visitors and orders as bars on one scale, each with its count and its share of the
-    step before; bot hits (never counted) as a grey bar apart, under a rule."""
+    """Scans, clicks, unique visitors and orders as bars on one scale with their counts, orders with the
+    conversion (orders per unique visitor); bot hits (never counted) as a grey bar apart, under a rule."""
     values = {step: max(0, int(totals.get(step) or 0)) for step in (*FUNNEL_STEPS, "bot_hits")}
     top = max([values[step] for step in FUNNEL_STEPS] + [values["bot_hits"], 1])
     plot_w = width - _LABEL_W - 90
@@ -64,7 +64,7 @@ def funnel_svg(
         bar_w = max(value / top * plot_w, 1.5 if value else 0)
         colour = BOT_COLOUR if step == "bot_hits" else FUNNEL_COLOURS[step]
         rate = ""
-        if step in ("unique_visitors", "orders") and previous:
+        if step == "orders" and previous:  # conversion: orders per unique visitor
             rate = f" ({value / previous:.0%})"
         parts.append(
             f'<g class="step" data-step="{step}" data-value="{value}">'
@@ -74,7 +74,7 @@ def funnel_svg(
             f'<text x="{_num(round(_LABEL_W + bar_w + 6, 1))}" y="{y + 18}" fill="#111827" font-weight="600">'
             f"{value}{escape(rate)}</text></g>"
         )
-        if step in ("clicks", "unique_visitors"):
+        if step == "unique_visitors":
             previous = value
         y += _ROW_H
     desc = ", ".join(f"{labels.get(step, step)} {values[step]}" for step in (*FUNNEL_STEPS, "bot_hits"))
