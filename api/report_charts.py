@@ -66,11 +66,13 @@ def funnel_svg(
         rate = ""
         if step == "orders" and previous:  # conversion: orders per unique visitor
             rate = f" ({value / previous:.0%})"
+        label = escape(labels.get(step, step))
         parts.append(
             f'<g class="step" data-step="{step}" data-value="{value}">'
-            f"<title>{escape(labels.get(step, step))}: {value}{escape(rate)}</title>"
-            f'<text x="{_LABEL_W - 8}" y="{y + 18}" text-anchor="end" fill="#374151">{escape(labels.get(step, step))}</text>'
-            f'<rect x="{_LABEL_W}" y="{y + 4}" width="{_num(round(bar_w, 1))}" height="{_ROW_H - 8}" rx="3" fill="{colour}"/>'
+            f"<title>{label}: {value}{escape(rate)}</title>"
+            f'<text x="{_LABEL_W - 8}" y="{y + 18}" text-anchor="end" fill="#374151">{label}</text>'
+            f'<rect x="{_LABEL_W}" y="{y + 4}" width="{_num(round(bar_w, 1))}" height="{_ROW_H - 8}" rx="3" '
+            f'fill="{colour}"/>'
             f'<text x="{_num(round(_LABEL_W + bar_w + 6, 1))}" y="{y + 18}" fill="#111827" font-weight="600">'
             f"{value}{escape(rate)}</text></g>"
         )
@@ -95,10 +97,11 @@ def gmv_svg(
     left, right, top_pad, axis_h = 64, 8, 14, 22
     plot_w, plot_h = width - left - right, height - top_pad - axis_h
     bottom = top_pad + plot_h
-    peak = max(values + [0])
+    peak = max([*values, 0])
     parts = [
         f'<line class="axis" x1="{left}" y1="{bottom}" x2="{width - right}" y2="{bottom}" stroke="#9ca3af"/>',
-        f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end" fill="#6b7280">{escape(money(peak, currency))}</text>',
+        f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end" fill="#6b7280">'
+        f"{escape(money(peak, currency))}</text>",
         f'<text x="{left - 6}" y="{bottom}" text-anchor="end" fill="#6b7280">0</text>',
         f'<line x1="{left}" y1="{top_pad}" x2="{width - right}" y2="{top_pad}" stroke="#f1f5f9"/>',
     ]
@@ -109,8 +112,9 @@ def gmv_svg(
         x = left + index * slot + (slot - bar_w) / 2
         h = value / peak * plot_h if peak else 0
         label = f"{day.get('date')}: {money(value, currency)} {currency}, {int(day.get('orders') or 0)}"
+        date = escape(str(day.get("date")))
         parts.append(
-            f'<rect class="bar" data-date="{escape(str(day.get("date")))}" data-value="{value}" x="{_num(round(x, 1))}" '
+            f'<rect class="bar" data-date="{date}" data-value="{value}" x="{_num(round(x, 1))}" '
             f'y="{_num(round(bottom - h, 1))}" width="{_num(round(bar_w, 1))}" height="{_num(round(h, 1))}" '
             f'fill="{BAR_COLOUR}"><title>{escape(label)}</title></rect>'
         )

@@ -81,7 +81,7 @@ def _check_group(group_by: str) -> None:
         raise InvalidReport(f"group_by must be one of {', '.join(GROUPS)}, got {group_by!r}")
 
 
-def _traffic_key(group_by: str) -> ColumnElement[Any]:
+def _traffic_key(group_by: str) -> Any:
     return {
         "clip": ShareLink.clip_id,
         "product": Clip.sku,
@@ -91,7 +91,7 @@ def _traffic_key(group_by: str) -> ColumnElement[Any]:
     }[group_by]
 
 
-def _sale_key(group_by: str) -> ColumnElement[Any]:
+def _sale_key(group_by: str) -> Any:
     return {
         "clip": Attribution.clip_id,
         "product": SaleLine.sku,
@@ -141,7 +141,7 @@ def counted_sales(span: Period, leader_id: str | None) -> list[ColumnElement[boo
     return conditions
 
 
-def _share(value: ColumnElement[Any]) -> ColumnElement[float]:
+def _share(value: Any) -> Any:
     """``value`` times the line's share of its sale (for a product's part of a sale-wide figure)."""
     return cast(value, Float) * SaleLine.amount / func.nullif(Sale.amount, 0)
 
@@ -181,7 +181,7 @@ def sales_query(group_by: str, span: Period, leader_id: str | None) -> Select[An
 
 def commission_query(group_by: str, span: Period, leader_id: str | None) -> Select[Any]:
     """Per key and currency: the signed commission entries of the counted sales."""
-    amount: ColumnElement[Any] = _share(LedgerEntry.amount) if group_by == "product" else LedgerEntry.amount
+    amount: Any = _share(LedgerEntry.amount) if group_by == "product" else LedgerEntry.amount
     inner = (
         select(_sale_key(group_by).label("key"), LedgerEntry.currency, amount.label("amount"))
         .select_from(LedgerEntry)
@@ -261,7 +261,7 @@ def timeseries(session: Session, *, span: Period, leader_id: str | None = None) 
     """One point a day (in the range's zone): the funnel's counts, orders, and GMV and refunds per currency,
     plus the totals. ``currency`` is the one with the most GMV (the chart's)."""
     check_series(span)
-    days = [
+    days: list[dict[str, Any]] = [
         {
             "date": day.isoformat(),
             "scans": 0,

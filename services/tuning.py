@@ -161,7 +161,9 @@ def _sold(session: Session) -> tuple[str | None, dict[str, tuple[int, int]]]:
     if not counts:
         return None, {}
     main = max(sorted(counts), key=lambda c: counts[c])
-    return main, {hid: (int(sales), int(gmv or 0)) for hid, currency, sales, gmv in per_currency if currency == main}
+    return main, {
+        hid: (int(sales), int(gmv or 0)) for hid, currency, sales, gmv in per_currency if currency == main and hid
+    }
 
 
 def breakdown(session: Session, *, base: str = "sales", min_sales: int = 20) -> Breakdown:

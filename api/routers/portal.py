@@ -17,8 +17,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from api.deps import KEY_COOKIE, SessionDep, SettingsDep, presented_key
-from api.routers.clips import media_url
 from api.report_charts import money
+from api.routers.clips import media_url
 from api.routers.pages import render, signed_in
 from runtime.config import Settings
 from services.clip_requests import InvalidClipRequest, share_url_for
@@ -142,7 +142,7 @@ def portal_page(request: Request, session: SessionDep, settings: SettingsDep) ->
     leader = session.get(Leader, key.leader_id) if key.leader_id else None
     clips = portal_clips(settings, session, leader.id) if leader is not None else []
     session.commit()  # share links made on this first view
-    context = {"leader": leader, "key": key, "clips": clips, "in_app": in_app_browser(request)}
+    context: dict[str, Any] = {"leader": leader, "key": key, "clips": clips, "in_app": in_app_browser(request)}
     context["sales"] = portal_sales(settings, session, leader.id) if leader is not None else None
     return render(request, "portal.html", context, chinese=True)
 

@@ -61,7 +61,9 @@ def test_roles_and_bad_ranges(client: TestClient, shop: dict[str, str], issue_ke
     assert bad.status_code == 422 and "unknown time zone" in bad.text
 
 
-def test_saving_the_suggestion_as_a_preset(client: TestClient, settings: Settings, issue_key: Callable[..., str]) -> None:
+def test_saving_the_suggestion_as_a_preset(
+    client: TestClient, settings: Settings, issue_key: Callable[..., str]
+) -> None:
     browser = _browser(client, issue_key("merchant"))
     refused = browser.post("/dashboard/weight-presets", data={"name": "early", "base": "sales"})
     assert refused.status_code == 409 and "at least 20" in refused.text

@@ -84,7 +84,10 @@ def test_the_next_analysis_uses_a_saved_preset(
         url = "/api/catalog" if kind == "catalog" else f"/api/recordings/{rec_id}/{kind}"
         assert client.post(url, headers=merchant, files={"file": (path.name, path.read_bytes())}).status_code == 200
     learned = {"orders": 0.6, "chat": 0.4}
-    assert client.post("/api/weight-presets", headers=merchant, json={"name": "learned", "weights": learned}).status_code == 201
+    assert (
+        client.post("/api/weight-presets", headers=merchant, json={"name": "learned", "weights": learned}).status_code
+        == 201
+    )
 
     started = client.post(f"/api/recordings/{rec_id}/analyses", headers=merchant, json={**PARAMS, "preset": "learned"})
     assert started.status_code == 202, started.text

@@ -54,7 +54,7 @@ def test_clips_picked_by_orders_that_sold_more_raise_the_orders_weight(settings:
 def test_below_the_minimum_it_refuses_with_the_counts(settings: Settings) -> None:
     with session_scope(settings.database_url) as session:
         synthetic_shop(session, per_orders_clip=2, per_chat_clip=1)
-        with pytest.raises(tuning.NotEnoughSales, match="at least 20 attributed sales.*there are 15") as refused:
+        with pytest.raises(tuning.NotEnoughSales, match=r"at least 20 attributed sales.*there are 15") as refused:
             tuning.suggest(session, base="sales", min_sales=20)
         assert refused.value.extra == {"sales_count": 15, "min_sales": 20}
         shown = tuning.breakdown(session, base="sales", min_sales=20)  # the dashboard still shows the breakdown
