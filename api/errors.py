@@ -19,10 +19,13 @@ from services import errors as service
 from services.ingest import IngestError
 from services.media_urls import MediaLinkError
 from services.publishing import PublicationError
+from services.report_period import ReportError
 from services.sales import SalesError
 from services.secrets import SecretsError
 from services.storage.base import KeyNotFound, StorageError, TransientStorageError
 from services.targets import TargetError
+from services.tuning import TuningError
+from services.weight_presets import WeightPresetError
 from sidedata.errors import SideDataError, SideDataImportError
 from store import errors as store
 
@@ -61,6 +64,9 @@ STATUS: dict[type[Exception], int] = {
     PublicationError: status.HTTP_409_CONFLICT,
     MediaLinkError: status.HTTP_404_NOT_FOUND,
     IngestError: status.HTTP_400_BAD_REQUEST,
+    ReportError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    TuningError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    WeightPresetError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     store.HighlightError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     store.KeyRequestError: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }

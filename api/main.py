@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clip_media,
         clip_pages,
         clips,
+        dashboard,
         health,
         highlights,
         job_pages,
@@ -37,11 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         publications,
         publishing_pages,
         recordings,
+        reports,
         review,
         sales,
         share,
         sidedata,
         targets,
+        tuning,
         tus,
         uploads,
     )
@@ -87,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sales,
         ledger,
         ledger_pages,
+        reports,
+        tuning,
+        dashboard,
     )
     for module in routers:
         app.include_router(module.router)

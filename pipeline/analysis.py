@@ -88,7 +88,8 @@ def run_analyze_job(
 def analyze_body(ctx: JobContext, after_save: AfterSave | None = None) -> Done:
     """Load the recording and its side data, find highlights; saving happens in the success transaction."""
     settings, job, report = ctx.settings, ctx.job, ctx.report
-    params = {**DEFAULT_PARAMS, **{k: v for k, v in job.options.items() if k in DEFAULT_PARAMS}}
+    kept = {*DEFAULT_PARAMS, "named_preset"}  # a saved preset's name, kept with the weights it stands for
+    params = {**DEFAULT_PARAMS, **{k: v for k, v in job.options.items() if k in kept}}
     if job.recording_id is None:
         raise AnalyzeFailure("the job names no recording", code="no_recording")
     recording_id = job.recording_id

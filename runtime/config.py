@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     commission_freeze_days: int = Field(
         7, ge=0, description="Days a commission stays pending (the refund window) before it can be paid out."
     )
+    tuning_min_sales: int = Field(
+        20, ge=1, description="Fewest attributed sales a highlight-weight suggestion may rest on."
+    )
     metrics_token: str = Field(
         "", description="Bearer token for /metrics from other hosts; empty: /metrics answers loopback clients only."
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import RecordingReader, SessionDep, SettingsDep, require_roles
 from pipeline.analysis import ANALYZE_KIND, DEFAULT_PARAMS, MAX_CLIPS, analysis_params
+from services.weight_presets import analysis_preset
 from store import highlights as repo
 from store.models import Analysis, ApiKey, Job, Recording
 from studio.errors import StudioError
@@ -21,7 +22,8 @@ HighlightEditor = Annotated[ApiKey, Depends(require_roles(*HIGHLIGHT_ROLES))]
 
 
 class AnalysisRequest(BaseModel):
-    """Options of one analysis run; ``weights`` update the preset's (0 switches a signal off)."""
+    """Options of one analysis run; ``preset`` is built-in or saved (``POST /api/weight-presets``); ``weights``
+    update the preset's (0 switches a signal off)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -99,10 +101,14 @@ def start_analysis(
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"the recording failed its probe and cannot be analysed: {recording.error}"
         )
+    values = body.model_dump()
+    values["preset"], values["weights"], named = analysis_preset(session, body.preset, body.weights)
     try:
-        params = analysis_params(**body.model_dump(), duration=recording.duration)
+        params = analysis_params(**values, duration=recording.duration)
     except StudioError as exc:
         raise _invalid(exc) from exc
+    if named is not None:
+        params["named_preset"] = named  # a saved preset, run as custom weights on its base
     job = Job(kind=ANALYZE_KIND, recording_id=recording.id, status="queued", stage="analyze", options=params)
     session.add(job)
     session.commit()

@@ -24,6 +24,7 @@ from pipeline.clipmaking import pipeline_options
 from pipeline.manifest import pipeline_manifest
 from pipeline.status import job_view
 from services.clips import InvalidClipRequest, stored_leaders
+from services.weight_presets import analysis_preset
 from store.models import ApiKey, Job, Product, Recording
 from studio.errors import StudioError
 from workers.dispatch import enqueue_job
@@ -41,7 +42,9 @@ class ProcessRequest(BaseModel):
 
     clips: int = Field(10, ge=0, le=MAX_CLIPS, description="Highlights to clip (each in every preset).")
     presets: list[str] = Field(default_factory=lambda: ["douyin"], min_length=1, description="Platform presets.")
-    weight_preset: str = Field("sales", description="Highlight weights: sales, engagement or audio-only.")
+    weight_preset: str = Field(
+        "sales", description="Highlight weights: sales, engagement, audio-only or a saved preset's name."
+    )
     weights: dict[str, float] = Field(default_factory=dict, description="Custom weights (0 switches one off).")
     min_len: float = Field(15.0, gt=0)
     max_len: float = Field(60.0, gt=0)
@@ -58,7 +61,11 @@ class ProcessRequest(BaseModel):
         values = self.model_dump()
         people = stored_leaders(session, [leader.item() for leader in self.leaders])
         values["leaders"] = [{"id": p.id, "name": p.name, "share_url": p.share_url} for p in people]
-        return pipeline_options(**values, sku=sku, duration=duration)
+        values["weight_preset"], values["weights"], named = analysis_preset(session, self.weight_preset, self.weights)
+        options = pipeline_options(**values, sku=sku, duration=duration)
+        if named is not None:
+            options["analysis"]["named_preset"] = named  # a saved preset, run as custom weights on its base
+        return options
 
 
 def _options(

@@ -11,19 +11,22 @@ have earned something, their commission balances (pending, available, paid, debt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from api.deps import KEY_COOKIE, SessionDep, SettingsDep, presented_key
+from api.report_charts import money
 from api.routers.clips import media_url
 from api.routers.pages import render, signed_in
 from runtime.config import Settings
 from services import ledger
 from services.clip_requests import InvalidClipRequest, share_url_for
 from services.payouts import fmt_amount
+from services.report_period import period
+from services.reports import leader_summary
 from store import keys as key_store
 from store import share_links
 from store.approvals import clips_for_leader
@@ -106,6 +109,15 @@ def portal_clips(settings: Settings, session: Session, leader_id: str) -> list[P
     return items
 
 
+def portal_sales(settings: Settings, session: Session, leader_id: str) -> dict[str, Any]:
+    """The leader's own numbers over the last 30 days (in the server's zone): scans, clicks, orders, GMV."""
+    span = period(None, None, None, default_tz=settings.timezone)
+    rows = leader_summary(session, leader_id=leader_id, span=span)
+    counts = {name: sum(getattr(row, name) for row in rows) for name in ("scans", "clicks", "orders")}
+    gmv = [(row.currency, money(row.gmv, row.currency)) for row in rows if row.gmv]
+    return {**counts, "gmv": gmv, "days": (span.end - span.start).days + 1}
+
+
 def _signed_in(request: Request, session: Session) -> ApiKey | None:
     secret = presented_key(request)
     return key_store.authenticate(session, secret) if secret else None
@@ -134,7 +146,7 @@ def portal_page(request: Request, session: SessionDep, settings: SettingsDep) ->
     clips = portal_clips(settings, session, leader.id) if leader is not None else []
     earnings = ledger.balances(session, leader.id) if leader is not None else None
     session.commit()  # share links made on this first view
-    context = {
+    context: dict[str, Any] = {
         "leader": leader,
         "key": key,
         "clips": clips,
@@ -142,6 +154,7 @@ def portal_page(request: Request, session: SessionDep, settings: SettingsDep) ->
         "earnings": earnings if earnings is not None and earnings.entries else None,
         "money": fmt_amount,
     }
+    context["sales"] = portal_sales(settings, session, leader.id) if leader is not None else None
     return render(request, "portal.html", context, chinese=True)
 
 
