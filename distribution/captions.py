@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -148,7 +148,52 @@ def _product(snapshot: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-_ENV = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
+#: What a rendered template may produce, and how deep loops may nest and how far ``range`` may count:
+#: a merchant's template must not be able to tie up the server (``{{ "a" * 10**10 }}``, nested loops).
+MAX_OUTPUT_CHARS = 20_000
+MAX_LOOP_DEPTH = 2
+MAX_RANGE = 1_000
+
+
+def _small_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise SecurityError(f"range() may count at most {MAX_RANGE} steps in a caption template")
+    return numbers
+
+
+class _CaptionSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with ``*`` and ``**`` checked so no expression can build a huge value."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            raise SecurityError("** is not allowed in a caption template")
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT_CHARS:
+                raise SecurityError(f"a repeated value may hold at most {MAX_OUTPUT_CHARS} characters")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _CaptionSandbox(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
+_ENV.globals["range"] = _small_range
+
+
+def _loop_depth(node: nodes.Node, depth: int = 0) -> int:
+    here = depth + 1 if isinstance(node, nodes.For) else depth
+    return max([here, *(_loop_depth(child, here) for child in node.iter_child_nodes())])
+
+
+def _bounded(template: Template, variables: Mapping[str, Any]) -> str:
+    """The template's output, stopped (TemplateError) as soon as it passes :data:`MAX_OUTPUT_CHARS`."""
+    parts, size = [], 0
+    for part in template.generate(**variables):
+        size += len(part)
+        if size > MAX_OUTPUT_CHARS:
+            raise TemplateError(f"the template's output is over {MAX_OUTPUT_CHARS} characters")
+        parts.append(part)
+    return "".join(parts)
 
 
 def _tidy(text: str) -> str:
@@ -163,8 +208,9 @@ def render(body: str, variables: Mapping[str, Any]) -> str:
     if len(body) > MAX_TEMPLATE_CHARS:
         raise TemplateError(f"a caption template may hold at most {MAX_TEMPLATE_CHARS} characters")
     try:
-        template = _ENV.from_string(body)
-        return _tidy(template.render(**variables))
+        if _loop_depth(_ENV.parse(body)) > MAX_LOOP_DEPTH:
+            raise TemplateError(f"loops may nest at most {MAX_LOOP_DEPTH} deep in a caption template")
+        return _tidy(_bounded(_ENV.from_string(body), variables))
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from exc
     except UndefinedError as exc:

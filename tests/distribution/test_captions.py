@@ -67,3 +67,19 @@ def test_the_url_is_never_cut_a_caption_that_cannot_fit_raises() -> None:
         fit("{{ title }} {{ caption }} {{ share_url }}", context, CaptionLimit(60, "chars"))
     loose = fit("{{ title }} {{ caption }} {{ share_url }}", context, CaptionLimit(60, "chars"), strict=False)
     assert not loose.fits and URL in loose.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{{ "a" * 100000000 }}',
+        "{{ [1] * 100000000 }}",
+        "{{ 9 ** 99999999 }}",
+        "{% for i in range(100000) %}{% endfor %}",
+        "{% for a in range(9) %}{% for b in range(9) %}{% for c in range(9) %}x{% endfor %}{% endfor %}{% endfor %}",
+        "{% for i in range(999) %}{{ caption }}{{ caption }}{{ caption }}{% endfor %}",
+    ],
+)
+def test_a_template_cannot_tie_up_the_server(body: str) -> None:
+    with pytest.raises(TemplateError):  # refused up front or cut off early, never built in full
+        check_template(body)
