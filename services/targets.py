@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,9 +56,34 @@ def check_config(settings: Settings, channel: str, config: Mapping[str, Any]) ->
     if not isinstance(config, Mapping):
         raise InvalidTarget(f"{channel}: config must be an object")
     try:
-        return cls.check_config(config, extra_hosts=settings.channel_hosts)
+        clean = cls.check_config(config, extra_hosts=settings.channel_hosts)
     except DistributionError as exc:
         raise InvalidTarget(str(exc)) from None
+    if not cls.official_hosts:  # a URL anyone may choose (the generic webhook): no internal addresses
+        for name, value in clean.items():
+            if value.startswith(("http://", "https://")):
+                check_public_host(settings, channel, name, value)
+    return clean
+
+
+def check_public_host(settings: Settings, channel: str, field: str, url: str) -> None:
+    """Refuse a URL whose host resolves to a loopback, private, link-local or otherwise internal address
+    (the server would be probing its own network for whoever adds the target), unless the host is
+    listed in ``LIVESLICE_CHANNEL_HOSTS``."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in {h.lower() for h in settings.channel_hosts}:
+        return
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise InvalidTarget(f"{channel}: config.{field}: the host {host!r} does not resolve") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global:
+            raise InvalidTarget(
+                f"{channel}: config.{field} points at an internal address ({address}); "
+                "add the host to LIVESLICE_CHANNEL_HOSTS if that is meant"
+            )
 
 
 def account_hash(settings: Settings, channel: str, adapter: ChannelAdapter) -> str:

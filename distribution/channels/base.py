@@ -299,15 +299,17 @@ def retry_after(response: HttpResponse) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def check_status(response: HttpResponse, what: str) -> None:
-    """Raise the delivery error an HTTP status means: 429 throttled, 5xx unavailable, other 4xx rejected."""
+def check_status(response: HttpResponse, what: str, *, quote_body: bool = True) -> None:
+    """Raise the delivery error an HTTP status means: 429 throttled, 5xx unavailable, other 4xx rejected
+    (quoting the start of the body, unless the receiver is anyone's server: ``quote_body=False``)."""
     if response.status == 429:
         raise ChannelThrottled(f"{what}: rate limited (HTTP 429)", retry_after=retry_after(response))
     if response.status >= 500:
         raise ChannelUnavailable(f"{what}: HTTP {response.status}", code="server_error")
     if response.status >= 400:
         raise ChannelRejected(
-            f"{what}: HTTP {response.status}: {_snippet(response.body)}", code=f"http_{response.status}"
+            f"{what}: HTTP {response.status}" + (f": {_snippet(response.body)}" if quote_body else ""),
+            code=f"http_{response.status}",
         )
 
 

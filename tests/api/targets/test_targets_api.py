@@ -113,3 +113,21 @@ def test_roles_and_a_leader_sees_only_its_own_groups(client: TestClient, issue_k
         == 403
     )
     assert client.post("/api/targets", json={}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "url", ["https://127.0.0.1/hook", "https://10.1.2.3/hook", "https://169.254.169.254/latest", "https://[::1]/x"]
+)
+def test_a_webhook_cannot_point_at_an_internal_address(tmp_path: Path, url: str) -> None:
+    from api.main import create_app
+
+    settings = make_settings(tmp_path)  # no LIVESLICE_CHANNEL_HOSTS: only public addresses
+    with TestClient(create_app(settings)) as client:
+        from store import keys as key_store
+        from store.db import session_scope
+
+        with session_scope(settings.database_url) as session:
+            secret = key_store.create_key(session, name="m", role="merchant").secret
+        body = {"type": "webhook", "name": "Hook", "config": {"url": url, "secret": new_webhook_secret()}}
+        answer = client.post("/api/targets", json=body, headers=_auth(secret))
+    assert answer.status_code == 422 and "internal address" in answer.text
