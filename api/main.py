@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -51,8 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Live-stream recordings in, share-ready product clips out.",
         docs_url=None,  # served by api.docs from local files instead of a CDN
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
+    _install_click_log(app, settings)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_docs(app)
@@ -90,3 +94,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(KeyGate, settings=settings)  # inside the request-id middleware added next
     install_observability(app)  # /metrics and request ids
     return app
+
+
+def _install_click_log(app: FastAPI, settings: Settings) -> None:
+    """The share links' cache and this process's click buffer (``/s/{code}`` uses both)."""
+    from services.click_buffer import ClickBuffer, clicks_dir
+    from services.share_cache import LinkCache
+
+    app.state.share_links = LinkCache(settings.database_url)
+    app.state.click_buffer = ClickBuffer(clicks_dir(settings.run_dir))
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Drain the click buffer in a background thread while serving; at shutdown, close it and drain once more."""
+    from services.clicks import ClickDrainer
+
+    drainer = ClickDrainer(app.state.settings, app.state.click_buffer)
+    drainer.start()
+    try:
+        yield
+    finally:
+        from fastapi.concurrency import run_in_threadpool
+
+        await run_in_threadpool(drainer.stop)
