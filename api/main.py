@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
     from api.routers import (
         caption_templates,
+        clicks,
         clip_media,
         clip_pages,
         clips,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         portal,
         lang,
         share,
+        clicks,
         media,
         targets,
         publications,
