@@ -94,9 +94,7 @@ def in_app_browser(user_agent: str | None) -> str | None:
 class BotDetector:
     """Classifies requests; thread-safe; remembers the last :data:`VERDICT_CACHE_SIZE` agents' verdicts."""
 
-    def __init__(
-        self, agents: tuple[PreviewAgent, ...] | None = None, *, cache_size: int = VERDICT_CACHE_SIZE
-    ) -> None:
+    def __init__(self, agents: tuple[PreviewAgent, ...] | None = None, *, cache_size: int = VERDICT_CACHE_SIZE) -> None:
         listed = preview_agents() if agents is None else agents
         self._agents = tuple((agent.name, agent.token.lower()) for agent in listed)
         self._crawlers = CrawlerDetect()

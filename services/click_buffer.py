@@ -83,7 +83,11 @@ class ClickBuffer:
     def rotate(self) -> None:
         """Close the current file if it is due (the drainer calls this while no clicks arrive)."""
         with self._lock:
-            if self._fd is not None and self._pid == os.getpid() and self._clock() - self._opened >= self.rotate_seconds:
+            if (
+                self._fd is not None
+                and self._pid == os.getpid()
+                and self._clock() - self._opened >= self.rotate_seconds
+            ):
                 self._close_current()
 
     def close(self) -> None:

@@ -105,10 +105,10 @@ class LinkCache:
         with self._lock:
             hit = self._links.get(code)
             if hit is None:
-                return MISSING  # type: ignore[no-any-return]
+                return MISSING
             if hit[0] <= self._clock():
                 del self._links[code]
-                return MISSING  # type: ignore[no-any-return]
+                return MISSING
             self._links.move_to_end(code)
             return hit[1]
 
@@ -142,7 +142,8 @@ class LinkCache:
         session = get_sessionmaker(self.database_url)()
         try:
             row = session.execute(
-                select(Clip.product, Clip.title, Clip.cover_key).join(ShareLink, ShareLink.clip_id == Clip.id)
+                select(Clip.product, Clip.title, Clip.cover_key)
+                .join(ShareLink, ShareLink.clip_id == Clip.id)
                 .where(ShareLink.id == link.id)
             ).first()
         finally:

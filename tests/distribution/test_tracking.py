@@ -48,7 +48,10 @@ def detector() -> BotDetector:
         ("WhatsApp/2.23.20.0 A", "preview:whatsapp"),
         ("Twitterbot/1.0", "preview:twitter"),
         ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "preview:facebook"),
-        ("Mozilla/5.0 (Linux; Android 5.0) (compatible; Bytespider; spider-feedback@bytedance.com)", "preview:bytedance"),
+        (
+            "Mozilla/5.0 (Linux; Android 5.0) (compatible; Bytespider; spider-feedback@bytedance.com)",
+            "preview:bytedance",
+        ),
         ("Go-http-client/1.1", "preview:go"),
         ("WeChatShareExtensionNew/8.0.40", "preview:wechat"),
         ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "crawler"),
@@ -62,7 +65,9 @@ def test_preview_fetchers_and_crawlers_are_bots_with_a_reason(detector: BotDetec
     assert verdict.bot and verdict.reason == reason
 
 
-@pytest.mark.parametrize(("agent", "app"), [(IPHONE_SAFARI, None), (WECHAT, "wechat"), (WECOM, "wecom"), (DOUYIN, None)])
+@pytest.mark.parametrize(
+    ("agent", "app"), [(IPHONE_SAFARI, None), (WECHAT, "wechat"), (WECOM, "wecom"), (DOUYIN, None)]
+)
 def test_people_and_in_app_browsers_are_not_bots(detector: BotDetector, agent: str, app: str | None) -> None:
     verdict = detector.classify("GET", agent)
     assert not verdict.bot and verdict.reason is None and verdict.in_app == app
@@ -98,7 +103,7 @@ def test_the_packaged_list_parses_and_a_bad_line_names_its_number() -> None:
         PreviewAgent("foo", "Foo-Bot/"),
         PreviewAgent("snap", "Snap URL Preview"),
     )
-    with pytest.raises(ValueError, match="preview_agents.txt:2"):
+    with pytest.raises(ValueError, match=r"preview_agents\.txt:2"):
         parse_preview_agents("ok Token\nlonely\n")
 
 

@@ -29,9 +29,19 @@ def make_link(settings: Settings, *, target: str = BUY, product: dict[str, Any] 
         return link.code, link.id
 
 
-def raw_click(link_id: str, *, ua: str = "Mozilla/5.0 (iPhone) Safari/604.1", ip: str = "198.51.100.7", **extra: Any) -> dict[str, Any]:
+def raw_click(
+    link_id: str, *, ua: str = "Mozilla/5.0 (iPhone) Safari/604.1", ip: str = "198.51.100.7", **extra: Any
+) -> dict[str, Any]:
     """A buffer line as ``/s/{code}`` writes it."""
-    record = {"id": secrets.token_urlsafe(12), "link": link_id, "at": time.time(), "qr": False, "m": "GET", "ip": ip, "ua": ua}
+    record = {
+        "id": secrets.token_urlsafe(12),
+        "link": link_id,
+        "at": time.time(),
+        "qr": False,
+        "m": "GET",
+        "ip": ip,
+        "ua": ua,
+    }
     record.update(extra)
     return record
 

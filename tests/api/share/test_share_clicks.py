@@ -24,9 +24,16 @@ from store.models import Clip, ShareLink
 from tests.support.clicks import BUY, make_link, stored_clicks
 
 SAFARI = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Version/17.5 Mobile Safari/604.1"
-CHROME = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36"
-WECHAT = "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.40"
-WECOM = "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 Chrome/109.0 Mobile Safari/537.36 wxwork/4.1.16 MicroMessenger/7.0.1"
+CHROME = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36"
+)
+WECHAT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.40"
+)
+WECOM = (
+    "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 Chrome/109.0 Mobile Safari/537.36 "
+    "wxwork/4.1.16 MicroMessenger/7.0.1"
+)
 
 
 def _visitor(app: FastAPI, ip: str) -> TestClient:
@@ -34,9 +41,7 @@ def _visitor(app: FastAPI, ip: str) -> TestClient:
     return TestClient(app, follow_redirects=False, client=(ip, 40000))
 
 
-def test_a_scripted_mix_gives_exactly_the_expected_counts(
-    settings: Settings, issue_key: Callable[..., str]
-) -> None:
+def test_a_scripted_mix_gives_exactly_the_expected_counts(settings: Settings, issue_key: Callable[..., str]) -> None:
     code, _ = make_link(settings)
     app = create_app(settings)
     path = f"/s/{code}"
@@ -48,14 +53,20 @@ def test_a_scripted_mix_gives_exactly_the_expected_counts(
             client.headers.pop("user-agent", None)
         return client.request(method, path + ("?qr=1" if scan else ""), headers=headers).status_code
 
-    # people: Alice clicks twice and scans once (one unique visit); Bob scans; Carol clicks in WeChat; Dan scans in WeCom
+    # people: Alice clicks twice and scans once (one unique visit); Bob scans;
+    # Carol clicks in WeChat; Dan scans in WeCom
     assert [hit("203.0.113.1", SAFARI), hit("203.0.113.1", SAFARI), hit("203.0.113.1", SAFARI, scan=True)] == [302] * 3
     assert hit("203.0.113.2", CHROME, scan=True) == 302
     assert hit("203.0.113.3", WECHAT) == 200  # the landing page
     assert hit("203.0.113.4", WECOM, scan=True) == 200
     # group-chat preview fetchers, X's preview (one GET as Twitterbot, three HEADs as a browser), a bare script
-    for agent in ("DingTalkBot-LinkService/1.0", "Mozilla/5.0 (compatible; Lark-Bot)", "TelegramBot (like TwitterBot)",
-                  "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", "Go-http-client/1.1"):
+    for agent in (
+        "DingTalkBot-LinkService/1.0",
+        "Mozilla/5.0 (compatible; Lark-Bot)",
+        "TelegramBot (like TwitterBot)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "Go-http-client/1.1",
+    ):
         assert hit("198.51.100.9", agent) == 302
     assert hit("199.16.156.1", "Twitterbot/1.0") == 302
     assert [hit("199.16.156.2", SAFARI, method="HEAD") for _ in range(3)] == [302] * 3
@@ -70,8 +81,14 @@ def test_a_scripted_mix_gives_exactly_the_expected_counts(
     assert sum(r.unique_visit for r in humans) == 4 and not any(r.unique_visit for r in rows if r.bot)
     assert Counter(r.in_app for r in humans if r.in_app) == {"wechat": 1, "wecom": 1}
     assert Counter(r.bot_reason for r in rows if r.bot) == {
-        "preview:dingtalk": 1, "preview:feishu": 1, "preview:telegram": 1, "preview:slack": 1, "preview:go": 1,
-        "preview:twitter": 1, "head": 4, "no-agent": 1,
+        "preview:dingtalk": 1,
+        "preview:feishu": 1,
+        "preview:telegram": 1,
+        "preview:slack": 1,
+        "preview:go": 1,
+        "preview:twitter": 1,
+        "head": 4,
+        "no-agent": 1,
     }
     assert all(len(r.identity) == 64 and "203.0.113" not in r.identity for r in rows)
 
@@ -122,7 +139,10 @@ def test_wechat_gets_a_landing_page_with_the_escaped_product_and_the_tracked_but
         ("https://shop.example.com/p/1", "https://shop.example.com/p/1?lsclid=ID"),
         ("https://shop.example.com/p/1?a=1&b=", "https://shop.example.com/p/1?a=1&b=&lsclid=ID"),
         ("https://shop.example.com/p/1?lsclid=old&a=1#top", "https://shop.example.com/p/1?a=1&lsclid=ID#top"),
-        ("https://shop.example.com/商品/1?名=蜂蜜", "https://shop.example.com/%E5%95%86%E5%93%81/1?%E5%90%8D=%E8%9C%82%E8%9C%9C&lsclid=ID"),
+        (
+            "https://shop.example.com/商品/1?名=蜂蜜",
+            "https://shop.example.com/%E5%95%86%E5%93%81/1?%E5%90%8D=%E8%9C%82%E8%9C%9C&lsclid=ID",
+        ),
     ],
 )
 def test_the_click_id_joins_the_stored_targets_own_query(target: str, expected: str) -> None:
@@ -137,7 +157,9 @@ def test_the_location_is_the_stored_target_whatever_the_request_adds(settings: S
     code, _ = make_link(settings, target="https://shop.example.com/p/9?x=1")
     response = _visitor(create_app(settings), "203.0.113.1").get(f"/s/{code}{suffix}", headers={"user-agent": SAFARI})
     location = response.headers["location"]
-    assert response.status_code == 302 and re.fullmatch(r"https://shop\.example\.com/p/9\?x=1&lsclid=[\w-]{16}", location)
+    assert response.status_code == 302 and re.fullmatch(
+        r"https://shop\.example\.com/p/9\?x=1&lsclid=[\w-]{16}", location
+    )
 
 
 def test_a_disabled_link_stops_after_the_cache_ttl(settings: Settings) -> None:

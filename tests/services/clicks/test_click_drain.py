@@ -161,5 +161,10 @@ def test_unique_visits_span_drains_and_links(settings: Settings) -> None:
         buffer.close()
         drain_clicks(settings)  # one drain each: the rule reads earlier drains from the database
     rows = [r for r in stored_clicks(settings) if not r.bot]
-    assert [(r.link_id == first, r.unique_visit) for r in rows] == [(True, True), (True, False), (False, True), (True, True)]
+    assert [(r.link_id == first, r.unique_visit) for r in rows] == [
+        (True, True),
+        (True, False),
+        (False, True),
+        (True, True),
+    ]
     assert all(not r.unique_visit for r in stored_clicks(settings) if r.bot)
