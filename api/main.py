@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by api.docs from local files instead of a CDN
         redoc_url=None,
         lifespan=_lifespan,
+        # no OpenTelemetry here (metrics are Prometheus, /metrics): skip FastAPI's per-request provider checks
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     _install_click_log(app, settings)
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(KeyGate, settings=settings)  # inside the request-id middleware added next
     install_observability(app)  # /metrics and request ids
+    app.add_middleware(share.ShareFastPath)  # outermost: a cached share link's redirect skips the rest
     return app
 
 
