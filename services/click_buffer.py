@@ -148,8 +148,18 @@ def _writer_gone(path: Path) -> bool:
     return True
 
 
-def claim_files(directory: Path, *, now: float | None = None) -> list[Path]:
-    """Take every drainable file in ``directory`` (renamed to ``<base>.<token>.claimed``), oldest first."""
+def claim_files(
+    directory: Path,
+    *,
+    now: float | None = None,
+    abandoned_after: float = ABANDONED_AFTER_SECONDS,
+    stale_claim: float = STALE_CLAIM_SECONDS,
+) -> list[Path]:
+    """Take every drainable file in ``directory`` (renamed to ``<base>.<token>.claimed``), oldest first.
+
+    ``abandoned_after`` and ``stale_claim`` may be 0 when every writer and drainer is known to be
+    stopped (a benchmark after its server exited); a live writer's flock still keeps its file.
+    """
     if not directory.is_dir():
         return []
     now = time.time() if now is None else now
@@ -161,10 +171,10 @@ def claim_files(directory: Path, *, now: float | None = None) -> list[Path]:
             take = True
         elif name.endswith(PART):
             age = _age(path, now)
-            take = age is not None and age >= ABANDONED_AFTER_SECONDS and _writer_gone(path)
+            take = age is not None and age >= abandoned_after and _writer_gone(path)
         elif name.endswith(CLAIMED):
             age = _age(path, now)
-            take = age is not None and age >= STALE_CLAIM_SECONDS
+            take = age is not None and age >= stale_claim
         else:
             take = False
         if not take:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -108,6 +109,37 @@ def build_rows(
     return rows
 
 
+class UniqueMemo:
+    """The last unique visit per (identity, link) this process has stored or read, newest 100k kept.
+
+    A key whose last unique visit is within the window needs no query: the next visit is not unique
+    whatever other processes stored since. Only the others (new visitors, mostly) are looked up, so a
+    heavy hitter (a bot, a shared office IP) never makes the drainer scan its rows again and again.
+    """
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._last: OrderedDict[tuple[str, str], datetime] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def recent(self, key: tuple[str, str], at: datetime) -> datetime | None:
+        with self._lock:
+            last = self._last.get(key)
+        return last if last is not None and not is_unique_visit(last, at) else None
+
+    def remember(self, key: tuple[str, str], at: datetime) -> None:
+        with self._lock:
+            if key not in self._last or self._last[key] < at:
+                self._last[key] = at
+                self._last.move_to_end(key)
+            while len(self._last) > self._size:
+                self._last.popitem(last=False)
+
+
+_memo = UniqueMemo()
+CLICKS = cast(Table, Click.__table__)
+
+
 def _mark_unique(session: Session, rows: list[dict[str, Any]]) -> None:
     """Set ``unique_visit`` on human rows (time-ordered): no unique visit of the same identity to the
     same link in the hour before, counting those stored and those earlier in ``rows``."""
@@ -116,8 +148,17 @@ def _mark_unique(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     earliest = humans[0]["at"]
     last: dict[tuple[str, str], datetime] = {}
-    identities = sorted({row["identity"] for row in humans})
-    for chunk in _chunks(identities):
+    latest: dict[tuple[str, str], datetime] = {}
+    for row in humans:
+        latest[(row["identity"], row["link_id"])] = row["at"]  # time-ordered: the last one wins
+    unknown: set[str] = set()
+    for key, newest in latest.items():
+        known = _memo.recent(key, newest)  # a unique visit within the window of all of this key's rows
+        if known is not None:
+            last[key] = known
+        else:
+            unknown.add(key[0])
+    for chunk in _chunks(sorted(unknown)):
         query = (
             select(Click.identity, Click.link_id, func.max(Click.at))
             .where(
@@ -129,7 +170,8 @@ def _mark_unique(session: Session, rows: list[dict[str, Any]]) -> None:
             .group_by(Click.identity, Click.link_id)
         )
         for who, link_id, at in session.execute(query):
-            last[(who, link_id)] = at if at.tzinfo else at.replace(tzinfo=UTC)
+            last[(who, link_id)] = stored = at if at.tzinfo else at.replace(tzinfo=UTC)
+            _memo.remember((who, link_id), stored)  # already committed: safe to remember now
     for row in humans:
         key = (row["identity"], row["link_id"])
         if is_unique_visit(last.get(key), row["at"]):
@@ -143,7 +185,7 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     connection = session.connection()  # Core on the table: one executemany, no ORM bookkeeping per row
     dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(Click.__table__).on_conflict_do_nothing(index_elements=["id"])
+    statement = dialect_insert(CLICKS).on_conflict_do_nothing(index_elements=["id"])
     recorded = utcnow()
     connection.execute(statement, [{**row, "recorded_at": recorded} for row in rows])
 
@@ -167,6 +209,9 @@ def drain_file(settings: Settings, path: Path, *, detector: BotDetector | None =
                 chunk = records[start : start + CHUNK]
                 rows = build_rows(session, chunk, salt=salt, detector=detector or shared_detector())
                 _insert(session, rows)
+            for row in rows:  # committed: later drains may rely on these
+                if row["unique_visit"]:
+                    _memo.remember((row["identity"], row["link_id"]), row["at"])
             inserted += len(rows)
     except SQLAlchemyError:
         click_buffer.release(path)
@@ -175,12 +220,15 @@ def drain_file(settings: Settings, path: Path, *, detector: BotDetector | None =
     return inserted
 
 
-def drain_clicks(settings: Settings, *, detector: BotDetector | None = None) -> int:
+def drain_clicks(settings: Settings, *, detector: BotDetector | None = None, everything: bool = False) -> int:
     """Claim every drainable buffer file under the media root and store its clicks; rows inserted.
 
-    Raises the first database error after giving back the files not stored (nothing is lost).
+    ``everything``: also take fresh claims and unlocked part files at once (only when no other
+    process that writes or drains clicks is running). Raises the first database error after giving
+    back the files not stored (nothing is lost).
     """
-    claimed = click_buffer.claim_files(click_buffer.clicks_dir(settings.run_dir))
+    ages = {"abandoned_after": 0.0, "stale_claim": 0.0} if everything else {}
+    claimed = click_buffer.claim_files(click_buffer.clicks_dir(settings.run_dir), **ages)
     total = 0
     for index, path in enumerate(claimed):
         try:
@@ -224,6 +272,6 @@ class ClickDrainer:
         """Stop the thread, close this process's file and drain once more."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=30)
         self.buffer.close()
         self.tick()

@@ -132,7 +132,7 @@ class ShareFastPath:
         if path.startswith("/s/") and scope["method"] in ("GET", "HEAD") and "/" not in path[3:]:
             state = scope["app"].state if "app" in scope else None
             link = state.share_links.peek(path[3:]) if state is not None else None
-            if isinstance(link, CachedLink):
+            if state is not None and isinstance(link, CachedLink):
                 agent = referer = None
                 for name, value in scope["headers"]:
                     if name == b"user-agent":
