@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 DRAIN_INTERVAL = 1.0
 IN_CHUNK = 500  # ids per IN (...) list
-CHUNK = 500  # clicks per transaction
+CHUNK = 200  # clicks per transaction
 YIELD_SECONDS = 0.002  # pause between chunks (the GIL goes to the request loop)
 
 _detector: BotDetector | None = None

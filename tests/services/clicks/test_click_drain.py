@@ -168,3 +168,26 @@ def test_unique_visits_span_drains_and_links(settings: Settings) -> None:
         (True, True),
     ]
     assert all(not r.unique_visit for r in stored_clicks(settings) if r.bot)
+
+
+def test_drains_into_postgres_once(tmp_path: Path, postgres_url: str) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, database_url=postgres_url)
+    _, link_id = make_link(settings)
+    buffer = ClickBuffer(clicks_dir(settings.run_dir))
+    records = [raw_click(link_id), raw_click(link_id, m="HEAD"), raw_click(link_id, ua="TelegramBot (like TwitterBot)")]
+    for record in records:
+        buffer.append(record)
+    buffer.close()
+    (ready,) = clicks_dir(settings.run_dir).glob("*.jsonl")
+    copy = ready.read_bytes()
+    assert drain_clicks(settings) == 3
+    (clicks_dir(settings.run_dir) / "0000000000000-1-again.jsonl").write_bytes(copy)
+    assert drain_clicks(settings) == 0
+    rows = stored_clicks(settings)
+    assert sorted((r.bot, r.bot_reason, r.unique_visit) for r in rows) == [
+        (False, None, True),
+        (True, "head", False),
+        (True, "preview:telegram", False),
+    ]
