@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,6 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
     from api.routers import (
         caption_templates,
+        clicks,
         clip_media,
         clip_pages,
         clips,
@@ -57,8 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Live-stream recordings in, share-ready product clips out.",
         docs_url=None,  # served by api.docs from local files instead of a CDN
         redoc_url=None,
+        lifespan=_lifespan,
+        # no OpenTelemetry here (metrics are Prometheus, /metrics): skip FastAPI's per-request provider checks
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    _install_click_log(app, settings)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_docs(app)
@@ -83,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         portal,
         lang,
         share,
+        clicks,
         media,
         targets,
         publications,
@@ -101,4 +109,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(KeyGate, settings=settings)  # inside the request-id middleware added next
     install_observability(app)  # /metrics and request ids
+    app.add_middleware(share.ShareFastPath)  # outermost: a cached share link's redirect skips the rest
     return app
+
+
+def _install_click_log(app: FastAPI, settings: Settings) -> None:
+    """The share links' cache and this process's click buffer (``/s/{code}`` uses both)."""
+    from services.click_buffer import ClickBuffer, clicks_dir
+    from services.share_cache import LinkCache
+
+    app.state.share_links = LinkCache(settings.database_url)
+    app.state.click_buffer = ClickBuffer(clicks_dir(settings.run_dir))
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Drain the click buffer in a background thread while serving; at shutdown, close it and drain once more."""
+    from services.clicks import ClickDrainer
+
+    drainer = ClickDrainer(app.state.settings, app.state.click_buffer)
+    drainer.start()
+    try:
+        yield
+    finally:
+        from fastapi.concurrency import run_in_threadpool
+
+        await run_in_threadpool(drainer.stop)

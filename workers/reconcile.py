@@ -45,6 +45,7 @@ class ReconcileReport:
     advanced: list[str] = field(default_factory=list)  # pipelines that had stages to send
     publications_started: list[str] = field(default_factory=list)  # publish jobs made for due publications
     publications_unknown: list[str] = field(default_factory=list)  # sending when their worker died
+    clicks_stored: int = 0  # buffered clicks left by API processes, stored by this pass
 
     @property
     def changed(self) -> bool:
@@ -62,7 +63,8 @@ class ReconcileReport:
         return (
             f"checked {self.checked}, resent {len(self.resent)}, failed {len(self.failed)}, "
             f"cancelled {len(self.cancelled)}, not sent {len(self.not_sent)}, pipelines advanced {len(self.advanced)}, "
-            f"publications started {len(self.publications_started)}, unknown {len(self.publications_unknown)}"
+            f"publications started {len(self.publications_started)}, unknown {len(self.publications_unknown)}, "
+            f"clicks stored {self.clicks_stored}"
         )
 
 
@@ -120,7 +122,20 @@ def reconcile(
             report.not_sent.append(job.id)
     _drive_pipelines(settings, report)
     _publications(settings, report)
+    _clicks(settings, report)
     return report
+
+
+def _clicks(settings: Settings, report: ReconcileReport) -> None:
+    """Store clicks a crashed or stopped API process left in its buffer (the API drains its own while up)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.clicks import drain_clicks
+
+    try:
+        report.clicks_stored = drain_clicks(settings)
+    except SQLAlchemyError as exc:  # the files were given back: the next pass retries
+        log.warning("reconcile: storing buffered clicks failed: %s", exc)
 
 
 def _publications(settings: Settings, report: ReconcileReport) -> None:
