@@ -124,10 +124,12 @@ def _install_click_log(app: FastAPI, settings: Settings) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Drain the click buffer in a background thread while serving; at shutdown, close it and drain once more."""
+    """Rotate (and, unless another process drains, drain) the click buffer in a background thread while
+    serving; at shutdown, close it and drain once more."""
     from services.clicks import ClickDrainer
 
-    drainer = ClickDrainer(app.state.settings, app.state.click_buffer)
+    settings = app.state.settings
+    drainer = ClickDrainer(settings, app.state.click_buffer, drain=settings.click_drain == "api")
     drainer.start()
     try:
         yield

@@ -127,6 +127,20 @@ def start_worker(
     return proc
 
 
+def start_click_drainer(settings: Settings, *, on_give_up: Callable[[], None] | None = None) -> SupervisedProcess:
+    """A supervised ``liveslice clicks drain --follow`` child: it stores the clicks the API buffers."""
+    argv = [sys.executable, "-m", "liveslice", "clicks", "drain", "--follow"]
+    env = child_env(settings)
+
+    def launch() -> subprocess.Popen[bytes]:
+        return SupervisedProcess.spawn(argv, env=env, cwd=PROJECT_ROOT)
+
+    proc = SupervisedProcess("click-drainer", launch, stop_timeout=30.0, on_give_up=on_give_up)
+    proc.start()
+    log.info("click drainer started (pid %s)", proc.pid)
+    return proc
+
+
 class ReconcilerThread(threading.Thread):
     """Runs :func:`workers.reconcile.reconcile` every ``every`` seconds until stopped."""
 
@@ -236,6 +250,7 @@ def serve(
     from runtime.broker import EMBEDDED, EmbeddedBroker, broker_mode
 
     prepare(settings)
+    settings = settings.model_copy(update={"click_drain": "separate"})  # the drainer below, not the API
     _export(settings)
     configure_logging(settings)
     from api.metrics import enable_multiprocess_metrics, metrics_dir
@@ -253,10 +268,12 @@ def serve(
         if worker:
             child = start_worker(settings, on_give_up=give_up("the celery worker"))
             stack.callback(child.stop)
+        drainer = start_click_drainer(settings, on_give_up=give_up("the click drainer"))
+        stack.callback(drainer.stop)
         reconciler = ReconcilerThread(settings, every=reconcile_every)
         reconciler.start()
         stack.callback(reconciler.stop)
-        stack.callback(log.info, "shutting down: reconciler, worker, broker")
+        stack.callback(log.info, "shutting down: reconciler, click drainer, worker, broker")
         uvicorn.run(
             "api.main:create_app",
             factory=True,

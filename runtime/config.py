@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     tuning_min_sales: int = Field(
         20, ge=1, description="Fewest attributed sales a highlight-weight suggestion may rest on."
     )
+    click_drain: Literal["api", "separate"] = Field(
+        "api",
+        description="Who stores the clicks /s/{code} buffers: 'api' (a thread in each API process) or "
+        "'separate' (`liveslice clicks drain --follow`, which `liveslice serve` runs as its own process, "
+        "so the redirect never waits on it).",
+    )
     metrics_token: str = Field(
         "", description="Bearer token for /metrics from other hosts; empty: /metrics answers loopback clients only."
     )

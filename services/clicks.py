@@ -240,13 +240,28 @@ def drain_clicks(settings: Settings, *, detector: BotDetector | None = None, eve
     return total
 
 
-class ClickDrainer:
-    """The API process's background drainer: rotates the buffer and drains every ``interval`` seconds."""
+def drain_once(settings: Settings) -> int:
+    """One pass of a separate drainer process: store what is due; database and disk errors are logged and
+    the files stay for the next pass. Clicks stored."""
+    try:
+        return drain_clicks(settings)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("click drain failed, will retry: %s: %s", type(exc).__name__, exc)
+        return 0
 
-    def __init__(self, settings: Settings, buffer: ClickBuffer, *, interval: float = DRAIN_INTERVAL) -> None:
+
+class ClickDrainer:
+    """The API process's background thread: rotates the buffer every ``interval`` seconds and, with
+    ``drain`` (``LIVESLICE_CLICK_DRAIN=api``), stores what is due; without it another process
+    (``liveslice clicks drain --follow``) stores them, and this thread only closes files on time."""
+
+    def __init__(
+        self, settings: Settings, buffer: ClickBuffer, *, interval: float = DRAIN_INTERVAL, drain: bool = True
+    ) -> None:
         self.settings = settings
         self.buffer = buffer
         self.interval = interval
+        self.drain = drain
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -255,7 +270,8 @@ class ClickDrainer:
         self._thread.start()
 
     def _run(self) -> None:
-        shared_detector()  # load the pattern lists once, off the request path
+        if self.drain:
+            shared_detector()  # load the pattern lists once, off the request path
         while not self._stop.wait(self.interval):
             self.tick()
 
@@ -263,13 +279,13 @@ class ClickDrainer:
         """One pass: rotate a due file, drain; database and disk errors are logged (files stay)."""
         try:
             self.buffer.rotate()
-            return drain_clicks(self.settings)
+            return drain_clicks(self.settings) if self.drain else 0
         except (SQLAlchemyError, OSError) as exc:
             log.warning("click drain failed, will retry: %s: %s", type(exc).__name__, exc)
             return 0
 
     def stop(self) -> None:
-        """Stop the thread, close this process's file and drain once more."""
+        """Stop the thread, close this process's file and (with ``drain``) drain once more."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)

@@ -10,7 +10,20 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from liveslice.cli import admin, analyze, data, demo, leaders, process, publish, render, sales, server, targets
+from liveslice.cli import (
+    admin,
+    analyze,
+    clicks,
+    data,
+    demo,
+    leaders,
+    process,
+    publish,
+    render,
+    sales,
+    server,
+    targets,
+)
 from liveslice.cli.options import Command, command_group, flag
 
 app = command_group("liveslice: live-stream recordings in, share-ready product clips out.")
@@ -34,6 +47,7 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(leaders.leaders_app, name="leaders")
 app.add_typer(sales.sales_app, name="sales")
+app.add_typer(clicks.clicks_app, name="clicks")
 app.add_typer(targets.targets_app, name="targets")
 app.command(cls=Command)(publish.publish)
 app.add_typer(publish.publications_app, name="publications")
