@@ -25,6 +25,7 @@ from rich.table import Table
 from liveslice.cli.analysis import SideFiles, highlights_table, import_files, notes, recording_document
 from liveslice.cli.common import public_url_warning
 from liveslice.cli.demo_publish import DemoPublication, publish_demo
+from liveslice.cli.demo_sales_run import DemoSales, simulate_demo_sales
 from runtime.config import Settings
 from services.ingest import ingest_file
 from services.sample_data import SamplePlan, make_plan, write_side_data
@@ -52,6 +53,7 @@ class DemoResult:
     clips: list[dict[str, Any]] = field(default_factory=list)  # clip_document() of each rendered clip
     render_seconds: float = 0.0
     publications: list[DemoPublication] = field(default_factory=list)
+    sales: DemoSales | None = None
 
 
 def _stream_path(out: Path, plan: SamplePlan) -> Path:
@@ -135,6 +137,7 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
         console.print(line, highlight=False, soft_wrap=True)
     _print_clips(console, settings, clips, render_seconds)
     published = publish_demo(settings, [doc["clip_id"] for doc in clips], dict(DEMO_LEADERS), console=console)
+    sales = simulate_demo_sales(settings, [doc["clip_id"] for doc in clips], dict(DEMO_LEADERS), console=console)
     for line in next_steps(settings, recording_id):
         console.print(line, highlight=False, soft_wrap=True)
     return DemoResult(
@@ -147,6 +150,7 @@ def run_demo(settings: Settings, *, out: Path, duration: float = 330.0, console:
         clips,
         render_seconds,
         published,
+        sales,
     )
 
 
@@ -233,10 +237,13 @@ def _print_summary(
 
 def next_steps(settings: Settings, recording_id: str) -> list[str]:
     """What to do after the demo (rich markup), and why shared QR codes will not open elsewhere, if so."""
+    base = settings.public_base_url
     lines = [
         "next: [bold]liveslice serve[/], then open "
-        f"{settings.public_base_url}/recordings/{recording_id} (log in with a key from "
-        "'liveslice keys create --role admin --name me')"
+        f"{base}/recordings/{recording_id} (log in with a key from "
+        "'liveslice keys create --role admin --name me'); the sales are on "
+        f"{base}/dashboard, what went out on {base}/publications, and a leader's own view on {base}/portal "
+        "('liveslice keys create --role leader --leader wang --name phone')"
     ]
     warning = public_url_warning(settings.public_base_url)
     if warning:

@@ -16,7 +16,19 @@ from liveslice.cli.demo_run import next_steps, run_demo
 from runtime.config import Settings, get_settings
 from store import share_links
 from store.db import session_scope
-from store.models import ChatEvent, Clip, Job, Product, Recording, StreamOrder, TimelineSegment
+from store.models import (
+    Attribution,
+    ChatEvent,
+    Click,
+    Clip,
+    Job,
+    Product,
+    Recording,
+    Sale,
+    StreamOrder,
+    TimelineSegment,
+    utcnow,
+)
 from studio.ffmpeg import run_ffmpeg
 
 PUBLIC = "https://clips.example.com"
@@ -143,6 +155,7 @@ def test_serve_warns_while_share_links_are_loopback(
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end_on_a_short_stream(settings: Settings, tmp_path: Path) -> None:
+    result_started = utcnow()
     result = run_demo(settings, out=tmp_path / "demo", duration=60.0)
     assert result.stream.is_file()
     with session_scope(settings.database_url) as session:
@@ -191,3 +204,22 @@ def test_demo_runs_end_to_end_on_a_short_stream(settings: Settings, tmp_path: Pa
     assert {p.channel for p in result.publications} == {"wecom", "feishu"}
     with session_scope(settings.database_url) as session:
         assert all(c.review_status == "approved" for c in session.query(Clip).filter_by(recording_id=recording.id))
+    # sales: a simulated week plus, per leader, live visits and a signed order through the public contracts
+    sales = result.sales
+    assert sales is not None and len(sales.live_orders) == 2
+    with session_scope(settings.database_url) as session:
+        for order_id in sales.live_orders:
+            sale = session.query(Sale).filter_by(order_id=order_id).one()
+            credit = session.query(Attribution).filter_by(sale_id=sale.id).one()
+            assert credit.method == "click" and credit.leader_id in ("wang", "lily")
+        live = session.query(Click).filter(Click.at > result_started).all()
+        assert sorted(c.bot_reason or "" for c in live if c.bot) == [
+            "head",
+            "head",
+            "preview:dingtalk",
+            "preview:dingtalk",
+        ]
+    history = sales.history
+    assert sum(row.orders for row in sales.by_leader) == history.sales + 2
+    assert sum(row.bot_hits for row in sales.by_leader) == history.bot_hits + 4
+    assert all(row.commission > 0 for row in sales.by_leader if row.orders)
