@@ -127,7 +127,8 @@ def test_loopback_urls(url: str, loopback: bool) -> None:
 
 def test_demo_summary_warns_while_share_links_are_loopback(settings: Settings) -> None:
     lines = next_steps(settings, "rec1")
-    assert lines[0].endswith("(log in with a key from 'liveslice keys create --role admin --name me')")
+    assert "(log in with a key from 'liveslice keys create --role admin --name me')" in lines[0]
+    assert lines[0].endswith("('liveslice keys create --role leader --leader wang --name phone')")
     assert f"{settings.public_base_url}/recordings/rec1" in lines[0]
     assert "only this machine can open" in lines[1] and "set LIVESLICE_PUBLIC_BASE_URL" in lines[1]
     public = next_steps(settings.model_copy(update={"public_base_url": PUBLIC}), "rec1")
