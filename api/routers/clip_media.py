@@ -4,7 +4,9 @@ players and download managers send first: the same headers, no body).
 A leader's variant video and poster render on first request: a request for one that is given but not
 stored yet starts its render (:func:`services.variants.ensure_variant`, one job however many ask), waits
 up to :data:`VARIANT_WAIT_SECONDS` for it without holding the event loop, and streams the file; if the
-render takes longer it answers 503 with ``Retry-After`` and the file comes on a later request.
+render takes longer it answers 503 with ``Retry-After`` and the file comes on a later request. A variant
+that cannot be made (a fast-mode clip, or a render that failed for a lasting reason since the clip last
+changed) answers 409 with the reason, and starts nothing.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def _locate(settings: Settings, clip_id: str, name: str, scope: str | None, send
 
 
 def _rendered_key(settings: Settings, clip_id: str, name: str, scope: str | None, leader_id: str) -> str | None:
-    """The file's key once its variant is rendered; None while it renders. :class:`VariantFailed` if it failed."""
+    """The file's key once its variant is rendered; None while it renders. :class:`VariantFailed` if it failed
+    (the next request tries again), :class:`~services.variants.VariantImpossible` if it failed for good."""
     with session_scope(settings.database_url) as session:
         state = variant_state(session, clip_id=clip_id, leader_id=leader_id)
         if state == "failed":
