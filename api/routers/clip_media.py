@@ -141,14 +141,17 @@ def _respond(
 ) -> Response:
     missing = HTTPException(status.HTTP_404_NOT_FOUND, f"the file {name!r} of clip {clip_id} is missing")
     media_type = MEDIA_TYPES.get(PurePosixPath(name).suffix.lower(), "application/octet-stream")
-    url = storage.presigned_url(key)
-    if url is not None:  # object storage: the client fetches (and ranges) the object from the store itself
+    url = storage.presigned_url(key, disposition=disposition)
+    if url is not None:  # object storage: the client fetches (and ranges) the object from the store itself,
+        # which answers ``disposition`` (signed into the URL) as its Content-Disposition
         try:
             size = storage.size(key)
         except KeyNotFound as exc:
             raise missing from exc
         if method == "HEAD":
             headers = {"Content-Length": str(size), "Accept-Ranges": "bytes", "Cache-Control": "no-store"}
+            if disposition:
+                headers["Content-Disposition"] = disposition
             return Response(media_type=media_type, headers=headers)
         return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT, headers={"Cache-Control": "no-store"})
     path = storage.local_path(key)
