@@ -3,7 +3,9 @@
 Approving saves the title, caption and hashtags (after :func:`distribution.review.lint`: errors block,
 warnings are returned) and gives the clip to leaders (``leader_ids``, default every active leader): each
 gets a variant row (no files: it renders on first request) and their share link ``/s/{code}``.
-Re-approving updates the text and adds leaders; grants are only removed by :func:`revoke`.
+Re-approving updates the text and adds leaders; grants are only removed by :func:`revoke`. A fast-mode
+clip (a stream copy with no overlays) cannot end on a leader's card, so it is approved for leaders only
+with ``leader_ids: []`` (it can still be published as it is).
 """
 
 from __future__ import annotations
@@ -131,6 +133,20 @@ def _leaders(session: Session, leader_ids: Sequence[str] | None) -> list[Leader]
     return [row for row in rows.values() if row is not None]
 
 
+def _check_variants_possible(clip: Clip, leaders: Sequence[Leader]) -> None:
+    """Refuse giving a fast-mode clip to leaders it is not given to yet: no end card can carry their name."""
+    have = {v.leader_id for v in clip.variants}
+    new = [leader.id for leader in leaders if leader.id not in have]
+    if new and not clip_repo.variants_possible(clip):
+        raise InvalidReview(
+            f"clip {clip.id} is a fast-mode excerpt (a stream copy with no overlays): it cannot end on a leader's "
+            'card, so it cannot be given to leaders; approve it with "leader_ids": [] to publish it as it is, '
+            "or render it again in accurate mode",
+            fast_mode=True,
+            leaders=new,
+        )
+
+
 def _buy_url(session: Session, clip: Clip) -> str | None:
     row = clip_repo.get_product(session, sku=clip.sku) if clip.sku else None
     return (row.buy_url if row is not None else None) or (clip.product or {}).get("buy_url")
@@ -190,6 +206,7 @@ def approve_clip(
                 warnings=warnings,
             )
         leaders = _leaders(session, leader_ids)
+        _check_variants_possible(clip, leaders)
         clip.title, clip.caption, clip.hashtags = title, caption, tags
         clip.review_status, clip.approved_at, clip.approved_by = APPROVED, utcnow(), approved_by
         added = give(settings, session, clip, leaders)

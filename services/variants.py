@@ -6,7 +6,15 @@ cost 500 small rows and no render. The first request for a leader's video or pos
 queued job of kind ``variant`` in the same transaction, and sends it; a request while that job is
 queued or running starts nothing. The job (``pipeline.variant_rendering``) calls :func:`render_variant`:
 only that leader's video (the base + their end card, joined by stream copy) and poster, stored atomically
-and recorded on the row in one transaction. A failed job leaves the lock to the next request.
+and recorded on the row in one transaction. A job that failed for want of a retry (the worker gave up on
+a transient error, or it was cancelled) leaves the lock to the next request; one that failed for a lasting
+reason (a bad clip, missing media: a failure with a ``code``) is not started again until the clip or the
+variant changes, and requests get :class:`VariantImpossible` with the reason instead.
+
+A clip whose product has no shop link still gives its leaders a variant: the end card shows the product
+and their name with no QR (or the clip's own share URL as the QR, when it has one), and no poster.
+A fast-mode clip (a stream copy with no overlays) cannot end on a leader's card: approval refuses to give
+it to leaders, and :func:`ensure_variant` raises :class:`VariantImpossible` for one given before.
 """
 
 from __future__ import annotations
@@ -23,13 +31,13 @@ from sqlalchemy.orm import Session
 from runtime.config import Settings
 from services.clip_requests import share_url_for, usable_image
 from services.clips import clip_job, clip_key
-from services.errors import NotFound, NotReadyYet, Unavailable
+from services.errors import Conflict, NotFound, NotReadyYet, Unavailable
 from services.storage import get_storage, local_copy, save_outputs
 from store import clips as repo
 from store.models import Clip, ClipVariant, Job, Recording, utcnow
 from store.recordings import MissingMedia
 from studio.cards.theme import theme_from_mapping
-from studio.clip.types import ClipCancelled, ClipTargets, InvalidClipRequest, Leader, ProductInfo, ProgressCallback
+from studio.clip.types import ClipCancelled, ClipTargets, Leader, ProductInfo, ProgressCallback
 from studio.render.presets import get_preset
 
 log = logging.getLogger(__name__)
@@ -59,6 +67,13 @@ class VariantFailed(Unavailable):
     code = "variant_failed"
 
 
+class VariantImpossible(Conflict):
+    """The variant cannot be rendered (a fast-mode clip), or its render failed for a lasting reason:
+    not tried again until the clip or the variant changes."""
+
+    code = "variant_impossible"
+
+
 def _variant(session: Session, clip_id: str, leader_id: str) -> ClipVariant:
     variant = session.scalars(
         select(ClipVariant).where(ClipVariant.clip_id == clip_id, ClipVariant.leader_id == leader_id)
@@ -71,8 +86,24 @@ def _variant(session: Session, clip_id: str, leader_id: str) -> ClipVariant:
 def _check_base(clip: Clip) -> None:
     if clip.status != "ready" or not clip.video_key:
         raise VariantPending(f"clip {clip.id} is {clip.status}: its variants render once it is ready")
-    if clip.mode != "accurate":
-        raise InvalidClipRequest(f"clip {clip.id} is a fast-mode excerpt: leader variants need an accurate render")
+    if not repo.variants_possible(clip):
+        raise VariantImpossible(
+            f"clip {clip.id} is a fast-mode excerpt (a stream copy with no overlays): it cannot end on a leader's "
+            "card; render the clip again in accurate mode to give it to leaders"
+        )
+
+
+def _lasting_failure(clip: Clip, variant: ClipVariant, job: Job | None) -> VariantImpossible | None:
+    """The error to answer when the variant's last render failed for a lasting reason (a failure with a
+    ``code``: see :mod:`pipeline.errors`) after the clip and the variant last changed; else None."""
+    if job is None or job.status != "failed" or not (job.result or {}).get("code") or job.finished_at is None:
+        return None  # no code: the worker gave up on a transient error, so another try may work
+    if job.finished_at < max(clip.updated_at, variant.updated_at):
+        return None  # the clip (or the variant) changed since: worth another try
+    return VariantImpossible(
+        f"rendering leader {variant.leader_name!r}'s variant of clip {clip.id} failed: {job.error}; "
+        "it is tried again once the clip changes (render or approve it again)"
+    )
 
 
 def ensure_variant(settings: Settings, session: Session, *, clip_id: str, leader_id: str, send: Send) -> bool:
@@ -80,7 +111,8 @@ def ensure_variant(settings: Settings, session: Session, *, clip_id: str, leader
     running) for them: the caller tries again later. Never renders the same variant twice at once.
 
     Commits the session. Raises :class:`VariantNotFound` (not given), :class:`VariantPending` (the clip
-    itself is not ready yet) or :class:`~studio.clip.types.InvalidClipRequest` (a fast-mode clip).
+    itself is not ready yet) or :class:`VariantImpossible` (a fast-mode clip, or the last render failed for
+    a lasting reason since the clip last changed).
     """
     variant = _variant(session, clip_id, leader_id)
     clip = variant.clip
@@ -92,6 +124,10 @@ def ensure_variant(settings: Settings, session: Session, *, clip_id: str, leader
     if current is not None and current.status in ACTIVE:
         session.rollback()
         return False  # queued or running: that job renders it (the reconciler re-sends a lost one)
+    lasting = _lasting_failure(clip, variant, current)
+    if lasting is not None:
+        session.rollback()
+        raise lasting
     job = Job(
         kind=VARIANT_KIND,
         recording_id=clip.recording_id,
@@ -119,12 +155,18 @@ def ensure_variant(settings: Settings, session: Session, *, clip_id: str, leader
 
 def variant_state(session: Session, *, clip_id: str, leader_id: str) -> str:
     """``ready`` (files stored), ``pending`` (a render is queued or running) or ``failed`` (the last one
-    failed or none holds the lock: the next :func:`ensure_variant` starts one)."""
+    failed or none holds the lock: the next :func:`ensure_variant` starts one). Raises
+    :class:`VariantImpossible` when the last render failed for a lasting reason (none will be started)."""
     variant = _variant(session, clip_id, leader_id)
     if repo.variant_rendered(variant.clip, variant):
         return "ready"
     job = session.get(Job, variant.job_id) if variant.job_id else None
-    return "pending" if job is not None and job.status in ACTIVE else "failed"
+    if job is not None and job.status in ACTIVE:
+        return "pending"
+    lasting = _lasting_failure(variant.clip, variant, job)
+    if lasting is not None:
+        raise lasting
+    return "failed"
 
 
 def rendered_product(settings: Settings, session: Session, clip: Clip) -> ProductInfo | None:
@@ -191,16 +233,14 @@ def plain_base(
 
 
 def _leader(settings: Settings, session: Session, clip: Clip, variant: ClipVariant) -> Leader:
-    """The leader as their end card and poster show them; their share link is made now if they have none."""
+    """The leader as their end card and poster show them; their share link is made now if they have none
+    and the product has a buy_url. With no buy_url the QR is the clip's own share URL, or there is none."""
     if not variant.share_url:
         buy_url = (clip.product or {}).get("buy_url")
         url = share_url_for(settings, session=session, clip_id=clip.id, leader_id=variant.leader_id, buy_url=buy_url)
-        if url is None:
-            raise InvalidClipRequest(
-                f"leader {variant.leader_name!r} needs a QR link, but the clip's product has no buy_url"
-            )
-        variant.share_url = url
-    return Leader(variant.leader_id, variant.leader_name, variant.share_url)
+        if url is not None:
+            variant.share_url = url
+    return Leader(variant.leader_id, variant.leader_name, variant.share_url or clip.share_url or None)
 
 
 def render_variant(
@@ -222,7 +262,7 @@ def render_variant(
     clip = variant.clip
     _check_base(clip)
     wants_video = not variant.video_key
-    wants_poster = repo.poster_expected(clip) and not variant.poster_key
+    wants_poster = repo.poster_expected(clip, variant) and not variant.poster_key
     if not (wants_video or wants_poster):
         return variant
     leader = _leader(settings, session, clip, variant)

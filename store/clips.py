@@ -126,21 +126,34 @@ def variant_file_names(leader_id: str) -> tuple[str, str]:
     return f"clip.{leader_id}.mp4", f"poster.{leader_id}.png"
 
 
-def poster_expected(clip: Clip) -> bool:
-    """Whether a leader's poster can be drawn: it needs the clip's product card."""
-    return clip.product is not None
+def variant_has_link(clip: Clip, variant: ClipVariant | None = None) -> bool:
+    """Whether a leader's variant carries a QR code: the leader's own share link, the product's buy_url
+    (their link is made from it) or the clip's own share URL. Without one the end card shows no QR."""
+    return bool((variant is not None and variant.share_url) or (clip.product or {}).get("buy_url") or clip.share_url)
+
+
+def poster_expected(clip: Clip, variant: ClipVariant | None = None) -> bool:
+    """Whether a leader's poster is drawn: it needs the clip's product card and a link for its QR code
+    (as the clip's own poster does); with ``variant`` None, for a leader with no link of their own."""
+    return clip.product is not None and variant_has_link(clip, variant)
+
+
+def variants_possible(clip: Clip) -> bool:
+    """Whether the clip can have leader variants: a fast-mode excerpt is a stream copy with no overlays,
+    which cannot end on a leader's card."""
+    return clip.mode == "accurate"
 
 
 def variant_rendered(clip: Clip, variant: ClipVariant) -> bool:
     """The variant's video is stored, and its poster too when the clip can have one."""
-    return bool(variant.video_key) and (bool(variant.poster_key) or not poster_expected(clip))
+    return bool(variant.video_key) and (bool(variant.poster_key) or not poster_expected(clip, variant))
 
 
 def variant_named(clip: Clip, name: str, leader_id: str | None) -> ClipVariant | None:
     """The variant (visible to a reader scoped to ``leader_id``) whose video or poster is called ``name``."""
     for variant in visible_variants(clip, leader_id):
         video, poster = variant_file_names(variant.leader_id)
-        if name == video or (name == poster and poster_expected(clip)):
+        if name == video or (name == poster and poster_expected(clip, variant)):
             return variant
     return None
 

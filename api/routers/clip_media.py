@@ -4,7 +4,9 @@ players and download managers send first: the same headers, no body).
 A leader's variant video and poster render on first request: a request for one that is given but not
 stored yet starts its render (:func:`services.variants.ensure_variant`, one job however many ask), waits
 up to :data:`VARIANT_WAIT_SECONDS` for it without holding the event loop, and streams the file; if the
-render takes longer it answers 503 with ``Retry-After`` and the file comes on a later request.
+render takes longer it answers 503 with ``Retry-After`` and the file comes on a later request. A variant
+that cannot be made (a fast-mode clip, or a render that failed for a lasting reason since the clip last
+changed) answers 409 with the reason, and starts nothing.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def _locate(settings: Settings, clip_id: str, name: str, scope: str | None, send
 
 
 def _rendered_key(settings: Settings, clip_id: str, name: str, scope: str | None, leader_id: str) -> str | None:
-    """The file's key once its variant is rendered; None while it renders. :class:`VariantFailed` if it failed."""
+    """The file's key once its variant is rendered; None while it renders. :class:`VariantFailed` if it failed
+    (the next request tries again), :class:`~services.variants.VariantImpossible` if it failed for good."""
     with session_scope(settings.database_url) as session:
         state = variant_state(session, clip_id=clip_id, leader_id=leader_id)
         if state == "failed":
@@ -138,14 +141,17 @@ def _respond(
 ) -> Response:
     missing = HTTPException(status.HTTP_404_NOT_FOUND, f"the file {name!r} of clip {clip_id} is missing")
     media_type = MEDIA_TYPES.get(PurePosixPath(name).suffix.lower(), "application/octet-stream")
-    url = storage.presigned_url(key)
-    if url is not None:  # object storage: the client fetches (and ranges) the object from the store itself
+    url = storage.presigned_url(key, disposition=disposition)
+    if url is not None:  # object storage: the client fetches (and ranges) the object from the store itself,
+        # which answers ``disposition`` (signed into the URL) as its Content-Disposition
         try:
             size = storage.size(key)
         except KeyNotFound as exc:
             raise missing from exc
         if method == "HEAD":
             headers = {"Content-Length": str(size), "Accept-Ranges": "bytes", "Cache-Control": "no-store"}
+            if disposition:
+                headers["Content-Disposition"] = disposition
             return Response(media_type=media_type, headers=headers)
         return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT, headers={"Cache-Control": "no-store"})
     path = storage.local_path(key)

@@ -141,7 +141,7 @@ def clip_payload(clip: Clip, *, leader_id: str | None = None) -> dict[str, Any]:
                 "leader_name": v.leader_name,
                 "share_url": v.share_url,
                 "video": lazy(v.video_key, repo.variant_file_names(v.leader_id)[0]),
-                "poster": lazy(v.poster_key, repo.variant_file_names(v.leader_id)[1], repo.poster_expected(clip)),
+                "poster": lazy(v.poster_key, repo.variant_file_names(v.leader_id)[1], repo.poster_expected(clip, v)),
                 "rendered": repo.variant_rendered(clip, v),
                 "size_bytes": v.size_bytes,
             }

@@ -17,6 +17,7 @@ from api.routers.clips import media_url
 from distribution.captions import MANUAL
 from distribution.errors import DistributionError
 from services.captions import caption_for
+from store import clips as repo
 from store.approvals import clips_for_leader
 from store.models import ApiKey, Clip, ClipVariant, Leader
 from store.share_links import find_link
@@ -56,7 +57,9 @@ def my_clips(settings: SettingsDep, session: SessionDep, key: LeaderKey) -> list
                 "title": clip.title,
                 "caption": _caption(session, clip, share_url, leader),
                 "video": media_url(clip.id, variant.video_key or f"clip.{variant.leader_id}.mp4"),
-                "poster": media_url(clip.id, variant.poster_key or f"poster.{variant.leader_id}.png"),
+                "poster": media_url(clip.id, variant.poster_key or f"poster.{variant.leader_id}.png")
+                if variant.poster_key or repo.poster_expected(clip, variant)
+                else None,  # no product card, or no link for the poster's QR: no poster
                 "share_url": share_url or None,
             }
         )

@@ -36,12 +36,14 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     presented_key,
+    settings_dep,
 )
 from api.errors import DOMAIN_ERRORS, error_response, http_error
 from api.formatting import display_size, fmt_audio, fmt_duration, fmt_fps, fmt_seconds, fmt_size, iso
 from api.i18n import CHINESE, ENGLISH, HTML_LANG, choose_locale, use_locale
 from api.i18n import install as install_i18n
 from api.job_forms import job_form_context
+from api.page_headers import SECURITY_HEADERS, content_security_policy
 from services.ingest import recording_warnings
 from store import keys as key_store
 from store.highlights import highlight_payload, latest_analysis, list_highlights
@@ -62,16 +64,6 @@ PAGE_SIZE = 50
 COOKIE_MAX_AGE = 30 * 24 * 3600
 SEGMENT_LIMIT = 200
 COMMON_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "UTC")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 
 
 # --- formatting (Jinja filters) -------------------------------------------------------------
@@ -115,6 +107,7 @@ def render(
     leader = getattr(context.get("viewer"), "role", None) == "leader"
     locale = choose_locale(request, CHINESE if chinese or leader else ENGLISH)
     headers = {**SECURITY_HEADERS, "Content-Language": HTML_LANG[locale], "Vary": "Accept-Language, Cookie"}
+    headers["Content-Security-Policy"] = content_security_policy(settings_dep(request))
     with use_locale(locale):
         return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
 

@@ -27,6 +27,7 @@ from services.clip_requests import InvalidClipRequest, share_url_for
 from services.payouts import fmt_amount
 from services.report_period import period
 from services.reports import leader_summary
+from store import clips as repo
 from store import keys as key_store
 from store import share_links
 from store.approvals import clips_for_leader
@@ -47,7 +48,7 @@ class PortalClip:
     clip_id: str
     title: str | None
     video: str
-    poster: str
+    poster: str | None  # None: no poster can be drawn (no product, or no link for its QR)
     cover: str | None
     caption: str
 
@@ -96,12 +97,13 @@ def portal_clips(settings: Settings, session: Session, leader_id: str) -> list[P
     the media route renders a variant on its first request."""
     items = []
     for clip, variant in clips_for_leader(session, leader_id):
+        poster = f"/media/clips/{clip.id}/poster.{leader_id}.png" if repo.poster_expected(clip, variant) else None
         items.append(
             PortalClip(
                 clip_id=clip.id,
                 title=clip_title(clip),
                 video=media_url(clip.id, variant.video_key) or f"/media/clips/{clip.id}/clip.{leader_id}.mp4",
-                poster=media_url(clip.id, variant.poster_key) or f"/media/clips/{clip.id}/poster.{leader_id}.png",
+                poster=media_url(clip.id, variant.poster_key) or poster,
                 cover=media_url(clip.id, clip.cover_key),
                 caption=share_caption(clip, leader_share_url(settings, session, clip, variant)),
             )

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from runtime.files import atomic_output_path, atomic_write, is_temp_name, move_or_copy
 from services.storage.base import (
@@ -48,6 +49,7 @@ __all__ = [
     "get_storage",
     "is_temp_name",
     "local_copy",
+    "media_origin",
     "move_or_copy",
     "save_outputs",
     "storage_from_settings",
@@ -74,6 +76,16 @@ def get_storage(settings_or_root: Settings | Path) -> MediaStorage:
     if isinstance(settings_or_root, str | os.PathLike):
         return LocalStorage(Path(settings_or_root))
     return storage_from_settings(settings_or_root)
+
+
+def media_origin(settings: Settings) -> str | None:
+    """The origin (``scheme://host[:port]``) the store's presigned URLs point at, which browsers are sent
+    to for media (a page's CSP must allow it); None when media is served by the API itself (local)."""
+    url = get_storage(settings).presigned_url("origin")  # signed locally: no request to the store
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def local_copy(settings: Settings, key: str) -> Path:

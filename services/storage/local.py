@@ -95,8 +95,8 @@ class LocalStorage:
             raise KeyNotFound(f"no stored file for key {key!r} under {self.root}") from exc
         return _iter_file(handle, start, end, chunk_size)
 
-    def presigned_url(self, key: str, *, expires: int | None = None) -> str | None:
-        """Local files have no direct URL: serve them through the API."""
+    def presigned_url(self, key: str, *, expires: int | None = None, disposition: str | None = None) -> str | None:
+        """Local files have no direct URL: serve them through the API (which sets ``disposition`` itself)."""
         validate_key(key)
         return None
 

@@ -174,15 +174,18 @@ class S3Storage:
             raise
         return self._stream(key, response["Body"], chunk_size)
 
-    def presigned_url(self, key: str, *, expires: int | None = None) -> str | None:
-        """A time-limited GET URL (the object's existence is not checked)."""
+    def presigned_url(self, key: str, *, expires: int | None = None, disposition: str | None = None) -> str | None:
+        """A time-limited GET URL (the object's existence is not checked). With ``disposition`` (a
+        ``Content-Disposition`` value, e.g. ``attachment; filename=...``) the store answers with that
+        header (``response-content-disposition``, signed into the URL), so a browser saves the file."""
         seconds = self.presign_seconds if expires is None else expires
         if not 1 <= seconds <= MAX_PRESIGN_SECONDS:
             raise ValueError(f"presigned URLs last 1 to {MAX_PRESIGN_SECONDS} seconds, not {seconds}")
+        params = {"Bucket": self.bucket, "Key": self._object_key(key)}
+        if disposition:
+            params["ResponseContentDisposition"] = disposition
         with self._errors(key):
-            url = self.client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": self._object_key(key)}, ExpiresIn=seconds
-            )
+            url = self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
         return str(url)
 
     def list_keys(self, prefix: str = "") -> list[str]:

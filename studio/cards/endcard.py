@@ -1,5 +1,8 @@
 """The end card of a per-leader variant: a big QR code, "扫码购买", the leader's name, product and price.
 
+With no link to encode (a clip whose product has no shop link) the card has no QR and no prompt: the
+product and price, and the leader's name, centred.
+
 Portrait and 3:4 cards stack product, QR, prompt and leader; square and landscape cards put the QR on
 the left and the text on the right. The QR is black on white with whole-pixel modules and spans at
 least 40 % of the card's shorter side (60 % by default when it fits), so it still scans after H.264
@@ -53,7 +56,7 @@ def flat_background(theme: CardTheme) -> tuple[int, int, int]:
 def render_end_card(
     *,
     size: tuple[int, int],
-    qr_url: str,
+    qr_url: str | None,
     leader: str | None,
     content: CardContent | None,
     theme: CardTheme = DEFAULT_THEME,
@@ -62,7 +65,7 @@ def render_end_card(
     qr_fraction: float = 0.6,
     error: str = "q",
 ) -> Image.Image:
-    """An RGB end card of ``size`` (width, height) with the QR code for ``qr_url``.
+    """An RGB end card of ``size`` (width, height) with the QR code for ``qr_url`` (None: no QR, no prompt).
 
     ``leader_format`` turns the leader's name into its line (``"Shared by {name}"`` for English).
     The QR shrinks from ``qr_fraction`` of the shorter side to make room for the text, never below
@@ -76,6 +79,10 @@ def render_end_card(
     portrait = height >= width * 1.25
     unit = (min(width, height * 9 / 16) if portrait else min(width * 0.7, height)) / 1080
     column = round(width * 0.86) if portrait else round(width * 0.42)
+    if qr_url is None:
+        column = round(width * 0.86)
+        above, below = _text_lines(theme, unit, column, content, "", leader, leader_format)
+        return _text_only_card(size, theme, above + below)
     above, below = _text_lines(theme, unit, column, content, prompt, leader, leader_format)
     band_top, band_bottom = round(height * SAFE_TOP), round(height * (1 - SAFE_BOTTOM))
     band = band_bottom - band_top
@@ -104,6 +111,19 @@ def render_end_card(
         if total > band:
             raise CardError(f"end card {width}x{height} is too small for its text")
         _draw_lines(draw, lines, (width // 2, width), band_top + (band - total) // 2, lang)
+    return card
+
+
+def _text_only_card(size: tuple[int, int], theme: CardTheme, lines: list[_Line]) -> Image.Image:
+    """The card with no QR: ``lines`` centred in the band kept clear of platform UI."""
+    width, height = size
+    band_top, band_bottom = round(height * SAFE_TOP), round(height * (1 - SAFE_BOTTOM))
+    total = sum(line.height for line in lines)
+    if total > band_bottom - band_top:
+        raise CardError(f"end card {width}x{height} is too small for its text")
+    card = Image.new("RGB", size, flat_background(theme))
+    top = band_top + (band_bottom - band_top - total) // 2
+    _draw_lines(ImageDraw.Draw(card), lines, (0, width), top, theme.text_language)
     return card
 
 

@@ -19,6 +19,7 @@ from studio.render.variants import render_variant
 
 
 def _qr_url(leader: Leader) -> str:
+    """The link on the leader's poster (a poster without one is not drawn)."""
     if not leader.share_url:
         raise InvalidClipRequest(f"leader {leader.name!r} has no share URL (and the product has no buy_url)")
     return leader.share_url
@@ -34,10 +35,10 @@ def leader_video(
     theme: CardTheme,
     timeout: float | None = None,
 ) -> Path:
-    """``base`` (stream copy) + the leader's end card, written atomically to ``output``."""
-    card = render_end_card(
-        size=(preset.width, preset.height), qr_url=_qr_url(leader), leader=leader.name, content=content, theme=theme
-    )
+    """``base`` (stream copy) + the leader's end card, written atomically to ``output``. A leader with no
+    share URL (the clip has no link at all) gets an end card without a QR: the product and their name."""
+    size = (preset.width, preset.height)
+    card = render_end_card(size=size, qr_url=leader.share_url or None, leader=leader.name, content=content, theme=theme)
     return render_variant(base, card, output, preset=preset, seconds=END_CARD_SECONDS, timeout=timeout)
 
 
