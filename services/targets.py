@@ -158,7 +158,9 @@ def delete_target(session: Session, target_id: str) -> None:
         select(Publication.id).where(Publication.target_id == target.id, Publication.status == "sending").limit(1)
     ).first()
     if sending is not None:
-        raise TargetBusy(f"target {target.id} ({target.name}) has a publication being sent right now; try again shortly")
+        raise TargetBusy(
+            f"target {target.id} ({target.name}) has a publication being sent right now; try again shortly"
+        )
     session.delete(target)
     session.flush()
 

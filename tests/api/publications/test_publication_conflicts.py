@@ -27,7 +27,11 @@ def test_a_second_publication_of_the_same_clip_to_a_target_is_409(
     client: TestClient, settings: Settings, issue_key: Issue
 ) -> None:
     headers = {"Authorization": f"Bearer {issue_key('merchant')}"}
-    body = {"type": "webhook", "name": "hook", "config": {"url": "http://127.0.0.1:9/h", "secret": new_webhook_secret()}}
+    body = {
+        "type": "webhook",
+        "name": "hook",
+        "config": {"url": "http://127.0.0.1:9/h", "secret": new_webhook_secret()},
+    }
     target_id = client.post("/api/targets", json=body, headers=headers).json()["id"]
     clip_id = make_clip(settings)
     first = client.post("/api/publications", json={"clip_id": clip_id, "target_id": target_id}, headers=headers)
