@@ -95,6 +95,25 @@ def worker_argv(
     ]
 
 
+def worker_plan(
+    settings: Settings, queues: Sequence[str], concurrency: int, *, per_process_rates: bool | None = None
+) -> list[tuple[tuple[str, ...], int]]:
+    """The worker processes to start, as (queues, concurrency). When channel rates are counted in process
+    (``memory://``: no Redis), the ``publish`` queue gets a worker of its own with concurrency 1, so one
+    process holds every count on this machine (several machines still need a shared
+    ``LIVESLICE_RATE_LIMIT_STORAGE``, which :func:`services.rate_limits.warn_if_per_process` says)."""
+    if per_process_rates is None:
+        from services.rate_limits import MEMORY, storage_url, warn_if_per_process
+
+        per_process_rates = storage_url(settings) == MEMORY
+        warn_if_per_process(settings)
+    queues = tuple(queues)
+    if not per_process_rates or "publish" not in queues or (queues == ("publish",) and concurrency == 1):
+        return [(queues, concurrency)]
+    rest = tuple(q for q in queues if q != "publish")
+    return ([(rest, concurrency)] if rest else []) + [(("publish",), 1)]
+
+
 def prepare(settings: Settings) -> None:
     """Create folders; migrate SQLite; refuse an out-of-date server database with the fix."""
     from store.db import is_up_to_date, upgrade
@@ -266,8 +285,11 @@ def serve(
             broker.start()
             stack.callback(broker.stop)
         if worker:
-            child = start_worker(settings, on_give_up=give_up("the celery worker"))
-            stack.callback(child.stop)
+            for queues, concurrency in worker_plan(settings, ALL_QUEUES, settings.worker_concurrency):
+                child = start_worker(
+                    settings, queues=queues, concurrency=concurrency, on_give_up=give_up("the celery worker")
+                )
+                stack.callback(child.stop)
         drainer = start_click_drainer(settings, on_give_up=give_up("the click drainer"))
         stack.callback(drainer.stop)
         reconciler = ReconcilerThread(settings, every=reconcile_every)
@@ -319,7 +341,8 @@ def run_worker(
 
     previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        child = start_worker(settings, queues=queues, concurrency=concurrency, on_give_up=give_up)
+        plan = worker_plan(settings, queues, concurrency or settings.worker_concurrency)
+        children = [start_worker(settings, queues=q, concurrency=c, on_give_up=give_up) for q, c in plan]
         reconciler = ReconcilerThread(settings, every=reconcile_every) if beat else None
         if reconciler is not None:
             reconciler.start()
@@ -327,7 +350,8 @@ def run_worker(
             pass
         if reconciler is not None:
             reconciler.stop()
-        child.stop()
+        for child in children:
+            child.stop()
         return 1 if gave_up.is_set() else 0
     finally:
         for sig, handler in previous.items():

@@ -57,6 +57,7 @@ def start_publication_job(
             update(Publication)
             .where(
                 Publication.id == publication_id,
+                Publication.status.in_(DUE_STATES),  # never re-point a row a worker has claimed meanwhile
                 Publication.job_id.is_(None) if previous is None else Publication.job_id == previous,
             )
             .values(job_id=job.id)

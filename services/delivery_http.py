@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from distribution.channels.base import Delivered, HttpRequest, HttpResponse
-from distribution.errors import ChannelUnavailable, DeliveryError
+from distribution.errors import ChannelRejected, ChannelUnavailable, DeliveryError
 from runtime.config import Settings
-from services.rate_limits import acquire
+from services.rate_limits import RateStorageUnavailable, acquire
 
 if TYPE_CHECKING:
     from services.delivery_post import Prepared
@@ -28,11 +28,13 @@ CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, h
 
 
 class Deferred(Exception):
-    """Over the account's rate: try again at ``retry_at`` (epoch seconds); no attempt counted."""
+    """Over the account's rate: try again at ``retry_at`` (epoch seconds); no attempt counted. ``spacing``
+    is the rate's seconds per request (window / limit): how far apart waiting publications are spread."""
 
-    def __init__(self, retry_at: float) -> None:
+    def __init__(self, retry_at: float, spacing: float = 0.0) -> None:
         super().__init__(f"rate limited until {retry_at:.1f}")
         self.retry_at = retry_at
+        self.spacing = spacing
 
 
 class NeverLeft(ChannelUnavailable):
@@ -74,12 +76,15 @@ def _rate(settings: Settings, prepared: Prepared, first: bool, posted: bool) -> 
     """Wait for the account's rate. Before anything is visible a long wait defers the whole publication;
     once part of the post is visible the rest waits here (starting again later would post that part twice)."""
     while True:
-        decision = acquire(settings, prepared.channel, prepared.account)
+        try:
+            decision = acquire(settings, prepared.channel, prepared.account)
+        except RateStorageUnavailable as exc:  # nothing of this request left: retried (unknown once posted)
+            raise _after(posted, ChannelUnavailable(str(exc), code="rate_storage")) from None
         if decision.allowed:
             return
         wait = decision.retry_at - time.time()
         if first or (wait > MAX_INLINE_WAIT and not posted):
-            raise Deferred(decision.retry_at)
+            raise Deferred(decision.retry_at, decision.spacing)
         time.sleep(max(0.0, wait))
 
 
@@ -106,6 +111,10 @@ def run_exchange(settings: Settings, prepared: Prepared, *, timeout_cap: float |
                 if request.posts:
                     raise OutcomeUnknown(what) from None
                 raise _after(posted, NeverLeft(what)) from None
+            except OSError as exc:  # a file to upload cannot be opened: this request never left
+                why = exc.strerror or type(exc).__name__
+                unreadable = ChannelRejected(f"{request.label}: cannot read a file ({why})", code="file_error")
+                raise _after(posted, unreadable) from None
             try:
                 next_request = exchange.send(response)
             except StopIteration as stop:

@@ -4,6 +4,8 @@ I/O helpers around it (remembered upload ids, the export package, scrubbing secr
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import shutil
 import tempfile
@@ -13,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from distribution.channels.base import ChannelAdapter, ExportPackage, MediaFile, Post
@@ -25,7 +28,7 @@ from services.storage import KeyNotFound, get_storage, local_copy
 from services.targets import adapter_for, secret_values
 from services.variants import ensure_variant
 from store.db import session_scope
-from store.models import ChannelMedia, ChannelTarget, Clip, ClipVariant, Leader, Publication, utcnow
+from store.models import ChannelMedia, ChannelTarget, Clip, ClipVariant, Leader, Publication, new_id, utcnow
 
 Send = Callable[[Settings, str], bool]
 #: How long a channel keeps an upload id (WeCom's media_id: 3 days; kept a margin shorter). Absent: forever.
@@ -53,6 +56,7 @@ class Prepared:
     channel: str
     account: str
     secrets: list[str]
+    memory_scope: str = ""  # the keyed hash upload ids are remembered under (see :func:`memory_scope`)
 
 
 def scrub(text: str, secrets: list[str]) -> str:
@@ -103,14 +107,20 @@ def _share_url(settings: Settings, session: Session, clip: Clip, variant: ClipVa
     return url or (variant.share_url if variant is not None else None) or clip.share_url or ""
 
 
-def remembered(session: Session, adapter: ChannelAdapter, account: str, media: list[MediaFile]) -> dict[str, str]:
+def memory_scope(settings: Settings, channel: str, adapter: ChannelAdapter) -> str:
+    """A keyed hash of where the adapter's upload ids are valid (:meth:`ChannelAdapter.memory_scope`):
+    a Telegram bot's ``file_id`` is found again from another chat of the same bot."""
+    message = f"media|{channel}|{adapter.memory_scope()}".encode()
+    return hmac.new(settings.resolved_secret_key().encode(), message, hashlib.sha256).hexdigest()[:64]
+
+
+def remembered(session: Session, adapter: ChannelAdapter, scope: str, media: list[MediaFile]) -> dict[str, str]:
+    """The upload ids remembered under ``scope`` (:func:`memory_scope`) for ``media``, unexpired."""
     keys = [adapter.memory_key(m) for m in media]
     if not keys:
         return {}
     now = utcnow()
-    rows = session.scalars(
-        select(ChannelMedia).where(ChannelMedia.account == account, ChannelMedia.media_key.in_(keys))
-    )
+    rows = session.scalars(select(ChannelMedia).where(ChannelMedia.account == scope, ChannelMedia.media_key.in_(keys)))
     out = {}
     for row in rows:
         expires = (
@@ -124,20 +134,16 @@ def remembered(session: Session, adapter: ChannelAdapter, account: str, media: l
 
 
 def remember_uploads(
-    session: Session, adapter: ChannelAdapter, account: str, remember: Mapping[str, str], *, now: datetime
+    session: Session, adapter: ChannelAdapter, scope: str, remember: Mapping[str, str], *, now: datetime
 ) -> None:
-    """Keep the upload ids the channel gave, per account and file, until they expire."""
+    """Keep the upload ids the channel gave, per memory scope and file, until they expire: one upsert per
+    id, so two publications remembering the same file at once both succeed (the later id wins)."""
     ttl = UPLOAD_TTL.get(adapter.type)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     for media_key, remote_id in remember.items():
-        row = session.scalars(
-            select(ChannelMedia).where(ChannelMedia.account == account, ChannelMedia.media_key == media_key[:300])
-        ).first()
-        if row is None:
-            row = ChannelMedia(account=account, media_key=media_key[:300])
-            session.add(row)
-        row.remote_id = remote_id
-        row.created_at = now
-        row.expires_at = now + ttl if ttl else None
+        values = {"remote_id": remote_id, "created_at": now, "expires_at": now + ttl if ttl else None}
+        insert = dialect.insert(ChannelMedia).values(id=new_id(), account=scope, media_key=media_key[:300], **values)
+        session.execute(insert.on_conflict_do_update(index_elements=["account", "media_key"], set_=values))
 
 
 def build_post(settings: Settings, publication_id: str, *, send: Send | None) -> Prepared:
@@ -152,6 +158,7 @@ def build_post(settings: Settings, publication_id: str, *, send: Send | None) ->
             raise NotFound("the publication's clip or target is gone")
         adapter = adapter_for(settings, target)
         secrets = secret_values(settings, target)
+        scope = memory_scope(settings, target.type, adapter)
         leader = session.get(Leader, publication.leader_id) if publication.leader_id else None
         variant = None
         if leader is not None:
@@ -187,9 +194,9 @@ def build_post(settings: Settings, publication_id: str, *, send: Send | None) ->
             leader_id=leader.id if leader else None,
             leader_name=leader.name if leader else None,
             product=dict(clip.product or {}),
-            remembered=remembered(session, adapter, target.account, files),
+            remembered=remembered(session, adapter, scope, files),
         )
-        return Prepared(post, adapter, target.type, target.account, secrets)
+        return Prepared(post, adapter, target.type, target.account, secrets, scope)
 
 
 def _no_send(settings: Settings, job_id: str) -> bool:
@@ -197,7 +204,9 @@ def _no_send(settings: Settings, job_id: str) -> bool:
 
 
 def write_package(settings: Settings, package: ExportPackage) -> Path:
-    """Write an export package under ``<media root>/exports/<folder>`` (whole or not at all)."""
+    """Write an export package under ``<media root>/exports/<folder>`` (whole or not at all). The folder is
+    the publication's own (:meth:`ExportChannel.folder`); only a package of that same publication (an
+    earlier attempt) is replaced, and only once the new one is complete."""
     folder = PurePosixPath(package.folder)
     if not package.folder or folder.is_absolute() or any(p in ("", ".", "..") for p in folder.parts):
         raise ServiceError(f"bad export folder name {package.folder!r}")
@@ -215,9 +224,13 @@ def write_package(settings: Settings, package: ExportPackage) -> Path:
                 raise ServiceError(f"bad export file name {name!r}")
             (tmp / name).write_text(text, encoding="utf-8")
         final.parent.mkdir(parents=True, exist_ok=True)
+        old = None
         if final.exists():
-            shutil.rmtree(final)
+            old = Path(tempfile.mkdtemp(prefix=".replaced-", dir=root))
+            final.rename(old / "package")  # moved aside, not deleted, until the new one is in place
         tmp.rename(final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

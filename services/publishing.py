@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from runtime.config import Settings
@@ -50,6 +51,20 @@ class PublicationConflict(Conflict, PublicationError):
     code = "publication_conflict"
 
 
+class DuplicatePublication(PublicationConflict):
+    """The same (clip, target, leader) is already published or on its way; ``extra`` names it."""
+
+    code = "duplicate_publication"
+
+    def __init__(self, existing: Publication) -> None:
+        super().__init__(
+            f"clip {existing.clip_id} is already published to target {existing.target_id} for this leader "
+            f"({existing.status}) as {existing.id}"
+        )
+        self.existing_id = existing.id
+        self.extra = {"existing_id": existing.id, "existing_status": existing.status}
+
+
 class InvalidPublication(InvalidValue, PublicationError):
     code = "invalid_publication"
 
@@ -61,14 +76,19 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def parse_schedule(value: str | datetime | None, timezone: str) -> datetime | None:
-    """ISO 8601 with an offset, or a naive wall-clock time read in ``timezone``; as aware UTC."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
+def check_zone(timezone: str) -> ZoneInfo:
+    """The IANA zone ``timezone``; :class:`InvalidPublication` names a bad one."""
     try:
-        zone = ZoneInfo(timezone)
+        return ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidPublication(f"unknown time zone {timezone!r} (use an IANA name like Asia/Shanghai)") from None
+
+
+def parse_schedule(value: str | datetime | None, timezone: str) -> datetime | None:
+    """ISO 8601 with an offset, or a naive wall-clock time read in ``timezone``; as aware UTC."""
+    zone = check_zone(timezone)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
     if isinstance(value, datetime):
         when = value
     else:
@@ -113,16 +133,42 @@ def _resolve_leader(session: Session, target: ChannelTarget, clip: Clip, leader_
     return leader_id
 
 
-def find_duplicate(session: Session, *, clip_id: str, target_id: str, leader_id: str | None) -> Publication | None:
-    """A publication of the same (clip, target, leader) that is not failed or cancelled."""
-    return session.scalars(
-        select(Publication).where(
-            Publication.clip_id == clip_id,
-            Publication.target_id == target_id,
-            Publication.leader_id.is_(None) if leader_id is None else Publication.leader_id == leader_id,
-            Publication.status.not_in(NOT_DUPLICATES),
-        )
-    ).first()
+def find_duplicate(
+    session: Session, *, clip_id: str, target_id: str, leader_id: str | None, besides: str | None = None
+) -> Publication | None:
+    """A publication of the same (clip, target, leader) that is not failed or cancelled (other than
+    ``besides``). The database enforces the same rule (``uq_publications_once``) against races."""
+    query = select(Publication).where(
+        Publication.clip_id == clip_id,
+        Publication.target_id == target_id,
+        Publication.leader_id.is_(None) if leader_id is None else Publication.leader_id == leader_id,
+        Publication.status.not_in(NOT_DUPLICATES),
+    )
+    if besides is not None:
+        query = query.where(Publication.id != besides)
+    return session.scalars(query).first()
+
+
+def _refuse_duplicate(
+    session: Session, *, clip_id: str, target_id: str, leader_id: str | None, besides: str | None = None
+) -> None:
+    duplicate = find_duplicate(session, clip_id=clip_id, target_id=target_id, leader_id=leader_id, besides=besides)
+    if duplicate is not None:
+        raise DuplicatePublication(duplicate)
+
+
+def _clash(session: Session, publication: Publication) -> PublicationConflict:
+    """The conflict for an insert or update the unique index refused (another request won the race)."""
+    duplicate = find_duplicate(
+        session,
+        clip_id=publication.clip_id,
+        target_id=publication.target_id,
+        leader_id=publication.leader_id,
+        besides=publication.id,
+    )
+    if duplicate is not None:
+        return DuplicatePublication(duplicate)
+    return PublicationConflict(f"publication {publication.id} clashed with another change; look again")
 
 
 def create_publication(
@@ -148,6 +194,7 @@ def create_publication(
     if target.status != TARGET_ACTIVE:
         raise PublicationConflict(f"target {target.id} ({target.name}) is {target.status}")
     leader = _resolve_leader(session, target, clip, leader_id)
+    _refuse_duplicate(session, clip_id=clip.id, target_id=target.id, leader_id=leader)
     zone = timezone or settings.timezone
     when = parse_schedule(scheduled_at, zone)
     later = when is not None and when > now
@@ -163,8 +210,11 @@ def create_publication(
         attempts=0,
         created_by=created_by,
     )
-    session.add(publication)
-    session.flush()
+    try:
+        with session.begin_nested():  # a lost race undoes only this row (a bulk publish goes on)
+            session.add(publication)
+    except IntegrityError:
+        raise _clash(session, publication) from None
     return publication
 
 
@@ -184,15 +234,21 @@ def _bulk_one(
     if leader_id is not None and _variant(session, clip_id, leader_id) is None:
         result.skipped.append({**note, "reason": f"leader {leader_id} was not given this clip"})
         return
-    duplicate = find_duplicate(session, clip_id=clip_id, target_id=target.id, leader_id=leader_id)
-    if duplicate is not None:
+    try:
+        created = create_publication(
+            settings, session, clip_id=clip_id, target_id=target.id, leader_id=leader_id, **kwargs
+        )
+    except DuplicatePublication as duplicate:
+        status = duplicate.extra["existing_status"]
         result.skipped.append(
-            {**note, "reason": f"already published ({duplicate.status}) as {duplicate.id}", "existing_id": duplicate.id}
+            {
+                **note,
+                "reason": f"already published ({status}) as {duplicate.existing_id}",
+                "existing_id": duplicate.existing_id,
+            }
         )
         return
-    result.created.append(
-        create_publication(settings, session, clip_id=clip_id, target_id=target.id, leader_id=leader_id, **kwargs)
-    )
+    result.created.append(created)
 
 
 def publish_bulk(
@@ -324,6 +380,13 @@ def retry_publication(session: Session, publication_id: str, *, now: datetime | 
         raise PublicationConflict(
             f"publication {publication_id} is {publication.status}; only failed, unknown or cancelled ones are retried"
         )
+    _refuse_duplicate(
+        session,
+        clip_id=publication.clip_id,
+        target_id=publication.target_id,
+        leader_id=publication.leader_id,
+        besides=publication.id,
+    )
     values = {
         "status": PENDING,
         "due_at": now or utcnow(),
@@ -332,7 +395,11 @@ def retry_publication(session: Session, publication_id: str, *, now: datetime | 
         "sending_since": None,
         "error_code": None,
     }
-    _transition(session, publication, values)
+    try:
+        with session.begin_nested():
+            _transition(session, publication, values)
+    except IntegrityError:
+        raise _clash(session, publication) from None
     return publication
 
 

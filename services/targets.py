@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from distribution.channels.base import ChannelAdapter, get_adapter, mask, registry
 from distribution.errors import DistributionError
 from runtime.config import Settings
-from services.errors import InvalidValue, NotFound, ServiceError
+from services.errors import Conflict, InvalidValue, NotFound, ServiceError
 from services.secrets import SecretsUnreadable, decrypt_secrets, encrypt_secrets
-from store.models import ChannelTarget, Leader
+from store.models import ChannelTarget, Leader, Publication
 
 ACTIVE, DISABLED = "active", "disabled"
 STATUSES = (ACTIVE, DISABLED)
@@ -37,6 +37,10 @@ class TargetError(ServiceError):
 
 class TargetNotFound(NotFound, TargetError):
     code = "target_not_found"
+
+
+class TargetBusy(Conflict, TargetError):
+    code = "target_busy"
 
 
 class InvalidTarget(InvalidValue, TargetError):
@@ -174,8 +178,16 @@ def update_target(
 
 
 def delete_target(session: Session, target_id: str) -> None:
-    """Remove a target and its publications."""
+    """Remove a target and its publications; refused while one of them is being sent (the worker would
+    lose the record of a post that may be visible)."""
     target = get_target(session, target_id)
+    sending = session.scalars(
+        select(Publication.id).where(Publication.target_id == target.id, Publication.status == "sending").limit(1)
+    ).first()
+    if sending is not None:
+        raise TargetBusy(
+            f"target {target.id} ({target.name}) has a publication being sent right now; try again shortly"
+        )
     session.delete(target)
     session.flush()
 

@@ -245,8 +245,13 @@ class ChannelAdapter(ABC):
         """What the channel's rate limit applies to (a robot, a bot in a chat); secret, so hashed by callers."""
         return "|".join(f"{k}={v}" for k, v in sorted(self.config.items()))
 
+    def memory_scope(self) -> str:
+        """Where an upload id is valid (secret, so hashed by callers): by default the account; a channel
+        whose ids work across chats (a Telegram bot's ``file_id``) says so."""
+        return self.account_key()
+
     def memory_key(self, media: MediaFile) -> str:
-        """The key an upload id for ``media`` is remembered under (per account, per file content)."""
+        """The key an upload id for ``media`` is remembered under (per memory scope, per file content)."""
         return f"{self.type}:{media.key}:{media.size}"
 
     @abstractmethod

@@ -94,7 +94,12 @@ class ExportChannel(ChannelAdapter):
     )
     fields = (
         ConfigField("platform", "wechat_channels, douyin, xiaohongshu or other", required=False),
-        ConfigField("folder_name", "the package folder's name (default: clip and platform)", required=False),
+        ConfigField(
+            "folder_name",
+            "a folder to gather packages in (each publication gets its own subfolder; default: one folder "
+            "per publication named by platform, clip, leader and publication)",
+            required=False,
+        ),
     )
     rates = ()
     # the strictest of the platforms' description limits; each platform's own is checked in exchange()
@@ -149,10 +154,18 @@ class ExportChannel(ChannelAdapter):
             "title.txt": post.title.strip() + "\n",
             "README.txt": self.readme(post, platform, video=post.video),
         }
-        folder = self.config.get("folder_name") or _slug(
-            f"{post.clip_id}-{self.config.get('platform') or 'wechat_channels'}"
-        )
-        return ExportPackage(folder=folder, files=files, texts=texts)
+        return ExportPackage(folder=self.folder(post), files=files, texts=texts)
+
+    def folder(self, post: Post) -> str:
+        """The package's folder, unique per publication so two packages never overwrite each other:
+        ``<folder_name>/<publication>`` under a configured folder, else platform, clip, leader, publication."""
+        own = _slug(post.publication_id)
+        if self.config.get("folder_name"):
+            return f"{self.config['folder_name']}/{own}"
+        parts = [self.config.get("platform") or "wechat_channels", post.clip_id[:12]]
+        if post.leader_id:
+            parts.append(post.leader_id[:12])
+        return _slug("-".join([*parts, own]), limit=120)
 
     def readme(self, post: Post, platform: Platform, *, video: MediaFile | None) -> str:
         lines = [
@@ -201,5 +214,5 @@ def _hashtag(tag: str) -> str:
     return "#" + tag.strip().lstrip("#").strip()
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w.\-]+", "-", text).strip("-.")[:80] or "clip"
+def _slug(text: str, limit: int = 80) -> str:
+    return re.sub(r"[^\w.\-]+", "-", text).strip("-.")[:limit] or "clip"

@@ -90,6 +90,9 @@ class TelegramChannel(ChannelAdapter):
     def account_key(self) -> str:
         return f"{self.config['bot_token']}|{self.config['chat_id']}"
 
+    def memory_scope(self) -> str:
+        return self.config["bot_token"]  # a file_id works in every chat of the bot that received it
+
     def memory_key(self, media: MediaFile) -> str:
         # per bot, not per chat: a file_id works in every chat the same bot posts to
         return f"telegram:{self.bot_id()}:{media.key}:{media.size}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, UTCDateTime, new_id, utcnow
@@ -36,6 +36,10 @@ class ChannelTarget(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+#: The publications that block another of the same (clip, target, leader): all but failed and cancelled.
+LIVE = "status NOT IN ('failed', 'cancelled')"
+
+
 class Publication(Base):
     """A clip sent (or to be sent) to a target, for a leader or none.
 
@@ -43,11 +47,23 @@ class Publication(Base):
     cancelled. ``unknown`` is a timeout after the posting request left: only a person's retry resends it.
     ``idempotency_key`` is saved before anything is sent (a webhook receiver sees it as ``webhook-id``).
     ``due_at`` is when it may next be sent (schedule, backoff, or the channel's rate);
-    ``caption`` is what was actually sent.
+    ``caption`` is what was actually sent. One live publication per (clip, target, leader or none): the
+    partial unique index ``uq_publications_once`` ignores failed and cancelled ones.
     """
 
     __tablename__ = "publications"
-    __table_args__ = (Index("ix_publications_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_publications_status_due", "status", "due_at"),
+        Index(
+            "uq_publications_once",
+            "clip_id",
+            "target_id",
+            func.coalesce(text("leader_id"), ""),
+            unique=True,
+            sqlite_where=text(LIVE),
+            postgresql_where=text(LIVE),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
