@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from services import errors as service
 from services.ingest import IngestError
+from services.ledger import LedgerError
 from services.media_urls import MediaLinkError
 from services.publishing import PublicationError
 from services.report_period import ReportError
@@ -60,6 +61,7 @@ STATUS: dict[type[Exception], int] = {
     # domain roots: the default for an error of that domain with no kind of its own
     SecretsError: status.HTTP_500_INTERNAL_SERVER_ERROR,
     SalesError: status.HTTP_500_INTERNAL_SERVER_ERROR,
+    LedgerError: status.HTTP_500_INTERNAL_SERVER_ERROR,
     TargetError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     PublicationError: status.HTTP_409_CONFLICT,
     MediaLinkError: status.HTTP_404_NOT_FOUND,

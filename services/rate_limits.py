@@ -37,6 +37,7 @@ _limiters: dict[str, MovingWindowRateLimiter] = {}
 _lock = threading.Lock()
 _warned: set[str] = set()
 REDIS_SCHEMES = ("redis://", "rediss://", "valkey://", "valkeys://")
+SOCKET_SCHEME = "redis+socket://"
 
 
 class RateStorageUnavailable(Unavailable):
@@ -70,6 +71,10 @@ def storage_url(settings: Settings) -> str:
             return MEMORY
         if url.startswith(REDIS_SCHEMES):
             return url
+        if url.startswith(
+            SOCKET_SCHEME
+        ):  # kombu's spelling of the embedded Valkey's unix socket; limits' is redis+unix
+            return "redis+unix://" + url[len(SOCKET_SCHEME) :]
         broker = url  # the SQLAlchemy transport (no Valkey binary)
     warn_if_per_process(settings, broker)
     return MEMORY

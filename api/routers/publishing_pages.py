@@ -24,6 +24,7 @@ from pipeline.publishing import dispatch
 from runtime.config import Settings
 from services import publishing, review
 from services import targets as target_service
+from services.delivery import safe_external_url
 from services.errors import ServiceError
 from store import clips as clip_repo
 from store.models import ApiKey, ChannelTarget, Clip, Leader, Publication
@@ -135,6 +136,7 @@ def _publication_rows(session: Session, publications: list[Publication]) -> list
                 "target_name": target.name if target else "—",
                 "target_type": target.type if target else "",
                 "leader_name": leader.name if leader else None,
+                "external_link": safe_external_url(publication.external_url),  # http(s) only, as a link
             }
         )
     return rows

@@ -114,7 +114,7 @@ def test_serve_runs_api_broker_worker_and_reconciler(
     assert recording_row(settings, late_rec).status == "ready"
 
     children = _children(proc.pid)
-    assert len(children) == 2  # valkey-server and the celery worker
+    assert len(children) == 3  # valkey-server, the celery worker and the click drainer
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
     assert not state_path(settings).exists()

@@ -46,7 +46,7 @@ def test_wechat_channels_package(files: dict[str, object], small_mp4: Path) -> N
     delivered = drive(adapter(), post, log=log)
     assert log == [] and delivered.form == "package"
     package = delivered.package
-    assert package is not None and package.folder == "clip-1-wechat_channels" == delivered.external_id
+    assert package is not None and package.folder == "wechat_channels-clip-1-leader-1-pub-1" == delivered.external_id
     assert sorted(package.files) == ["cover.jpg", "poster.png", "video.mp4"]
     assert package.files["video.mp4"].path == small_mp4
     assert package.texts["caption.txt"] == post.caption + "\n"
@@ -56,20 +56,20 @@ def test_wechat_channels_package(files: dict[str, object], small_mp4: Path) -> N
     assert post.share_url in readme
     names = [name for name, _ in package_entries(package)]
     assert names == [
-        "clip-1-wechat_channels/cover.jpg",
-        "clip-1-wechat_channels/poster.png",
-        "clip-1-wechat_channels/video.mp4",
-        "clip-1-wechat_channels/README.txt",
-        "clip-1-wechat_channels/caption.txt",
-        "clip-1-wechat_channels/hashtags.txt",
-        "clip-1-wechat_channels/title.txt",
+        "wechat_channels-clip-1-leader-1-pub-1/cover.jpg",
+        "wechat_channels-clip-1-leader-1-pub-1/poster.png",
+        "wechat_channels-clip-1-leader-1-pub-1/video.mp4",
+        "wechat_channels-clip-1-leader-1-pub-1/README.txt",
+        "wechat_channels-clip-1-leader-1-pub-1/caption.txt",
+        "wechat_channels-clip-1-leader-1-pub-1/hashtags.txt",
+        "wechat_channels-clip-1-leader-1-pub-1/title.txt",
     ]
 
 
 def test_xiaohongshu_readme_warns_about_a_long_title_and_douyin_names_its_limits(files: dict[str, object]) -> None:
     post = make_post(title="这是一个超过二十个字的小红书标题，需要缩短一下才能发布", **files)
     package = drive(adapter(platform="xiaohongshu", folder_name="xhs"), post).package
-    assert package is not None and package.folder == "xhs"
+    assert package is not None and package.folder == "xhs/pub-1"  # its own subfolder per publication
     readme = package.texts["README.txt"]
     assert "creator.xiaohongshu.com" in readme and "3:4 或 9:16" in readme and "over 20 characters" in readme
     douyin = drive(adapter(platform="douyin"), make_post(**files)).package

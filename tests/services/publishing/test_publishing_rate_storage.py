@@ -29,3 +29,19 @@ def test_a_rabbitmq_broker_without_rate_storage_warns_once(tmp_path: Path, caplo
     )
     assert worker_plan(shared, ALL_QUEUES, 2) == [(ALL_QUEUES, 2)]
     assert worker_plan(settings, ("publish",), 3) == [(("publish",), 1)]
+
+
+def test_the_embedded_valkey_holds_the_counts(tmp_path: Path) -> None:
+    """``liveslice serve``'s broker is Valkey on a unix socket (kombu's ``redis+socket://``): the rates are
+    counted there, shared by every worker process, and the publish queue needs no worker of its own."""
+    from runtime.broker import EmbeddedBroker
+
+    settings = make_settings(
+        tmp_path, broker_url="embedded", rate_limit_storage="", channel_rates={"webhook": "2/minute"}
+    )
+    with EmbeddedBroker(settings):
+        url = storage_url(settings)
+        assert url.startswith("redis+unix://") and url.endswith(".sock")
+        assert worker_plan(settings, ALL_QUEUES, 2) == [(ALL_QUEUES, 2)]
+        decisions = [rate_limits.acquire(settings, "webhook", "robot-1").allowed for _ in range(3)]
+        assert decisions == [True, True, False]  # the third is over 2/minute, counted in Valkey
