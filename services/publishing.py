@@ -9,8 +9,6 @@ a receiver that dedupes on the key must not drop it). The sending itself is :mod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,8 +20,8 @@ from sqlalchemy.orm import Session
 from runtime.config import Settings
 from services.errors import Conflict, InvalidValue, NotFound, ServiceError
 from services.targets import ACTIVE as TARGET_ACTIVE
-from services.targets import get_target, list_targets
-from store.approvals import APPROVED, clips_for_leader
+from services.targets import get_target
+from store.approvals import APPROVED
 from store.models import ChannelTarget, Clip, ClipVariant, Job, Leader, Publication, new_id, utcnow
 
 SCHEDULED, PENDING, SENDING, SENT = "scheduled", "pending", "sending", "sent"
@@ -114,7 +112,7 @@ def _check_clip(session: Session, clip_id: str) -> Clip:
     return clip
 
 
-def _variant(session: Session, clip_id: str, leader_id: str) -> ClipVariant | None:
+def given_variant(session: Session, clip_id: str, leader_id: str) -> ClipVariant | None:
     return session.scalars(
         select(ClipVariant).where(ClipVariant.clip_id == clip_id, ClipVariant.leader_id == leader_id)
     ).first()
@@ -128,7 +126,7 @@ def _resolve_leader(session: Session, target: ChannelTarget, clip: Clip, leader_
         raise InvalidPublication(f"no leader {leader_id!r}")
     if target.leader_id is not None and target.leader_id != leader_id:
         raise InvalidPublication(f"target {target.id} is leader {target.leader_id}'s own group, not {leader_id}'s")
-    if _variant(session, clip.id, leader_id) is None:
+    if given_variant(session, clip.id, leader_id) is None:
         raise PublicationConflict(f"leader {leader_id} was not given clip {clip.id}: give it to them when approving")
     return leader_id
 
@@ -216,107 +214,6 @@ def create_publication(
     except IntegrityError:
         raise _clash(session, publication) from None
     return publication
-
-
-@dataclass
-class BulkResult:
-    """What a bulk publish made, and what it skipped with why."""
-
-    created: list[Publication] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _bulk_one(
-    settings: Settings, session: Session, result: BulkResult, *, clip_id: str, target: ChannelTarget, **kwargs: Any
-) -> None:
-    leader_id = kwargs.pop("leader_id", None) or target.leader_id
-    note = {"clip_id": clip_id, "target_id": target.id, "leader_id": leader_id}
-    if leader_id is not None and _variant(session, clip_id, leader_id) is None:
-        result.skipped.append({**note, "reason": f"leader {leader_id} was not given this clip"})
-        return
-    try:
-        created = create_publication(
-            settings, session, clip_id=clip_id, target_id=target.id, leader_id=leader_id, **kwargs
-        )
-    except DuplicatePublication as duplicate:
-        status = duplicate.extra["existing_status"]
-        result.skipped.append(
-            {
-                **note,
-                "reason": f"already published ({status}) as {duplicate.existing_id}",
-                "existing_id": duplicate.existing_id,
-            }
-        )
-        return
-    result.created.append(created)
-
-
-def publish_bulk(
-    settings: Settings,
-    session: Session,
-    *,
-    clip_ids: Sequence[str],
-    target_ids: Sequence[str],
-    scheduled_at: str | datetime | None = None,
-    timezone: str | None = None,
-    created_by: str | None = None,
-) -> BulkResult:
-    """Every clip to every target (all or nothing: a clip that is not approved stops the lot). A pair
-    that duplicates a live publication, or a leader's group whose leader lacks the clip, is skipped."""
-    if not clip_ids or not target_ids:
-        raise InvalidPublication("give at least one clip id and one target id")
-    targets = []
-    for target_id in dict.fromkeys(target_ids):
-        try:
-            targets.append(get_target(session, target_id))
-        except NotFound:
-            raise InvalidPublication(f"no target {target_id!r}") from None
-    result = BulkResult()
-    for clip_id in dict.fromkeys(clip_ids):
-        for target in targets:
-            _bulk_one(
-                settings,
-                session,
-                result,
-                clip_id=clip_id,
-                target=target,
-                scheduled_at=scheduled_at,
-                timezone=timezone,
-                created_by=created_by,
-            )
-    return result
-
-
-def publish_for_leader(
-    settings: Settings,
-    session: Session,
-    *,
-    leader_id: str,
-    scheduled_at: str | datetime | None = None,
-    timezone: str | None = None,
-    created_by: str | None = None,
-) -> BulkResult:
-    """Every approved clip given to the leader, to each of the leader's active groups."""
-    if session.get(Leader, leader_id) is None:
-        raise InvalidPublication(f"no leader {leader_id!r}")
-    targets = list_targets(session, leader_id=leader_id, status=TARGET_ACTIVE)
-    if not targets:
-        raise PublicationConflict(f"leader {leader_id} has no active targets (add their groups first)")
-    result = BulkResult()
-    for clip, _variant_row in clips_for_leader(session, leader_id):
-        for target in targets:
-            _bulk_one(
-                settings,
-                session,
-                result,
-                clip_id=clip.id,
-                target=target,
-                leader_id=leader_id,
-                scheduled_at=scheduled_at,
-                timezone=timezone,
-                created_by=created_by,
-            )
-    return result
 
 
 def get_publication(session: Session, publication_id: str, *, leader_id: str | None = None) -> Publication:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.deps import SessionDep, SettingsDep, leader_scope, require_roles
 from pipeline.publishing import dispatch
 from services import publishing as service
+from services import publishing_bulk as bulk_service
 from store.models import ApiKey
 from workers.dispatch import enqueue_job
 
@@ -75,12 +76,14 @@ def create_publication(
 
 
 @router.post("/bulk", status_code=status.HTTP_201_CREATED, summary="Publish many (roles: admin, merchant)")
-def bulk(body: BulkCreate, settings: SettingsDep, session: SessionDep, key: Manager) -> dict[str, Any]:
+def create_many(body: BulkCreate, settings: SettingsDep, session: SessionDep, key: Manager) -> dict[str, Any]:
     options: dict[str, Any] = {"scheduled_at": body.scheduled_at, "timezone": body.timezone, "created_by": key.id}
     if body.leader_id:
-        result = service.publish_for_leader(settings, session, leader_id=body.leader_id, **options)
+        result = bulk_service.publish_for_leader(settings, session, leader_id=body.leader_id, **options)
     else:
-        result = service.publish_bulk(settings, session, clip_ids=body.clip_ids, target_ids=body.target_ids, **options)
+        result = bulk_service.publish_bulk(
+            settings, session, clip_ids=body.clip_ids, target_ids=body.target_ids, **options
+        )
     session.commit()
     dispatch(settings, [p.id for p in result.created], enqueue_job)
     for publication in result.created:

@@ -22,7 +22,7 @@ from api.job_forms import SameSite
 from api.routers.pages import PageRoute, render, viewer
 from pipeline.publishing import dispatch
 from runtime.config import Settings
-from services import publishing, review
+from services import publishing, publishing_bulk, review
 from services import targets as target_service
 from services.delivery import safe_external_url
 from services.errors import ServiceError
@@ -177,7 +177,7 @@ async def publish_form(
 ) -> Response:
     """Publish the chosen clips to the chosen targets, now or at ``scheduled_at`` (in ``timezone``)."""
     form = await request.form()
-    result = publishing.publish_bulk(
+    result = publishing_bulk.publish_bulk(
         settings,
         session,
         clip_ids=[str(v) for v in form.getlist("clip_ids")],

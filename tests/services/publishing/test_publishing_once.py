@@ -21,9 +21,9 @@ from services.publishing import (
     InvalidPublication,
     create_publication,
     parse_schedule,
-    publish_bulk,
     retry_publication,
 )
+from services.publishing_bulk import publish_bulk
 from services.storage import get_storage
 from services.targets import create_target, delete_target
 from store.db import get_engine, session_scope, upgrade

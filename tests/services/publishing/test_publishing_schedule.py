@@ -17,9 +17,8 @@ from services.publishing import (
     cancel_publication,
     create_publication,
     parse_schedule,
-    publish_bulk,
-    publish_for_leader,
 )
+from services.publishing_bulk import publish_bulk, publish_for_leader
 from services.secrets import SecretsUnreadable, rotate
 from services.targets import adapter_for, get_target
 from store.db import session_scope
