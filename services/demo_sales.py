@@ -140,7 +140,7 @@ class _Writer:
             )
         )
         self.session.flush()
-        ledger.on_sale_changed(self.settings, self.session, sale_id=row.id)
+        ledger.on_sale_changed(self.settings, self.session, sale_id=row.id, created=True)
         self.totals.sales += 1
         self.totals.gmv += amount
         self.totals.refunds += refund

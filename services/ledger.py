@@ -78,27 +78,30 @@ def _states_for(session: Session, leader_ids: Sequence[str], now: datetime) -> d
     return rules.derive_states(entries, repo.batches_for(session, entries), now=now)
 
 
-def on_sale_changed(settings: Settings, session: Session, *, sale_id: str, now: datetime | None = None) -> None:
-    """Called in the transaction that created, attributed or changed a sale (status, refund): appends the
-    commission, reversal or clawback entries that follow. Idempotent: calling it twice appends nothing more."""
+def on_sale_changed(
+    settings: Settings, session: Session, *, sale_id: str, now: datetime | None = None, created: bool = False
+) -> None:
+    """Called in the transaction that created (``created=True``, with its attribution) or changed a sale (status,
+    refund): appends the commission (only when ``created``: a sale earns at the rates of its first arrival, and a
+    later refund never makes one), reversal or clawback entries that follow. Idempotent: calling it twice appends
+    nothing more. Holds the ledger's lock (:func:`store.ledger.lock_ledger`) to the end of the transaction."""
     now = now or utcnow()
+    repo.lock_ledger(session)
     sale = session.scalar(select(Sale).where(Sale.id == sale_id).with_for_update())
     if sale is None:
         return
     facts = sale_facts(session, sale)
     existing = repo.sale_entry_rows(session, sale.id)
-    if not any(row.kind == rules.COMMISSION for row in existing):
+    if created and not any(row.kind == rules.COMMISSION for row in existing):
         earned = rules.new_commissions(
             facts, rate_records(session), freeze=timedelta(days=settings.commission_freeze_days)
         )
         if not earned:
             return
-        repo.lock_leaders(session, [e.leader_id for e in earned])
         repo.append(session, earned)
         existing = repo.sale_entry_rows(session, sale.id)
     entries = [repo.as_entry(row) for row in existing]
     leaders = sorted({e.leader_id for e in entries})
-    repo.lock_leaders(session, leaders)
     owed = rules.refund_entries(facts, entries, _states_for(session, leaders, now), now=now)
     repo.append(session, owed)
 

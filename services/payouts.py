@@ -41,12 +41,11 @@ def create_payout(
     (minor units). :class:`PayoutConflict` when no leader qualifies (no empty batch is made). ``settings`` is
     taken like the other ledger services' (no setting changes a payout yet)."""
     del settings
-    now = now or utcnow()
     currency = currency.upper()
     if minimum < 0:
         raise PayoutConflict("the minimum cannot be negative")
-    leader_ids = session.scalars(select(LedgerEntry.leader_id).distinct())
-    repo.lock_leaders(session, leader_ids)
+    repo.lock_ledger(session)  # no sale or refund appends between reading the states and writing the batch
+    now = now or utcnow()
     entries, states = entries_and_states(session, now)
     plan = rules.payout_plan(entries, states, currency=currency, minimum=minimum)
     if not plan:

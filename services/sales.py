@@ -25,6 +25,7 @@ from services.errors import InvalidRequest, InvalidValue, ServiceError, TooLarge
 from sidedata.errors import SideDataError
 from sidedata.shop_sales import ShopSale, is_stale, parse_shop_sales
 from store import sales as repo
+from store.ledger import lock_ledger
 from store.models import Attribution, Sale, SaleLine
 
 WEBHOOK, IMPORT = "webhook", "import"
@@ -99,7 +100,9 @@ def outcome_for(session: Session, sale: Sale, **flags: bool) -> SaleOutcome:
 def record_sale(
     settings: Settings, session: Session, sale: ShopSale, *, source: str, reference: str | None
 ) -> SaleOutcome:
-    """Store ``sale`` (new, changed, the same again, or stale: see the module). Flushes, never commits."""
+    """Store ``sale`` (new, changed, the same again, or stale: see the module). Flushes, never commits.
+    Takes the ledger's lock first, before the sale's row lock, as every ledger writer does (no deadlocks)."""
+    lock_ledger(session)
     row = repo.sale_by_order(session, sale.order_id, lock=True)
     if row is None:
         row = Sale(
@@ -118,7 +121,7 @@ def record_sale(
         if repo.insert_sale(session, row, lines):
             repo.add_event(session, row, source=source, reference=reference)
             attribute_sale(settings, session, row)
-            ledger.on_sale_changed(settings, session, sale_id=row.id)
+            ledger.on_sale_changed(settings, session, sale_id=row.id, created=True)
             return outcome_for(session, row, created=True)
         row = repo.sale_by_order(session, sale.order_id, lock=True)  # a concurrent delivery made it first
         if row is None:  # pragma: no cover - the insert failed on something else than the order id

@@ -1,17 +1,18 @@
-"""Ledger queries: read entries and batches as :mod:`distribution.ledger` records, append entries, lock leaders.
+"""Ledger queries: read entries and batches as :mod:`distribution.ledger` records, append entries, lock the ledger.
 
-Entries are only ever inserted (:func:`append`); nothing here updates or deletes one.
+Entries are only ever inserted (:func:`append`); nothing here updates or deletes one. Writers hold
+:func:`lock_ledger`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from distribution.ledger import Batch, Entry, NewEntry, Rate
-from store.models import CommissionRate, Leader, LedgerEntry, PayoutBatch
+from store.models import CommissionRate, LedgerEntry, PayoutBatch
 
 
 def as_entry(row: LedgerEntry) -> Entry:
@@ -45,12 +46,17 @@ def as_rate(row: CommissionRate) -> Rate:
     )
 
 
-def lock_leaders(session: Session, leader_ids: Iterable[str]) -> None:
-    """Lock the leaders' rows (in id order, so two writers never deadlock) for the rest of the transaction:
-    whoever appends to a leader's ledger holds it, so states read under it stay true. No-op on SQLite."""
-    ids = sorted(set(leader_ids))
-    if ids:
-        session.execute(select(Leader.id).where(Leader.id.in_(ids)).order_by(Leader.id).with_for_update())
+#: The key of the ledger's PostgreSQL advisory lock (any constant the app uses for nothing else: "LSLEDGER").
+LEDGER_LOCK_KEY = 0x4C534C4544474552
+
+
+def lock_ledger(session: Session) -> None:
+    """Serialise ledger writers: a transaction-scoped advisory lock on PostgreSQL, held to the commit or rollback
+    (taking it again in the same transaction is free). Every writer takes it first, before any row lock, so
+    writers never deadlock whatever order they lock leaders or sales in, and states read under it stay true
+    until the writer's entries are committed. No-op on SQLite, which serialises writers anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
 
 
 def entry_rows(session: Session, leader_ids: Iterable[str] | None = None) -> list[LedgerEntry]:

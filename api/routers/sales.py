@@ -45,7 +45,7 @@ class SaleItemIn(BaseModel):
 
 
 class SaleIn(BaseModel):
-    """The webhook's body (fields a shop adds beyond these are ignored)."""
+    """The webhook's body (fields a shop adds beyond these are ignored). The items' amounts add up to ``amount``."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -72,6 +72,13 @@ def shop_sale(body: bytes, settings: Settings) -> ShopSale:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from exc
+    lines_total = sum(item.amount for item in data.items)
+    if lines_total != data.amount:  # commission is paid on the lines: they must be what the customer paid
+        raise _invalid(
+            "items",
+            f"the items' amounts add up to {lines_total}, not the order's amount {data.amount} (spread an order-level "
+            "discount over the items)",
+        )
     try:
         state, refund = settle_status(data.status, data.amount, data.refund_amount)
     except SaleFactsError as exc:

@@ -31,7 +31,7 @@ def run_step(model: Model, step: tuple[Any, ...]) -> None:
     before = model.states()
     if kind == "sale":
         sale_id = model.add_sale(step[1], step[2])
-        added = model.sale_changed(sale_id)
+        added = model.sale_changed(sale_id, created=True)
         sale = model.sales[sale_id]
         level1 = [e for e in added if e.kind == rules.COMMISSION and e.level == 1]
         level2 = [e for e in added if e.kind == rules.COMMISSION and e.level == 2]

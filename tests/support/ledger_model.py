@@ -50,10 +50,11 @@ class Model:
     def states(self) -> dict[int, State]:
         return rules.derive_states(self.entries, self.batches, now=self.now)
 
-    def sale_changed(self, sale_id: str) -> list[Entry]:
+    def sale_changed(self, sale_id: str, *, created: bool = False) -> list[Entry]:
+        """As :func:`services.ledger.on_sale_changed`: commissions only when the sale is ``created``."""
         sale = self.sales[sale_id]
         added: list[Entry] = []
-        if not any(e.sale_id == sale_id and e.kind == rules.COMMISSION for e in self.entries):
+        if created and not any(e.sale_id == sale_id and e.kind == rules.COMMISSION for e in self.entries):
             added += self.append(rules.new_commissions(sale, self.rates, freeze=FREEZE))
         mine = [e for e in self.entries if e.sale_id == sale_id]
         added += self.append(rules.refund_entries(sale, mine, self.states(), now=self.now))

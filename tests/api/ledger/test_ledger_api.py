@@ -38,7 +38,7 @@ def sold(settings: Settings) -> dict[str, str]:
         first = add_sale(session, leader_id="amy", lines=[("SOAP", 1, 10_000)], paid_at=PAID_AT, order_id="o-1")
         second = add_sale(session, leader_id="amy", lines=[("TEA", 2, 3_000)], paid_at=PAID_AT, order_id="o-2")
         for sale in (first, second):
-            ledger.on_sale_changed(settings, session, sale_id=sale.id)
+            ledger.on_sale_changed(settings, session, sale_id=sale.id, created=True)
         return {"first": first.id, "second": second.id}
 
 

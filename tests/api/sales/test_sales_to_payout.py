@@ -97,3 +97,23 @@ def test_order_commission_payout_refund_after_payout_then_the_next_payout_carrie
     ledger = client.get("/api/leaders/amy/ledger", headers=merchant).json()
     kinds = [entry["kind"] for entry in ledger["entries"]]
     assert kinds.count("clawback") == 1 and kinds.count("commission") == 2 and kinds.count("payout") == 2
+
+
+def test_a_refund_never_creates_a_commission_the_sale_did_not_earn(
+    client: TestClient, settings: Settings, issue_key: Callable[..., str]
+) -> None:
+    """A sale that earned nothing when it arrived (no rate then) earns nothing when a refund comes in later,
+    even though rates exist by then: commissions are made only when a sale is first recorded."""
+    merchant = {"Authorization": f"Bearer {issue_key('merchant')}"}
+    with session_scope(settings.database_url) as session:
+        create_leader(session, name="Amy", leader_id="amy")
+        code = make_link(session, make_clip(session).clip_id, "amy").code
+    items = [{"sku": "LS-0001", "quantity": 1, "amount": 10_000}]
+    _deliver(client, order("N-1", amount=10_000, paid_at=PAID, share_code=code, items=items))
+    rates = [{"scope": "default", "level": 1, "percent": "10"}]
+    assert client.put("/api/commission/rates", json=rates, headers=merchant).status_code == 200
+    refund = order("N-1", status="partially_refunded", refund_amount=4_000, amount=10_000, paid_at=PAID, items=items)
+    _deliver(client, {**refund, "share_code": code})
+    ledger = client.get("/api/leaders/amy/ledger", headers=merchant).json()
+    assert ledger["entries"] == [] and ledger["balances"]["balance"] == 0
+    assert client.post("/api/payouts", json={"minimum": 0}, headers=merchant).status_code == 409

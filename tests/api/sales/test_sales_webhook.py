@@ -199,3 +199,16 @@ def test_unsigned_and_stale_deliveries_are_refused_before_the_body_is_read(clien
     _body, headers = signed(SECRET, order(), at=datetime.now(UTC) - timedelta(hours=1))
     stale = client.post(URL, content=body(), headers=headers)
     assert stale.status_code == 401 and stale.json()["detail"]["code"] == "stale_timestamp" and not pulled
+
+
+def test_items_that_do_not_add_up_to_the_amount_are_422_naming_items(client: TestClient, settings: Settings) -> None:
+    """An order-level discount left out of the lines would pay commission on money the customer never paid."""
+    discounted = order(amount=15000, items=[{"sku": "LS-0001", "quantity": 2, "amount": 17800}])
+    response = post(client, discounted)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert [e["loc"] for e in detail] == [["body", "items"]]
+    assert "17800" in detail[0]["msg"] and "15000" in detail[0]["msg"]
+    assert counts(settings)[0] == 0
+    split = [{"sku": "LS-0001", "quantity": 1, "amount": 7000}, {"sku": "LS-0002", "quantity": 1, "amount": 8000}]
+    assert post(client, order(amount=15000, items=split)).status_code == 200

@@ -62,9 +62,10 @@ class Driver:
         self.sales: dict[str, Sale] = {}  # model sale id -> row
         self.batches: dict[str, str] = {}  # model batch id -> row id
 
-    def changed(self, model_sale: str) -> None:
-        self.model.sale_changed(model_sale)
-        ledger.on_sale_changed(self.settings, self.session, sale_id=self.sales[model_sale].id, now=self.model.now)
+    def changed(self, model_sale: str, *, created: bool = False) -> None:
+        self.model.sale_changed(model_sale, created=created)
+        sale_id = self.sales[model_sale].id
+        ledger.on_sale_changed(self.settings, self.session, sale_id=sale_id, now=self.model.now, created=created)
 
     def step(self, step: tuple[Any, ...]) -> None:
         kind, model = step[0], self.model
@@ -73,7 +74,7 @@ class Driver:
             model_sale = model.add_sale(step[1], step[2])
             lines = [(line.sku, line.quantity, line.amount) for line in step[2]]
             self.sales[model_sale] = add_sale(self.session, leader_id=step[1], lines=lines, paid_at=model.now)
-            self.changed(model_sale)
+            self.changed(model_sale, created=True)
         elif kind in ("refund", "cancel", "repeat") and step[1] < len(sale_ids):
             model_sale = sale_ids[step[1]]
             if kind == "refund":

@@ -66,7 +66,7 @@ def test_order_commission_payout_refund_after_payout_reduces_the_next_payout(
     settings: Settings, session: Session, leaders: None
 ) -> None:
     sale = add_sale(session, leader_id="amy", lines=[("SOAP", 2, 10_000)], paid_at=T0)
-    ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0)
+    ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0, created=True)
     assert kinds(session, "amy") == [("commission", 1_000)]
     assert ledger.balances(session, "amy", now=T0).pending == 1_000
 
@@ -85,7 +85,7 @@ def test_order_commission_payout_refund_after_payout_reduces_the_next_payout(
     assert (b.available, b.debt, b.paid) == (-500, 500, 1_000)
 
     second_sale = add_sale(session, leader_id="amy", lines=[("SOAP", 1, 20_000)], paid_at=later)
-    ledger.on_sale_changed(settings, session, sale_id=second_sale.id, now=later)
+    ledger.on_sale_changed(settings, session, sale_id=second_sale.id, now=later, created=True)
     ledger.on_sale_changed(settings, session, sale_id=sale.id, now=later)  # nothing changed: nothing appended
     third = later + timedelta(days=8)
     batch = payouts.create_payout(settings, session, minimum=0, currency="CNY", created_by="k", now=third)
@@ -98,7 +98,7 @@ def test_order_commission_payout_refund_after_payout_reduces_the_next_payout(
 
 def test_a_second_level_commission_goes_to_the_recruiter(settings: Settings, session: Session, leaders: None) -> None:
     sale = add_sale(session, leader_id="amy", lines=[("SOAP", 1, 8_000), ("TEA", 2, 4_000)], paid_at=T0)
-    ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0)
+    ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0, created=True)
     assert kinds(session, "amy") == [("commission", 800 + 600)]  # 10 % of the soap, 3.00 per tea (product rate)
     assert kinds(session, "boss") == [("commission", 200 + 100)]  # 2.5 % of both lines
     entry = session.scalar(select(LedgerEntry).where(LedgerEntry.leader_id == "boss"))
@@ -117,7 +117,7 @@ def test_no_level_two_without_a_rate_and_none_for_a_leaderless_sale(settings: Se
     sale = add_sale(session, leader_id="amy", lines=[("X", 1, 999)], paid_at=T0)
     nobody = add_sale(session, leader_id=None, lines=[("X", 1, 999)], paid_at=T0)
     for sale_id in (sale.id, nobody.id, sale.id):
-        ledger.on_sale_changed(settings, session, sale_id=sale_id, now=T0)
+        ledger.on_sale_changed(settings, session, sale_id=sale_id, now=T0, created=True)
     assert kinds(session, "amy") == [("commission", 49)]  # 49.95 rounded down
     assert kinds(session, "boss") == []
     assert session.scalars(select(LedgerEntry).where(LedgerEntry.sale_id == nobody.id)).all() == []
@@ -127,7 +127,7 @@ def test_partial_refunds_before_payout_reverse_cumulatively_and_sum_exactly(
     settings: Settings, session: Session, leaders: None
 ) -> None:
     sale = add_sale(session, leader_id="amy", lines=[("SOAP", 3, 333)], paid_at=T0)
-    ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0)  # 33
+    ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0, created=True)  # 33
     for refund in (100, 100, 250, 333):
         refund_sale(session, sale, refund)
         ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0)
@@ -141,7 +141,7 @@ def test_open_batches_are_not_taken_twice_and_confirm_is_once(
     settings: Settings, session: Session, leaders: None
 ) -> None:
     sale = add_sale(session, leader_id="amy", lines=[("SOAP", 1, 10_000)], paid_at=T0)
-    ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0)
+    ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0, created=True)
     with pytest.raises(PayoutConflict):  # below the minimum: nothing goes out, nothing is made
         payouts.create_payout(settings, session, minimum=5_000, currency="CNY", created_by=None, now=AFTER_FREEZE)
     batch = payouts.create_payout(settings, session, minimum=1_000, currency="CNY", created_by=None, now=AFTER_FREEZE)
@@ -164,7 +164,7 @@ def test_the_csv_for_finance(settings: Settings, session: Session, leaders: None
     add_leader(session, "eve", name="=HYPERLINK(1)")
     for leader_id in ("amy", "eve"):
         sale = add_sale(session, leader_id=leader_id, lines=[("SOAP", 1, 12_345)], paid_at=T0)
-        ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0)
+        ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0, created=True)
     batch = payouts.create_payout(settings, session, minimum=0, currency="CNY", created_by=None, now=AFTER_FREEZE)
     rows = list(csv.reader(io.StringIO(payouts.payout_csv(session, batch.id))))
     assert rows[0] == ["leader_id", "name", "phone", "wechat", "amount", "currency", "entries"]
