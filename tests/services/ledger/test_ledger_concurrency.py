@@ -53,12 +53,13 @@ class Worker(threading.Thread):
 
     def __init__(self, name: str, body: Callable[[], None]) -> None:
         super().__init__(name=name, daemon=True)
-        self.body, self.error = body, None  # type: BaseException | None
+        self.body = body
+        self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             self.body()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:  # reported by the test
             self.error = exc
 
 
