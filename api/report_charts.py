@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from babel.numbers import get_currency_precision
 from markupsafe import Markup, escape
 
 from api.charts import FONT
+from sidedata.money import currency_digits
 
 FUNNEL_STEPS = ("scans", "clicks", "unique_visitors", "orders")
 FUNNEL_COLOURS = {"scans": "#2563eb", "clicks": "#0891b2", "unique_visitors": "#059669", "orders": "#d97706"}
@@ -29,10 +29,7 @@ def _num(value: float) -> str:
 
 def money(amount: int, currency: str) -> str:
     """``12345`` CNY -> ``123.45``: minor units in major units, with the currency's digits."""
-    try:
-        digits = get_currency_precision(currency)
-    except (KeyError, ValueError):
-        digits = 2
+    digits = currency_digits(currency)
     value = amount / 10**digits
     return f"{value:,.{digits}f}"
 

@@ -20,6 +20,7 @@ from distribution import ledger as rules
 from distribution.ledger import NewEntry
 from runtime.config import Settings
 from services.ledger import DEFAULT_CURRENCY, PayoutConflict, PayoutNotFound, entries_and_states
+from sidedata.money import format_minor
 from store import ledger as repo
 from store.models import Leader, LedgerEntry, PayoutBatch, utcnow
 
@@ -49,7 +50,8 @@ def create_payout(
     entries, states = entries_and_states(session, now)
     plan = rules.payout_plan(entries, states, currency=currency, minimum=minimum)
     if not plan:
-        raise PayoutConflict(f"no leader has {fmt_amount(max(minimum, 1))} {currency} or more available to pay out")
+        least = fmt_amount(max(minimum, 1), currency)
+        raise PayoutConflict(f"no leader has {least} {currency} or more available to pay out")
     batch = PayoutBatch(
         currency=currency,
         minimum=minimum,
@@ -142,11 +144,10 @@ def list_batches(session: Session, *, limit: int = 100) -> list[PayoutBatch]:
     return list(session.scalars(select(PayoutBatch).order_by(PayoutBatch.created_at.desc()).limit(limit)))
 
 
-def fmt_amount(minor: int) -> str:
-    """Minor units as the major unit with two decimals: 12345 -> ``123.45``, -5 -> ``-0.05``."""
-    sign = "-" if minor < 0 else ""
-    whole, cents = divmod(abs(minor), 100)
-    return f"{sign}{whole}.{cents:02d}"
+def fmt_amount(minor: int, currency: str = DEFAULT_CURRENCY) -> str:
+    """Minor units as the major unit with the currency's decimals (:func:`sidedata.money.format_minor`): 12345 CNY
+    -> ``123.45``, -5 -> ``-0.05``, 1200 JPY -> ``1200``, 1234 KWD -> ``1.234``."""
+    return format_minor(minor, currency)
 
 
 def _cell(value: object) -> str:
@@ -155,8 +156,8 @@ def _cell(value: object) -> str:
 
 
 def payout_csv(session: Session, batch_id: str) -> str:
-    """The batch for finance: one row per leader (id, name, phone, WeChat, amount in yuan with two decimals,
-    currency, entries). Text a spreadsheet would run as a formula is prefixed with ``'``."""
+    """The batch for finance: one row per leader (id, name, phone, WeChat, amount in the major unit with the
+    currency's decimals, currency, entries). Text a spreadsheet would run as a formula is prefixed with ``'``."""
     batch = get_batch(session, batch_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -168,7 +169,7 @@ def payout_csv(session: Session, batch_id: str) -> str:
                 _cell(line["name"]),
                 _cell(line["phone"]),
                 _cell(line["wechat"]),
-                fmt_amount(line["amount"]),
+                fmt_amount(line["amount"], line["currency"]),
                 line["currency"],
                 line["entries"],
             ]

@@ -1,9 +1,15 @@
-"""Money parsing: decimal strings to :class:`~decimal.Decimal`, never floats."""
+"""Money: decimal strings to :class:`~decimal.Decimal` (never floats), and integer minor units in and out.
+
+How many decimals a currency's minor unit has comes from one place, :func:`currency_digits` (Babel's CLDR data:
+CNY 2, JPY 0, KWD 3); every conversion between major and minor units in the app goes through it.
+"""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+
+from babel.numbers import get_currency_precision
 
 CENT = Decimal("0.01")
 _PREFIXES = ("¥", "￥", "CNY", "RMB")
@@ -22,13 +28,39 @@ def _strip_currency(text: str) -> str:
     return text
 
 
-def parse_money(value: str) -> Decimal:
+def currency_digits(currency: str) -> int:
+    """The decimals of ``currency``'s minor unit (ISO 4217 code): CNY 2, JPY 0, KWD 3; 2 for a code CLDR does not
+    know."""
+    return int(get_currency_precision(currency.strip().upper()))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """``Decimal("89.90")`` CNY -> 8990, ``Decimal("1.234")`` KWD -> 1234. Raises ValueError when the amount has
+    more decimals than the currency."""
+    digits = currency_digits(currency)
+    scaled = amount.scaleb(digits)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} has more decimals than {currency} allows ({digits})")
+    return int(scaled)
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """Integer minor units as the major unit with the currency's decimals and no grouping: 12345 CNY ->
+    ``123.45``, -5 CNY -> ``-0.05``, 1200 JPY -> ``1200``, 1234 KWD -> ``1.234``."""
+    digits = currency_digits(currency)
+    sign = "-" if minor < 0 else ""
+    whole, part = divmod(abs(minor), 10**digits)
+    return f"{sign}{whole}.{part:0{digits}d}" if digits else f"{sign}{whole}"
+
+
+def parse_money(value: str, *, places: int = 2) -> Decimal:
     """Parse an amount such as ``"129.00"``, ``"¥89"``, ``"￥1,299.5"`` or ``"CNY 10"``.
 
     Strips whitespace, one leading ``¥``/``￥``/``CNY``/``RMB`` (or a trailing ``元``)
     and thousands separators. Rejects negatives, NaN/infinity, non-numbers and more
-    than two significant decimal places (``"1.500"`` is fine, ``"1.505"`` is not)
-    with :class:`ValueError`. Returns the amount quantized to 0.01.
+    than ``places`` significant decimal places (``"1.500"`` is fine, ``"1.505"`` is not;
+    ``places=currency_digits(currency)`` for a currency's) with :class:`ValueError`.
+    Returns the amount quantized to ``places`` decimals.
     """
     text = _strip_currency(value.strip())
     if not text:
@@ -45,10 +77,10 @@ def parse_money(value: str) -> Decimal:
     if not match:
         raise ValueError(f"not a valid amount {value.strip()!r}")
     decimals = (match.group(2) or "").rstrip("0")
-    if len(decimals) > 2:
-        raise ValueError(f"amount {value.strip()!r} has more than 2 decimal places")
+    if len(decimals) > places:
+        raise ValueError(f"amount {value.strip()!r} has more than {places} decimal places")
     try:
         amount = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - regex guarantees a number
         raise ValueError(f"not a valid amount {value.strip()!r}") from exc
-    return amount.quantize(CENT)
+    return amount.quantize(CENT if places == 2 else Decimal(1).scaleb(-places))

@@ -14,11 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sidedata.errors import ProblemCollector
 from sidedata.fields import MISSING
-from sidedata.money import parse_money
+from sidedata.money import currency_digits, parse_money, to_minor
 from sidedata.orders import parse_qty
 from sidedata.tables import Row, read_table
 from sidedata.timeparse import parse_instant
@@ -88,8 +87,6 @@ STATUS_WORDS: dict[str, str] = {
     **dict.fromkeys(("已退款", "退款成功", "全额退款"), REFUNDED),
     **dict.fromkeys(("已取消", "交易关闭", "订单关闭", "交易取消"), CANCELLED),
 }
-#: Currencies whose minor unit is not the hundredth.
-MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0}
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")
 #: The longest value of each identifying field (what the database keeps).
@@ -139,15 +136,6 @@ class ShopSalesResult:
     sales: list[ShopSale]
     warnings: list[str] = field(default_factory=list)
     rows: int = 0
-
-
-def to_minor(amount: Decimal, currency: str) -> int:
-    """``Decimal("89.90")`` CNY -> 8990. Raises ValueError when the currency has fewer decimals."""
-    digits = MINOR_DIGITS.get(currency, 2)
-    scaled = amount.scaleb(digits)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{amount} has more decimals than {currency} allows ({digits})")
-    return int(scaled)
 
 
 def settle_status(status: str, amount: int, refund_amount: int) -> tuple[str, int]:
@@ -228,7 +216,7 @@ def _money(row: Row, name: str, currency: str, problems: ProblemCollector) -> in
             return None
         return 0
     try:
-        return to_minor(parse_money(value), currency)
+        return to_minor(parse_money(value, places=currency_digits(currency)), currency)
     except ValueError as exc:
         problems.add(row.line, name, str(exc))
     return None

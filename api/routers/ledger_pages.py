@@ -25,6 +25,7 @@ from api.job_forms import SameSite
 from api.routers.pages import PageRoute, render, viewer
 from services import ledger, payouts
 from services.errors import ServiceError
+from sidedata.money import currency_digits, to_minor
 from store.models import ApiKey, Leader
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -37,16 +38,20 @@ class FormProblem(ValueError):
     """A form value that cannot be read; the message names it."""
 
 
-def yuan_to_minor(text: str, label: str) -> int:
-    """``"3"``, ``"3.5"``, ``"3.05"`` yuan as fen; at most two decimals, not negative."""
+def yuan_to_minor(text: str, label: str, currency: str = ledger.DEFAULT_CURRENCY) -> int:
+    """``"3"``, ``"3.5"``, ``"3.05"`` yuan as fen (other currencies with their own decimals: JPY none, KWD three);
+    not negative."""
+    digits = currency_digits(currency)
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
         raise FormProblem(f"{label}: {text!r} is not an amount (e.g. 3.50)") from None
-    minor = value * 100
-    if not value.is_finite() or minor != minor.to_integral_value() or minor < 0:
-        raise FormProblem(f"{label}: {text!r} is not an amount with at most two decimals")
-    return int(minor)
+    if not value.is_finite() or value < 0:
+        raise FormProblem(f"{label}: {text!r} is not an amount with at most {digits} decimals")
+    try:
+        return to_minor(value, currency)
+    except ValueError:
+        raise FormProblem(f"{label}: {text!r} is not an amount with at most {digits} decimals") from None
 
 
 # --- rates ----------------------------------------------------------------------------------------
@@ -61,7 +66,9 @@ def rate_rows(rates: list[dict[str, Any]]) -> dict[str, Any]:
             "key": r["key"] or "",
             "level": r["level"],
             "kind": r["kind"],
-            "value": r["percent"] if r["kind"] == "percent" else payouts.fmt_amount(r["fixed_amount"] or 0),
+            "value": r["percent"]
+            if r["kind"] == "percent"
+            else payouts.fmt_amount(r["fixed_amount"] or 0, r["currency"]),
         }
         for r in rates
         if r["scope"] != "default"

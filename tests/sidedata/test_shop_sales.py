@@ -132,3 +132,20 @@ def test_minor_units_follow_the_currency_without_floats() -> None:
     assert to_minor(Decimal("500"), "JPY") == 500
     with pytest.raises(ValueError, match="JPY"):
         to_minor(Decimal("1.5"), "JPY")
+    assert to_minor(Decimal("1.234"), "KWD") == 1234  # three decimals (fils)
+    with pytest.raises(ValueError, match="KWD"):
+        to_minor(Decimal("1.2345"), "KWD")
+
+
+def test_an_export_in_yen_and_in_dinars_keeps_each_currencys_minor_unit() -> None:
+    export = (
+        "order_id,paid_at,sku,quantity,amount,refund_amount,currency\n"
+        "J-1,2026-11-20 20:15:00,LS-0001,2,1200,,JPY\n"
+        "K-1,2026-11-20 20:15:00,LS-0001,1,12.345,1.005,KWD\n"
+    )
+    yen, dinar = parse_shop_sales(export.encode(), "orders.csv").sales
+    assert (yen.currency, yen.amount, yen.lines) == ("JPY", 1200, (ShopSaleLine("LS-0001", 2, 1200),))
+    assert (dinar.currency, dinar.amount, dinar.refund_amount) == ("KWD", 12345, 1005)
+    with pytest.raises(SideDataImportError) as caught:  # a fraction of a yen does not exist
+        parse_shop_sales(b"order_id,paid_at,sku,amount,currency\nJ-2,2026-11-20 20:15:00,A,12.5,JPY\n", "o.csv")
+    assert "o.csv:2: amount:" in str(caught.value)

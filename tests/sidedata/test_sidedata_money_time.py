@@ -97,3 +97,27 @@ def test_parse_offset_rejects(raw: str) -> None:
     ctx = TimeContext(stream_started_at=datetime(2026, 1, 1))
     with pytest.raises(ValueError):
         parse_offset(raw, ctx)
+
+
+@pytest.mark.parametrize("currency", ["CNY", "USD", "EUR", "HKD", "TWD", "JPY", "KRW", "VND", "KWD", "BHD", "OMR"])
+def test_one_precision_source_for_every_currency(currency: str) -> None:
+    from babel.numbers import get_currency_precision
+
+    from sidedata.money import currency_digits, format_minor, to_minor
+
+    digits = currency_digits(currency)
+    assert digits == get_currency_precision(currency)  # what the report charts show (api.report_charts.money)
+    minor = to_minor(Decimal("1234.5"), currency) if digits else to_minor(Decimal("1234"), currency)
+    assert format_minor(minor, currency) == ("1234" if digits == 0 else f"1234.5{'0' * (digits - 1)}")
+
+
+def test_minor_units_in_and_out_for_yen_and_dinars() -> None:
+    from sidedata.money import currency_digits, format_minor
+
+    assert (currency_digits("JPY"), currency_digits("KWD"), currency_digits("cny")) == (0, 3, 2)
+    assert format_minor(1200, "JPY") == "1200" and format_minor(-7, "JPY") == "-7"
+    assert format_minor(1234, "KWD") == "1.234" and format_minor(-5, "KWD") == "-0.005"
+    assert format_minor(12345, "CNY") == "123.45" and format_minor(-5, "CNY") == "-0.05"
+    assert parse_money("12.345", places=3) == Decimal("12.345") and parse_money("1200", places=0) == Decimal(1200)
+    with pytest.raises(ValueError, match="more than 0 decimal"):
+        parse_money("12.5", places=0)

@@ -207,3 +207,19 @@ def test_rates_replace_the_whole_set_all_or_nothing(session: Session, leaders: N
         }
     ]
     assert ledger.list_rates(session) == got
+
+
+def test_the_csv_and_messages_use_each_currencys_decimals(settings: Settings, session: Session, leaders: None) -> None:
+    for currency in ("JPY", "KWD"):
+        sale = add_sale(session, leader_id="amy", lines=[("SOAP", 1, 12_345)], paid_at=T0, currency=currency)
+        ledger.on_sale_changed(settings, session, sale_id=sale.id, now=T0, created=True)
+    amounts = {}
+    for currency in ("JPY", "KWD"):
+        batch = payouts.create_payout(settings, session, minimum=0, currency=currency, now=AFTER_FREEZE)
+        rows = list(csv.reader(io.StringIO(payouts.payout_csv(session, batch.id))))[1:]
+        amounts[currency] = {row[0]: (row[4], row[5]) for row in rows}
+    assert amounts["JPY"] == {"amy": ("1234", "JPY"), "boss": ("308", "JPY")}  # yen have no decimals
+    assert amounts["KWD"] == {"amy": ("1.234", "KWD"), "boss": ("0.308", "KWD")}  # dinars three
+    with pytest.raises(PayoutConflict, match=r"no leader has 5 JPY or more"):
+        payouts.create_payout(settings, session, minimum=5, currency="JPY", now=AFTER_FREEZE)
+    assert payouts.fmt_amount(-5) == "-0.05" and payouts.fmt_amount(500, "JPY") == "500"
