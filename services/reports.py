@@ -9,10 +9,13 @@ Every figure is one ``GROUP BY`` query over the range's rows (never a Python loo
   ``gmv`` (the amounts paid) and ``refunds`` (their cumulative refund amounts), in minor units, one row per
   currency when a key sold in several;
 - ``commission``: the signed ledger entries (commission, reversal, clawback; levels 1 and 2; payouts
-  excluded) of those sales. A leader's own report counts only the leader's own entries.
+  excluded) of those sales. By leader, an entry counts for the leader who earns it (a recruiter's level 2 on
+  their row, not the recruit's); a leader's own report counts exactly the leader's own entries, level 2 on
+  recruits' sales included.
 
 By product, a sale counts under each SKU of its lines, with the line's amount; its refund and
-commission are spread over its lines in proportion to their amounts. Traffic counts under the clip's SKU.
+commission are split over its lines in proportion to their amounts in whole minor units (largest
+remainder), so the product rows add up to the sales' totals exactly. Traffic counts under the clip's SKU.
 A missing channel is ``direct``; a missing clip, leader or recording has the key ``None``.
 """
 
@@ -21,13 +24,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Float, Select, case, cast, func, literal_column, or_, select
+from sqlalchemy import Select, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.report_period import InvalidReport, Period, check_series, csv_text
+from sidedata.money import allocate
 from store.models import Attribution, Click, Clip, Leader, LedgerEntry, Product, Recording, Sale, SaleLine, ShareLink
 
 GROUPS = ("clip", "product", "leader", "channel", "recording")
@@ -141,62 +146,92 @@ def counted_sales(span: Period, leader_id: str | None) -> list[ColumnElement[boo
     return conditions
 
 
-def _share(value: Any) -> Any:
-    """``value`` times the line's share of its sale (for a product's part of a sale-wide figure)."""
-    return cast(value, Float) * SaleLine.amount / func.nullif(Sale.amount, 0)
-
-
 def sales_query(group_by: str, span: Period, leader_id: str | None) -> Select[Any]:
-    """Per key and currency: orders, GMV and refunds of the counted sales."""
-    key = _sale_key(group_by)
-    base = (
-        select(Sale.id, Sale.currency, key.label("key"))
+    """Per key and currency: orders, GMV and refunds of the counted sales (not by product: :func:`product_money`)."""
+    rows = (
+        select(Sale.id, Sale.currency, _sale_key(group_by).label("key"), Sale.amount, Sale.refund_amount)
         .select_from(Attribution)
         .join(Sale, Sale.id == Attribution.sale_id)
+        .where(*counted_sales(span, leader_id))
+        .subquery()
     )
-    if group_by == "product":
-        base = (
-            select(
-                Sale.id,
-                Sale.currency,
-                key.label("key"),
-                SaleLine.amount.label("gmv"),
-                _share(Sale.refund_amount).label("refund"),
-            )
-            .select_from(Attribution)
-            .join(Sale, Sale.id == Attribution.sale_id)
-            .join(SaleLine, SaleLine.sale_id == Sale.id)
-        )
-    else:
-        base = base.add_columns(Sale.amount.label("gmv"), Sale.refund_amount.label("refund"))
-    rows = base.where(*counted_sales(span, leader_id)).subquery()
     return select(
         rows.c.key,
         rows.c.currency,
         func.count(func.distinct(rows.c.id)),
-        func.coalesce(func.sum(rows.c.gmv), 0),
-        func.coalesce(func.sum(rows.c.refund), 0),
+        func.coalesce(func.sum(rows.c.amount), 0),
+        func.coalesce(func.sum(rows.c.refund_amount), 0),
     ).group_by(rows.c.key, rows.c.currency)
 
 
+def _entries_of(span: Period, leader_id: str | None) -> list[ColumnElement[bool]]:
+    """The commission entries a report counts: of the counted sales, whoever the sale is attributed to; scoped to
+    a leader, that leader's own (their level-2 commission on a recruit's sale included)."""
+    conditions = [LedgerEntry.kind.in_(COMMISSION_KINDS), *counted_sales(span, None)]
+    if leader_id is not None:
+        conditions.append(LedgerEntry.leader_id == leader_id)
+    return conditions
+
+
 def commission_query(group_by: str, span: Period, leader_id: str | None) -> Select[Any]:
-    """Per key and currency: the signed commission entries of the counted sales."""
-    amount: Any = _share(LedgerEntry.amount) if group_by == "product" else LedgerEntry.amount
-    inner = (
-        select(_sale_key(group_by).label("key"), LedgerEntry.currency, amount.label("amount"))
+    """Per key and currency: the signed commission entries (not by product: :func:`product_money`). By leader the
+    key is the leader who earns the entry (a recruiter's level 2 is theirs, not the recruit's)."""
+    key = LedgerEntry.leader_id if group_by == "leader" else _sale_key(group_by)
+    rows = (
+        select(key.label("key"), LedgerEntry.currency, LedgerEntry.amount)
         .select_from(LedgerEntry)
         .join(Sale, Sale.id == LedgerEntry.sale_id)
         .join(Attribution, Attribution.sale_id == Sale.id)
-        .where(LedgerEntry.kind.in_(COMMISSION_KINDS), *counted_sales(span, leader_id))
+        .where(*_entries_of(span, leader_id))
+        .subquery()
     )
-    if group_by == "product":
-        inner = inner.join(SaleLine, SaleLine.sale_id == Sale.id)
-    if leader_id is not None:
-        inner = inner.where(LedgerEntry.leader_id == leader_id)
-    rows = inner.subquery()
     return select(rows.c.key, rows.c.currency, func.coalesce(func.sum(rows.c.amount), 0)).group_by(
         rows.c.key, rows.c.currency
     )
+
+
+def product_money(session: Session, span: Period, leader_id: str | None) -> dict[tuple[str | None, str], list[int]]:
+    """Per SKU and currency: [orders, GMV, refunds, commission]. A sale counts under each SKU of its lines with the
+    line's amount; its refund and commission are split over its lines in proportion to their amounts in whole
+    minor units (:func:`sidedata.money.allocate`), so a sale's parts add up to its totals exactly."""
+    commission = dict(
+        session.execute(
+            select(LedgerEntry.sale_id, func.sum(LedgerEntry.amount))
+            .join(Sale, Sale.id == LedgerEntry.sale_id)
+            .join(Attribution, Attribution.sale_id == Sale.id)
+            .where(*_entries_of(span, leader_id))
+            .group_by(LedgerEntry.sale_id)
+        ).all()
+    )
+    lines = (
+        select(Sale.id, Sale.currency, Sale.refund_amount, Attribution.leader_id, SaleLine.sku, SaleLine.amount)
+        .select_from(Attribution)
+        .join(Sale, Sale.id == Attribution.sale_id)
+        .join(SaleLine, SaleLine.sale_id == Sale.id)
+        .where(*counted_sales(span, None))
+        .order_by(Sale.id, SaleLine.id)
+    )
+    if leader_id is not None:  # the leader's sales, and others' where the leader earned (level 2)
+        earned = select(LedgerEntry.sale_id).where(LedgerEntry.leader_id == leader_id)
+        lines = lines.where(or_(Attribution.leader_id == leader_id, Sale.id.in_(earned)))
+    money: dict[tuple[str | None, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for sale_id, group in groupby(session.execute(lines), key=lambda row: row[0]):
+        rows = list(group)
+        weights = [int(row.amount) for row in rows]
+        counted = leader_id is None or rows[0].leader_id == leader_id
+        refunds = allocate(int(rows[0].refund_amount or 0) if counted else 0, weights)
+        earned_parts = allocate(int(commission.get(sale_id) or 0), weights)
+        seen: set[tuple[str | None, str]] = set()
+        for row, refund, part in zip(rows, refunds, earned_parts, strict=True):
+            cell = money[(row.sku, row.currency)]
+            if counted:
+                if (row.sku, row.currency) not in seen:  # one order per SKU, however many lines
+                    cell[0] += 1
+                    seen.add((row.sku, row.currency))
+                cell[1] += int(row.amount)
+                cell[2] += refund
+            cell[3] += part
+    return money
 
 
 def labels(session: Session, group_by: str, keys: Iterable[str | None]) -> dict[str | None, str]:
@@ -227,10 +262,13 @@ def report(session: Session, *, group_by: str, span: Period, leader_id: str | No
         row[0]: tuple(int(v) for v in row[1:]) for row in session.execute(traffic_query(group_by, span, leader_id))
     }
     money: dict[tuple[str | None, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for key, currency, orders, gmv, refunds in session.execute(sales_query(group_by, span, leader_id)):
-        money[(key, currency)][:3] = [int(orders), int(gmv), round(float(refunds))]
-    for key, currency, amount in session.execute(commission_query(group_by, span, leader_id)):
-        money[(key, currency)][3] = round(float(amount))
+    if group_by == "product":
+        money.update(product_money(session, span, leader_id))
+    else:
+        for key, currency, orders, gmv, refunds in session.execute(sales_query(group_by, span, leader_id)):
+            money[(key, currency)][:3] = [int(orders), int(gmv), int(refunds)]
+        for key, currency, amount in session.execute(commission_query(group_by, span, leader_id)):
+            money[(key, currency)][3] = int(amount)
     names = labels(session, group_by, {*traffic, *(key for key, _ in money)})
     rows: list[ReportRow] = []
     for key in {*traffic, *(key for key, _ in money)}:

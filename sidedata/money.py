@@ -7,6 +7,7 @@ CNY 2, JPY 0, KWD 3); every conversion between major and minor units in the app 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
@@ -84,3 +85,22 @@ def parse_money(value: str, *, places: int = 2) -> Decimal:
     except InvalidOperation as exc:  # pragma: no cover - regex guarantees a number
         raise ValueError(f"not a valid amount {value.strip()!r}") from exc
     return amount.quantize(CENT if places == 2 else Decimal(1).scaleb(-places))
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """``total`` (integer minor units, any sign) split in proportion to ``weights`` by largest remainder: the
+    parts are whole units and add up to ``total`` exactly (ties go to the earlier weight). Negative weights
+    count as 0; all zero splits evenly. ``allocate(1, [1, 1, 1]) == [1, 0, 0]``."""
+    if not weights:
+        return []
+    shares = [max(0, w) for w in weights]
+    whole = sum(shares)
+    if whole == 0:
+        shares, whole = [1] * len(shares), len(shares)
+    size = abs(total)
+    parts = [size * share // whole for share in shares]
+    leftover = size - sum(parts)
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(size * shares[i] % whole), i))
+    for index in by_remainder[:leftover]:
+        parts[index] += 1
+    return [-part for part in parts] if total < 0 else parts

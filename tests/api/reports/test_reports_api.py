@@ -55,7 +55,8 @@ def test_json_rows_follow_the_contract(client: TestClient, shop: dict[str, str],
         2,
         19900,
     )
-    assert (ann["refunds"], ann["commission"], ann["conversion"]) == (1000, 1789, round(2 / 7, 4))
+    # Ann's own entries: 9.90 - 1.00 + 10.00 - 2.00 (Bo's 0.99 level 2 on her sale is on Bo's row)
+    assert (ann["refunds"], ann["commission"], ann["conversion"]) == (1000, 1690, round(2 / 7, 4))
     utc = client.get("/api/reports", params={**RANGE, "tz": "UTC"}, headers=_auth(issue_key("admin")))
     assert utc.status_code == 200 and utc.json()["tz"] == "UTC"
 
@@ -86,7 +87,8 @@ def test_a_leader_gets_only_their_own_rows(
 ) -> None:
     bo = _auth(issue_key("leader", leader_id="bo"))
     rows = client.get("/api/reports", params={**RANGE, "group_by": "leader"}, headers=bo).json()["rows"]
-    assert [(r["key"], r["currency"], r["scans"], r["gmv"]) for r in rows] == [("bo", "USD", 1, 1500)]
+    shown = [(r["key"], r["currency"], r["scans"], r["gmv"], r["commission"]) for r in rows]
+    assert shown == [("bo", "USD", 1, 1500, 0), ("bo", "CNY", 0, 0, 99)]  # and Bo's level 2 on Ann's sale
     clips = client.get("/api/reports.csv", params={**RANGE, "group_by": "clip"}, headers=bo).content.decode("utf-8-sig")
     assert shop["cups"] not in clips and shop["tea"] in clips
     series = client.get("/api/reports/timeseries", params=RANGE, headers=bo).json()

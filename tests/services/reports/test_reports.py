@@ -57,7 +57,9 @@ def test_by_leader_channel_recording_and_product(settings: Settings, shop: dict[
     ann = leaders[("ann", "CNY")]
     assert ann["label"] == "安团长"
     assert (ann["scans"], ann["clicks"], ann["bot_hits"], ann["orders"], ann["gmv"]) == (2, 6, 3, 2, 19900)
-    assert ann["commission"] == 990 + 99 - 100 + 1000 - 200  # every level of the sales Ann made
+    assert ann["commission"] == 990 - 100 + 1000 - 200  # Ann's own entries on the sales she made
+    assert leaders[("bo", "CNY")]["commission"] == 99  # Bo's level 2 on Ann's sale is on Bo's row
+    assert leaders[("bo", "CNY")]["orders"] == 0
     assert leaders[("bo", "USD")]["gmv"] == 1500
     assert leaders[("bo", "USD")]["scans"] == 1  # traffic sits on the row of the key's main currency
     channels = _rows(settings, "channel", span)
@@ -104,9 +106,11 @@ def test_day_boundaries_follow_the_time_zone(settings: Settings) -> None:
 
 def test_a_leader_sees_only_their_own(settings: Settings, shop: dict[str, str]) -> None:
     rows = _rows(settings, "clip", shanghai("2024-05-10"), leader_id="bo")
-    assert set(rows) == {(shop["tea"], "USD")}  # Bo's 0.99 (level 2) is of Ann's sale: not in Bo's rows
+    assert set(rows) == {(shop["tea"], "USD"), (shop["tea"], "CNY")}
     tea = rows[(shop["tea"], "USD")]
     assert (tea["scans"], tea["clicks"], tea["orders"], tea["gmv"], tea["commission"]) == (1, 0, 1, 1500, 0)
+    level2 = rows[(shop["tea"], "CNY")]  # Bo's 0.99 (level 2) on Ann's sale: his money, not his order
+    assert (level2["orders"], level2["gmv"], level2["commission"]) == (0, 0, 99)
     ann = _rows(settings, "clip", shanghai("2024-05-10"), leader_id="ann")
     assert ann[(shop["tea"], "CNY")]["commission"] == 890  # Ann's own entries only
     assert _rows(settings, "clip", shanghai("2024-05-10"), leader_id="nobody") == {}
@@ -136,3 +140,50 @@ def test_bad_requests_are_refused() -> None:
     assert (default.start, default.end, default.tz) == (date(2024, 5, 1), date(2024, 5, 30), "Asia/Shanghai")
     with pytest.raises(InvalidReport, match="group_by"):
         reports.report(None, group_by="colour", span=default)  # type: ignore[arg-type]
+
+
+def test_a_recruiters_level_two_is_theirs_on_the_leaderboard_and_in_their_own_report(settings: Settings) -> None:
+    with session_scope(settings.database_url) as session:
+        data.leader(session, "boss")
+        data.leader(session, "amy")
+        share = data.link(session, data.clip(session, data.recording(session), sku="TEA"), "amy", "wecom")
+        entries = [("amy", "commission", 1, 1_000), ("boss", "commission", 2, 200), ("boss", "reversal", 2, -50)]
+        data.sale(session, share, data.DAY, lines=[("TEA", 1, 10_000)], refund=2_500, commissions=entries)
+    span = shanghai("2024-05-10")
+    board = _rows(settings, "leader", span)
+    assert (board[("amy", "CNY")]["orders"], board[("amy", "CNY")]["commission"]) == (1, 1_000)  # level 1 only
+    assert (board[("boss", "CNY")]["orders"], board[("boss", "CNY")]["commission"]) == (0, 150)  # level 2 net
+    own = _rows(settings, "leader", span, leader_id="boss")
+    assert {k: (r["orders"], r["gmv"], r["commission"]) for k, r in own.items()} == {("boss", "CNY"): (0, 0, 150)}
+    with session_scope(settings.database_url) as session:
+        portal = reports.leader_summary(session, leader_id="boss", span=span)
+        assert [(r.key, r.commission) for r in portal] == [("boss", 150)]
+        assert [(r.key, r.commission) for r in reports.leader_summary(session, leader_id="amy", span=span)] == [
+            ("amy", 1_000)
+        ]
+    by_product = _rows(settings, "product", span, leader_id="boss")
+    assert {k: (r["orders"], r["gmv"], r["commission"]) for k, r in by_product.items()} == {("TEA", "CNY"): (0, 0, 150)}
+
+
+def test_product_rows_add_up_to_the_sales_totals_in_whole_units(settings: Settings) -> None:
+    with session_scope(settings.database_url) as session:
+        data.leader(session, "amy")
+        share = data.link(session, data.clip(session, data.recording(session)), "amy")
+        three = [("A", 1, 1), ("B", 1, 1), ("C", 1, 1)]
+        data.sale(session, share, data.DAY, lines=three, refund=1, commissions=[("amy", "commission", 1, 1)])
+        even = [("D", 1, 1_000), ("E", 1, 1_000), ("F", 2, 1_000)]
+        data.sale(session, share, data.DAY, lines=even, refund=2, commissions=[("amy", "commission", 1, 2)])
+    span = shanghai("2024-05-10")
+    products = _rows(settings, "product", span)
+
+    def sums(skus: str) -> tuple[int, int, int]:
+        rows = [products[(sku, "CNY")] for sku in skus]
+        return sum(r["gmv"] for r in rows), sum(r["refunds"] for r in rows), sum(r["commission"] for r in rows)
+
+    assert sums("ABC") == (3, 1, 1)  # a third each would round to nothing on every row
+    assert sums("DEF") == (3_000, 2, 2)  # two thirds each would round to one on every row: 3
+    assert [products[(sku, "CNY")]["commission"] for sku in "ABC"] == [1, 0, 0]  # ties: the first line
+    assert all(isinstance(r["commission"], int) and isinstance(r["refunds"], int) for r in products.values())
+    assert all(products[(sku, "CNY")]["orders"] == 1 for sku in "ABCDEF")
+    total = _rows(settings, "leader", span)[("amy", "CNY")]
+    assert (total["gmv"], total["refunds"], total["commission"]) == (3_003, 3, 3)
