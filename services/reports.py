@@ -209,7 +209,7 @@ def product_money(session: Session, span: Period, leader_id: str | None) -> dict
         .join(Sale, Sale.id == Attribution.sale_id)
         .join(SaleLine, SaleLine.sale_id == Sale.id)
         .where(*counted_sales(span, None))
-        .order_by(Sale.id, SaleLine.id)
+        .order_by(Sale.id, SaleLine.sku, SaleLine.id)  # a tie in the split goes to the first SKU
     )
     if leader_id is not None:  # the leader's sales, and others' where the leader earned (level 2)
         earned = select(LedgerEntry.sale_id).where(LedgerEntry.leader_id == leader_id)

@@ -182,7 +182,7 @@ def test_product_rows_add_up_to_the_sales_totals_in_whole_units(settings: Settin
 
     assert sums("ABC") == (3, 1, 1)  # a third each would round to nothing on every row
     assert sums("DEF") == (3_000, 2, 2)  # two thirds each would round to one on every row: 3
-    assert [products[(sku, "CNY")]["commission"] for sku in "ABC"] == [1, 0, 0]  # ties: the first line
+    assert [products[(sku, "CNY")]["commission"] for sku in "ABC"] == [1, 0, 0]  # a tie goes to the first SKU
     assert all(isinstance(r["commission"], int) and isinstance(r["refunds"], int) for r in products.values())
     assert all(products[(sku, "CNY")]["orders"] == 1 for sku in "ABCDEF")
     total = _rows(settings, "leader", span)[("amy", "CNY")]
