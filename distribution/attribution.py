@@ -118,9 +118,7 @@ def pick_click(candidates: Iterable[ClickFact], model: Model, *, prefer: str | N
     return min(clicks, key=key)
 
 
-def binding_in_force(
-    bindings: Iterable[BindingFact], at: datetime, mode: BindingMode = "first"
-) -> BindingFact | None:
+def binding_in_force(bindings: Iterable[BindingFact], at: datetime, mode: BindingMode = "first") -> BindingFact | None:
     """The binding in force at ``at``: of those made by ``at`` and not expired then, the earliest by
     ``bound_at`` in mode ``first`` (the first binding wins, whatever order the sales arrived in), the
     newest in mode ``last``. Ties go by the order of ``bindings`` (the order they were made): the earlier

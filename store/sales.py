@@ -218,6 +218,24 @@ def has_ledger_entries(session: Session, sale_id: str) -> bool:
     return session.scalar(select(exists().where(LedgerEntry.sale_id == sale_id))) or False
 
 
+def recording_traffic(session: Session, recording_id: str) -> tuple[int, int]:
+    """``(clicks, attributed sales)`` through the share links of the recording's clips: the history
+    deleting the recording would erase (clicks go with their links, attributions lose their clip)."""
+    clips = select(Clip.id).where(Clip.recording_id == recording_id)
+    clicks = session.scalar(
+        select(func.count())
+        .select_from(Click)
+        .join(ShareLink, ShareLink.id == Click.link_id)
+        .where(ShareLink.clip_id.in_(clips))
+    )
+    sales = session.scalar(
+        select(func.count())
+        .select_from(Attribution)
+        .where(or_(Attribution.recording_id == recording_id, Attribution.clip_id.in_(clips)))
+    )
+    return clicks or 0, sales or 0
+
+
 def attributed_sales(
     session: Session,
     *,

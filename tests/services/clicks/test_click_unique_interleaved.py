@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def assert_one_unique_per_hour(settings: Settings, visits: int, hours: int, *, e
     assert len(rows) == visits
     uniques = [r.at for r in rows if r.unique_visit]
     assert (len(uniques) == hours) if exact else (0 < len(uniques) <= hours), uniques
-    assert all(later - earlier >= HOUR for earlier, later in zip(uniques, uniques[1:], strict=False))
+    assert all(later - earlier >= HOUR for earlier, later in pairwise(uniques))
     assert all(any(abs(r.at - u) < HOUR for u in uniques) for r in rows)  # every visit is covered by one
 
 

@@ -17,7 +17,9 @@ from store.db import session_scope
 from store.models import Clip, Recording
 from tests.conftest import make_settings
 
-WECHAT = "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.40"
+WECHAT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.40"
+)
 COVER = b"\x89PNG\r\n\x1a\n cover bytes"
 
 
