@@ -26,12 +26,18 @@ SECURITY_HEADERS = {
 }
 
 
-def content_security_policy(settings: Settings) -> str:
-    """The pages' CSP. With object storage, media files answer 307 to presigned URLs on the store's
-    origin, so images and video may come from there too (nothing else does)."""
+def media_source(settings: Settings) -> str:
+    """`` <origin>`` of the object store whose presigned URLs media answers 307 to, to append to a CSP
+    source list (``img-src 'self'{media}``); empty with local storage or without usable credentials."""
     try:
         origin = media_origin(settings)
     except StorageError as exc:  # no usable credentials: media cannot be served either, but pages still can
         log.warning("no media origin for the pages' CSP: %s", exc)
         origin = None
-    return CSP.format(media=f" {origin}" if origin else "")
+    return f" {origin}" if origin else ""
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The pages' CSP. With object storage, media files answer 307 to presigned URLs on the store's
+    origin, so images and video may come from there too (nothing else does)."""
+    return CSP.format(media=media_source(settings))

@@ -4,18 +4,25 @@ service looked up (no database here).
 Precedence: the click id the shop carried back (``lsclid`` -> ``click_id``), then the share code, then
 the customer's binding to a leader in force when the sale was paid.
 
-- **Clicks.** A click counts when it happened within the attribution window before ``paid_at`` (a few
-  minutes after it are tolerated for clock skew between the shop and us). The carried click identifies
-  the visitor; their other human clicks in the window (same hashed identity, any link) are candidates
-  too, and the model picks one: ``last_click`` the latest, ``first_click`` the earliest. A carried click
-  flagged as a bot still counts (the shop saw a buyer come through it); other bot clicks never do.
+- **Clicks.** The carried click *is* the customer's click: it wins outright when it happened within the
+  attribution window before ``paid_at`` (a few minutes after it are tolerated for clock skew between
+  the shop and us), even when flagged as a bot (the shop saw a buyer come through it). Other clicks with
+  the same hashed identity (IP + user agent) are **not** the same person (carrier NAT and WeChat's
+  identical user agents make collisions common), so they never take the credit from another leader:
+  ``last_click`` credits the carried click; ``first_click`` credits the visitor's earliest human click
+  on a link of **the same leader** before the carried one, in the window (the leader never changes, only
+  which of their links, clips or channels gets the sale). An unknown or expired carried click gives no
+  click credit (there is no identity to match without it).
 - **Share code.** The link with that code, whatever its age (a share code has no click time).
 - **Binding.** The leader the customer is bound to at ``paid_at``; no link, clip or channel (the sale
   came through none of them).
 
-Bindings: a sale credited to a leader by click or share code binds its customer to that leader. Mode
-``first``: a binding in force is kept (first binding wins); ``last``: the new leader takes over. A
-binding lasts ``binding_days`` from the sale (0: for good).
+Bindings: a sale credited to a leader by click or share code binds its customer to that leader, from the
+sale's ``paid_at`` (not from when the sale reached us). Mode ``first``: a binding in force is kept (first
+binding wins), and of several live bindings the **earliest** ``bound_at`` applies, so sales that arrive
+out of order (an import storing a later sale before an earlier one) still credit the first leader;
+``last``: the new leader takes over, and the newest live binding applies. A binding lasts
+``binding_days`` from the sale (0: for good).
 """
 
 from __future__ import annotations
@@ -111,15 +118,21 @@ def pick_click(candidates: Iterable[ClickFact], model: Model, *, prefer: str | N
     return min(clicks, key=key)
 
 
-def binding_in_force(bindings: Iterable[BindingFact], at: datetime) -> BindingFact | None:
-    """The newest binding made by ``at`` and not expired then (``bindings`` in the order they were made:
-    of two made at the same moment, the later one)."""
+def binding_in_force(bindings: Iterable[BindingFact], at: datetime, mode: BindingMode = "first") -> BindingFact | None:
+    """The binding in force at ``at``: of those made by ``at`` and not expired then, the earliest by
+    ``bound_at`` in mode ``first`` (the first binding wins, whatever order the sales arrived in), the
+    newest in mode ``last``. Ties go by the order of ``bindings`` (the order they were made): the earlier
+    one in ``first`` mode, the later one in ``last`` mode."""
     live = [
         (b.bound_at, i, b)
         for i, b in enumerate(bindings)
         if b.bound_at <= at and (b.expires_at is None or b.expires_at > at)
     ]
-    return max(live, key=lambda t: (t[0], t[1]))[2] if live else None
+    if not live:
+        return None
+    if mode == "first":
+        return min(live, key=lambda t: (t[0], t[1]))[2]
+    return max(live, key=lambda t: (t[0], t[1]))[2]
 
 
 def decide(
@@ -133,20 +146,29 @@ def decide(
 ) -> Decision | None:
     """Credit the sale by the precedence above; None when nothing applies.
 
-    ``carried``: the click whose id the shop sent back (None when unknown). ``visitor_clicks``: the same
-    visitor's other clicks (bots among them are ignored). ``share_link``: the link with the sale's share
-    code. ``bindings``: the customer's bindings (the one in force at ``paid_at`` applies).
+    ``carried``: the click whose id the shop sent back (None when unknown). ``visitor_clicks``: clicks
+    with the carried click's hashed identity (used only by ``first_click``, and only those on the carried
+    click's leader's links before it; bots among them are ignored). ``share_link``: the link with the
+    sale's share code. ``bindings``: the customer's bindings (the one in force at ``paid_at`` applies).
     """
-    if carried is not None:
-        humans = [c for c in visitor_clicks if not c.bot and c.id != carried.id]
-        candidates = [c for c in (carried, *humans) if counts(c, sale.paid_at, rules)]
-        chosen = pick_click(candidates, rules.model, prefer=carried.id)
-        if chosen is not None:
-            return Decision("click", chosen.leader_id, chosen.link_id, chosen.id)
+    if carried is not None and counts(carried, sale.paid_at, rules):
+        chosen = carried
+        if rules.model == "first_click":
+            earlier = [
+                c
+                for c in visitor_clicks
+                if not c.bot
+                and c.id != carried.id
+                and c.leader_id == carried.leader_id
+                and c.at < carried.at
+                and counts(c, sale.paid_at, rules)
+            ]
+            chosen = pick_click([carried, *earlier], "first_click", prefer=carried.id) or carried
+        return Decision("click", chosen.leader_id, chosen.link_id, chosen.id)
     if share_link is not None:
         return Decision("share_code", share_link.leader_id, share_link.id)
     if sale.customer_id:
-        binding = binding_in_force(bindings, sale.paid_at)
+        binding = binding_in_force(bindings, sale.paid_at, rules.binding_mode)
         if binding is not None:
             return Decision("binding", binding.leader_id)
     return None
@@ -160,7 +182,7 @@ def new_binding(
     another leader (and renews one of the same leader)."""
     if decision is None or decision.method == "binding" or not decision.leader_id or not sale.customer_id:
         return None
-    current = binding_in_force(bindings, sale.paid_at)
+    current = binding_in_force(bindings, sale.paid_at, rules.binding_mode)
     if current is not None:
         if rules.binding_mode == "first":
             return None

@@ -154,11 +154,14 @@ def claim_files(
     now: float | None = None,
     abandoned_after: float = ABANDONED_AFTER_SECONDS,
     stale_claim: float = STALE_CLAIM_SECONDS,
+    ready_after: float = 0.0,
 ) -> list[Path]:
     """Take every drainable file in ``directory`` (renamed to ``<base>.<token>.claimed``), oldest first.
 
     ``abandoned_after`` and ``stale_claim`` may be 0 when every writer and drainer is known to be
     stopped (a benchmark after its server exited); a live writer's flock still keeps its file.
+    ``ready_after``: a closed ``.jsonl`` is taken only when at least this old (a backstop drainer leaves
+    fresh files to the live one).
     """
     if not directory.is_dir():
         return []
@@ -168,7 +171,8 @@ def claim_files(
     for path in sorted(directory.iterdir(), key=lambda p: p.name):
         name = path.name
         if name.endswith(READY):
-            take = True
+            age = _age(path, now) if ready_after > 0 else 0.0
+            take = age is not None and age >= ready_after
         elif name.endswith(PART):
             age = _age(path, now)
             take = age is not None and age >= abandoned_after and _writer_gone(path)

@@ -141,42 +141,58 @@ CLICKS = cast(Table, Click.__table__)
 
 
 def _mark_unique(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Set ``unique_visit`` on human rows (time-ordered): no unique visit of the same identity to the
-    same link in the hour before, counting those stored and those earlier in ``rows``."""
+    """Set ``unique_visit`` on human rows (time-ordered): a visit is unique when no unique visit of the same
+    identity to the same link lies within :data:`UNIQUE_WINDOW` of it, before **or after** (another
+    drainer may have stored a later file of the same visitor first), counting those stored and those
+    marked earlier in ``rows``. So each hour of a visitor's visits to a link counts at most once
+    whichever order their files are stored in; the caller holds :func:`lock_uniques`."""
     humans = [row for row in rows if not row["bot"]]
     if not humans:
         return
-    earliest = humans[0]["at"]
-    last: dict[tuple[str, str], datetime] = {}
-    latest: dict[tuple[str, str], datetime] = {}
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in humans:
-        latest[(row["identity"], row["link_id"])] = row["at"]  # time-ordered: the last one wins
+        by_key.setdefault((row["identity"], row["link_id"]), []).append(row)
+    marks: dict[tuple[str, str], list[datetime]] = {key: [] for key in by_key}
+    settled: set[tuple[str, str]] = set()  # every row within the window after a stored unique visit
     unknown: set[str] = set()
-    for key, newest in latest.items():
-        known = _memo.recent(key, newest)  # a unique visit within the window of all of this key's rows
-        if known is not None:
-            last[key] = known
+    for key, items in by_key.items():
+        known = _memo.recent(key, items[-1]["at"])
+        if known is not None and known <= items[0]["at"]:
+            settled.add(key)
         else:
             unknown.add(key[0])
+    earliest, newest = humans[0]["at"], humans[-1]["at"]
     for chunk in _chunks(sorted(unknown)):
-        query = (
-            select(Click.identity, Click.link_id, func.max(Click.at))
-            .where(
-                Click.identity.in_(chunk),
-                Click.unique_visit.is_(True),
-                Click.at > earliest - UNIQUE_WINDOW,
-                Click.at <= earliest,
-            )
-            .group_by(Click.identity, Click.link_id)
+        query = select(Click.identity, Click.link_id, Click.at).where(
+            Click.identity.in_(chunk),
+            Click.unique_visit.is_(True),
+            Click.at > earliest - UNIQUE_WINDOW,
+            Click.at < newest + UNIQUE_WINDOW,
         )
         for who, link_id, at in session.execute(query):
-            last[(who, link_id)] = stored = at if at.tzinfo else at.replace(tzinfo=UTC)
+            stored = at if at.tzinfo else at.replace(tzinfo=UTC)
             _memo.remember((who, link_id), stored)  # already committed: safe to remember now
+            if (who, link_id) in marks:
+                marks[(who, link_id)].append(stored)
     for row in humans:
         key = (row["identity"], row["link_id"])
-        if is_unique_visit(last.get(key), row["at"]):
+        if key in settled:
+            continue
+        if all(abs(row["at"] - mark) >= UNIQUE_WINDOW for mark in marks[key]):
             row["unique_visit"] = True
-            last[key] = row["at"]
+            marks[key].append(row["at"])
+
+
+#: The PostgreSQL advisory lock every drainer holds while it decides and inserts one chunk's unique visits.
+UNIQUE_LOCK = 0x6C73_636C_6B73  # "lsclks"
+
+
+def lock_uniques(session: Session) -> None:
+    """Serialise unique-visit marking across drainers (PostgreSQL: a transaction advisory lock, released
+    at commit). Without it two drainers could each read "no unique visit yet" and both mark one. SQLite
+    runs one writer at a time and the API drains in one thread."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(UNIQUE_LOCK)))
 
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -207,6 +223,7 @@ def drain_file(settings: Settings, path: Path, *, detector: BotDetector | None =
                 time.sleep(YIELD_SECONDS)
             with session_scope(settings.database_url) as session:
                 chunk = records[start : start + CHUNK]
+                lock_uniques(session)
                 rows = build_rows(session, chunk, salt=salt, detector=detector or shared_detector())
                 _insert(session, rows)
             for row in rows:  # committed: later drains may rely on these
@@ -220,14 +237,26 @@ def drain_file(settings: Settings, path: Path, *, detector: BotDetector | None =
     return inserted
 
 
-def drain_clicks(settings: Settings, *, detector: BotDetector | None = None, everything: bool = False) -> int:
+def drain_clicks(
+    settings: Settings, *, detector: BotDetector | None = None, everything: bool = False, min_age: float = 0.0
+) -> int:
     """Claim every drainable buffer file under the media root and store its clicks; rows inserted.
 
     ``everything``: also take fresh claims and unlocked part files at once (only when no other
-    process that writes or drains clicks is running). Raises the first database error after giving
-    back the files not stored (nothing is lost).
+    process that writes or drains clicks is running). ``min_age``: take only files at least this many
+    seconds old (a closed file, a part file whose writer died, a claim; a dead drainer's claim still
+    after :data:`~services.click_buffer.STALE_CLAIM_SECONDS`): the reconciler, a backstop, leaves what
+    the live drainer is about to take to it. Raises the first database error after giving back the
+    files not stored (nothing is lost).
     """
-    ages = {"abandoned_after": 0.0, "stale_claim": 0.0} if everything else {}
+    if everything:
+        ages = {"abandoned_after": 0.0, "stale_claim": 0.0}
+    else:
+        ages = {
+            "abandoned_after": max(click_buffer.ABANDONED_AFTER_SECONDS, min_age),
+            "stale_claim": max(click_buffer.STALE_CLAIM_SECONDS, min_age),
+            "ready_after": min_age,
+        }
     claimed = click_buffer.claim_files(click_buffer.clicks_dir(settings.run_dir), **ages)
     total = 0
     for index, path in enumerate(claimed):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from store.models import (
     Click,
     Clip,
     CustomerBinding,
+    LedgerEntry,
     Sale,
     SaleEvent,
     SaleLine,
@@ -134,6 +135,13 @@ def clip_recording(session: Session, clip_id: str) -> str | None:
     return session.scalar(select(Clip.recording_id).where(Clip.id == clip_id))
 
 
+def lock_customer(session: Session, customer_id: str) -> None:
+    """Serialise the transactions that read and append one customer's bindings (PostgreSQL: a transaction
+    advisory lock on the customer id, released at commit; SQLite runs one writer at a time anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:customer))"), {"customer": customer_id})
+
+
 def bindings(session: Session, customer_id: str) -> list[CustomerBinding]:
     """The customer's bindings, newest first."""
     query = (
@@ -170,6 +178,62 @@ def add_attribution(session: Session, row: Attribution) -> Attribution:
     session.add(row)
     session.flush()
     return row
+
+
+def sales_awaiting_click(session: Session, *, paid_since: datetime, limit: int = 500) -> list[str]:
+    """Ids of sales paid since ``paid_since`` that carried a click id which is stored now but did not credit
+    them (attributed provisionally by share code or binding, or not at all: the click was still in a buffer
+    file when the sale arrived), newest first. Only those a re-attribution may change without moving
+    money: no attribution yet, an attribution to the click's own leader, or no ledger entry for the sale."""
+    entries = exists().where(LedgerEntry.sale_id == Sale.id)
+    query = (
+        select(Sale.id)
+        .join(Click, Click.id == Sale.click_id)
+        .join(ShareLink, ShareLink.id == Click.link_id)
+        .outerjoin(Attribution, Attribution.sale_id == Sale.id)
+        .where(
+            Sale.paid_at >= paid_since,
+            or_(Attribution.id.is_(None), Attribution.method != "click"),
+            or_(
+                Attribution.id.is_(None),
+                func.coalesce(Attribution.leader_id, "") == func.coalesce(ShareLink.leader_id, ""),
+                ~entries,
+            ),
+        )
+        .order_by(Sale.paid_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def sale(session: Session, sale_id: str, *, lock: bool = False) -> Sale | None:
+    """The sale with id ``sale_id`` (row-locked with ``lock`` where the database can)."""
+    query = select(Sale).where(Sale.id == sale_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def has_ledger_entries(session: Session, sale_id: str) -> bool:
+    return session.scalar(select(exists().where(LedgerEntry.sale_id == sale_id))) or False
+
+
+def recording_traffic(session: Session, recording_id: str) -> tuple[int, int]:
+    """``(clicks, attributed sales)`` through the share links of the recording's clips: the history
+    deleting the recording would erase (clicks go with their links, attributions lose their clip)."""
+    clips = select(Clip.id).where(Clip.recording_id == recording_id)
+    clicks = session.scalar(
+        select(func.count())
+        .select_from(Click)
+        .join(ShareLink, ShareLink.id == Click.link_id)
+        .where(ShareLink.clip_id.in_(clips))
+    )
+    sales = session.scalar(
+        select(func.count())
+        .select_from(Attribution)
+        .where(or_(Attribution.recording_id == recording_id, Attribution.clip_id.in_(clips)))
+    )
+    return clicks or 0, sales or 0
 
 
 def attributed_sales(

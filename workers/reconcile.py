@@ -46,6 +46,7 @@ class ReconcileReport:
     publications_started: list[str] = field(default_factory=list)  # publish jobs made for due publications
     publications_unknown: list[str] = field(default_factory=list)  # sending when their worker died
     clicks_stored: int = 0  # buffered clicks left by API processes, stored by this pass
+    sales_reattributed: list[str] = field(default_factory=list)  # credited by a click stored after them
 
     @property
     def changed(self) -> bool:
@@ -64,7 +65,7 @@ class ReconcileReport:
             f"checked {self.checked}, resent {len(self.resent)}, failed {len(self.failed)}, "
             f"cancelled {len(self.cancelled)}, not sent {len(self.not_sent)}, pipelines advanced {len(self.advanced)}, "
             f"publications started {len(self.publications_started)}, unknown {len(self.publications_unknown)}, "
-            f"clicks stored {self.clicks_stored}"
+            f"clicks stored {self.clicks_stored}, sales re-attributed {len(self.sales_reattributed)}"
         )
 
 
@@ -126,16 +127,27 @@ def reconcile(
     return report
 
 
+#: The reconciler takes only click files at least this old: fresh ones are the live drainer's.
+CLICK_FILES_MIN_AGE = 30.0
+
+
 def _clicks(settings: Settings, report: ReconcileReport) -> None:
-    """Store clicks a crashed or stopped API process left in its buffer (the API drains its own while up)."""
+    """Store clicks a crashed or stopped API process left in its buffer (only files older than
+    :data:`CLICK_FILES_MIN_AGE`: the live drainer takes the fresh ones), then credit the sales whose
+    carried click was still buffered when they arrived (:func:`services.attribution.reattribute_pending`)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from services.attribution import reattribute_pending
     from services.clicks import drain_clicks
 
     try:
-        report.clicks_stored = drain_clicks(settings)
+        report.clicks_stored = drain_clicks(settings, min_age=CLICK_FILES_MIN_AGE)
     except SQLAlchemyError as exc:  # the files were given back: the next pass retries
         log.warning("reconcile: storing buffered clicks failed: %s", exc)
+    try:
+        report.sales_reattributed = reattribute_pending(settings)
+    except SQLAlchemyError as exc:  # nothing committed for the failed sale: the next pass retries
+        log.warning("reconcile: re-attributing sales by their clicks failed: %s", exc)
 
 
 def _publications(settings: Settings, report: ReconcileReport) -> None:

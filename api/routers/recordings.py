@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from api.deps import IngestKey, RecordingReader, SessionDep, StorageDep
 from services.ingest import recording_summary
+from services.recordings import ensure_deletable
 from services.storage import StorageError
 from store.clips import clip_file_keys
 from store.models import Clip, Job, Recording
@@ -58,11 +59,14 @@ def get_recording(recording_id: str, session: SessionDep, _key: RecordingReader)
 @router.delete(
     "/{recording_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Delete a recording, its side data and its stored media (roles: admin, content)",
+    summary="Delete a recording, its side data and its stored media (roles: admin, content); "
+    "409 when its clips' share links have clicks or attributed sales",
 )
 def delete_recording(recording_id: str, session: SessionDep, storage: StorageDep, _key: IngestKey) -> None:
-    """The row goes first; then its stored file and its clips' files (objects, with S3 storage)."""
+    """The row goes first; then its stored file and its clips' files (objects, with S3 storage). Refused
+    (409 ``recording_in_use``) while its clips' share links carry clicks or attributed sales."""
     recording = _get(session, recording_id)
+    ensure_deletable(session, recording.id)
     keys = [recording.storage_key] if recording.storage_key else []
     for clip in session.scalars(select(Clip).where(Clip.recording_id == recording.id)):
         keys += clip_file_keys(clip).values()

@@ -24,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.templating import Jinja2Templates
 
 import templates as templates_pkg
+from api.page_headers import media_source
 from distribution.tracking import in_app_browser
 from services.click_buffer import MAX_FIELD_CHARS, ClickBuffer
 from services.media_urls import make_token
@@ -43,13 +44,13 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Robots-Tag": "noindex, nofollow",
 }
-PAGE_HEADERS = {
-    **HEADERS,
-    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
-}
-NOT_FOUND_HEADERS = PAGE_HEADERS
+#: The pages' CSP; ``{media}``: the object store's origin, where the cover (``/m/{token}``) 307-redirects
+#: with S3 storage (:func:`api.page_headers.media_source`).
+PAGE_CSP = (
+    "default-src 'none'; img-src 'self'{media}; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+NOT_FOUND_HEADERS = {**HEADERS, "Content-Security-Policy": PAGE_CSP.format(media=""), "X-Frame-Options": "DENY"}
 RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in {**HEADERS, "Content-Length": "0"}.items()]
 
 
@@ -163,7 +164,8 @@ def landing_page(request: Request, cache: LinkCache, link: CachedLink, location:
     settings = request.app.state.settings
     cover = f"/m/{make_token(settings, facts.cover_key)}" if facts.cover_key else None
     context = {"product": facts.product, "price": facts.price, "cover_url": cover, "target": location}
-    return templates.TemplateResponse(request, "share_landing.html", context, headers=PAGE_HEADERS)
+    headers = {**NOT_FOUND_HEADERS, "Content-Security-Policy": PAGE_CSP.format(media=media_source(settings))}
+    return templates.TemplateResponse(request, "share_landing.html", context, headers=headers)
 
 
 @router.api_route("/s/{code}/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)

@@ -105,8 +105,9 @@ class WebhookReceipt(Base):
 
 class CustomerBinding(Base):
     """A shop customer bound to a leader (as Chinese distribution malls bind buyers to distributors).
-    Rows are appended; the binding in force is the newest unexpired one (first-binding-wins mode never
-    appends a second while one is in force)."""
+    Rows are appended, ``bound_at`` = the binding sale's ``paid_at``; the binding in force is the earliest
+    unexpired one in first-binding-wins mode (which never appends a second while one is in force; sales
+    arriving out of order may still add a later one), the newest in last-click mode."""
 
     __tablename__ = "customer_bindings"
     __table_args__ = (Index("ix_customer_bindings_customer", "customer_id", "bound_at"),)

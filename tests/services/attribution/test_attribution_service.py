@@ -98,20 +98,24 @@ def test_a_share_code_credits_its_link_when_no_click_id_came_back(settings: Sett
     assert repo.attribution(session, repo.sale_by_order(session, "A-3").id) is None  # type: ignore[union-attr]
 
 
-def test_the_last_click_of_the_visitor_wins_or_the_first(tmp_path: Path) -> None:
-    for model, expected in (("last_click", "zhao"), ("first_click", "wang")):
+def test_a_strangers_later_click_never_takes_the_carried_clicks_sale(tmp_path: Path) -> None:
+    """The reviewer's case: the sale carries wang's lsclid; a later click on zhao's link from the same
+    hashed identity (carrier NAT, the same WeChat user agent) must not take it. ``first_click`` may credit
+    an earlier click of wang's, never zhao's."""
+    for model in ("last_click", "first_click"):
         settings = make_settings(tmp_path / model, attribution_model=model)
         session = next(sessions(settings))
         shop = make_clip(session)
         wang, zhao = make_link(session, shop.clip_id, "wang"), make_link(session, shop.clip_id, "zhao")
+        wang_tg = make_link(session, shop.clip_id, "wang", "telegram")
         carried = add_click(session, wang, PAID - timedelta(days=2))
-        add_click(session, wang, PAID - timedelta(days=3))
-        add_click(session, zhao, PAID - timedelta(hours=1))
-        add_click(session, zhao, PAID - timedelta(minutes=30), identity="someone-else")
-        add_click(session, wang, PAID - timedelta(minutes=10), bot=True)
+        earlier = add_click(session, wang_tg, PAID - timedelta(days=3))
+        add_click(session, zhao, PAID - timedelta(days=4))  # another leader, earlier: never either
+        add_click(session, zhao, PAID - timedelta(hours=1))  # the stranger's later click
         session.commit()
         row = record(settings, session, shop_sale("M-1", click_id=carried.id))
-        assert row is not None and row.leader_id == expected, model
+        expected = carried if model == "last_click" else earlier
+        assert row is not None and (row.leader_id, row.click_id, row.method) == ("wang", expected.id, "click"), model
         session.close()
 
 
