@@ -20,6 +20,7 @@ from services.ingest import IngestError
 from services.ledger import LedgerError
 from services.media_urls import MediaLinkError
 from services.publishing import PublicationError
+from services.recordings import RecordingError
 from services.report_period import ReportError
 from services.sales import SalesError
 from services.secrets import SecretsError
@@ -62,6 +63,7 @@ STATUS: dict[type[Exception], int] = {
     SecretsError: status.HTTP_500_INTERNAL_SERVER_ERROR,
     SalesError: status.HTTP_500_INTERNAL_SERVER_ERROR,
     LedgerError: status.HTTP_500_INTERNAL_SERVER_ERROR,
+    RecordingError: status.HTTP_500_INTERNAL_SERVER_ERROR,
     TargetError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     PublicationError: status.HTTP_409_CONFLICT,
     MediaLinkError: status.HTTP_404_NOT_FOUND,

@@ -152,7 +152,9 @@ def reattribute_sale(settings: Settings, session: Session, sale_id: str) -> Attr
         current.attributed_at = utcnow()
         session.flush()
         row = current
-    ledger.on_sale_changed(settings, session, sale_id=sale.id)
+    # the sale is credited to a leader for the first time only now (its click arrived late): it earns at
+    # today's rates, once; a sale that already earned appends nothing more
+    ledger.on_sale_changed(settings, session, sale_id=sale.id, created=True)
     return row
 
 
