@@ -19,18 +19,17 @@ from sqlalchemy import func, select
 import api.routers.clip_media as clip_media
 import studio.clip.leader as leader_module
 from api.main import create_app
-from pipeline.variant_rendering import run_variant_job
 from runtime.config import Settings
 from services.clips import render_recording_clip
 from services.storage import get_storage
 from store import keys as key_store
 from store import leaders as leader_store
 from store.db import get_sessionmaker, session_scope
-from store.grants import give_clip
 from store.models import ClipVariant, Job, Leader
 from studio.probe import probe
 from tests.conftest import make_settings
 from tests.services.clips.clip_media import SMALL, frame, make_source, qr_texts, register_presets, store_recording
+from tests.support.variants import Worker, give_clip
 
 
 @pytest.fixture(scope="module")
@@ -58,25 +57,6 @@ def settings(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Settings
     return world["settings"]
 
 
-class Worker:
-    """A ``send`` that runs each job's real body in a thread (a worker picking the message up)."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-        self.threads: list[threading.Thread] = []
-
-    def __call__(self, settings: Settings, job_id: str) -> bool:
-        self.sent.append(job_id)
-        thread = threading.Thread(target=run_variant_job, args=(settings, job_id))
-        thread.start()
-        self.threads.append(thread)
-        return True
-
-    def join(self) -> None:
-        for thread in self.threads:
-            thread.join(timeout=120)
-
-
 def _client(settings: Settings, send: Callable[[Settings, str], bool]) -> TestClient:
     app = create_app(settings)
     app.dependency_overrides[clip_media.variant_sender] = lambda: send
@@ -88,7 +68,7 @@ def _leader_key(settings: Settings, clip_id: str, leader_id: str, name: str) -> 
     with session_scope(settings.database_url) as session:
         if session.get(Leader, leader_id) is None:
             leader_store.create_leader(session, name=name, leader_id=leader_id)
-        give_clip(session, clip_id, [leader_id])
+        give_clip(settings, session, clip_id, [leader_id])
         secret = key_store.create_key(session, name=f"{leader_id}-key", role="leader", leader_id=leader_id).secret
     return {"Authorization": f"Bearer {secret}"}
 
@@ -228,8 +208,8 @@ def test_giving_a_clip_to_500_leaders_renders_nothing(settings: Settings, world:
     with session_scope(settings.database_url) as session:
         session.add_all(Leader(id=leader_id, name=f"团长 {n}") for n, leader_id in enumerate(ids))
         session.flush()
-        made = give_clip(session, clip_id, ids)
-        assert len(made) == 500 and give_clip(session, clip_id, ids) == []  # giving again adds nothing
+        made = give_clip(settings, session, clip_id, ids)
+        assert len(made) == 500 and give_clip(settings, session, clip_id, ids) == []  # giving again adds nothing
         merchant = key_store.create_key(session, name="merchant", role="merchant").secret
     with _client(settings, Worker()) as client:
         payload = client.get(f"/api/clips/{clip_id}", headers={"Authorization": f"Bearer {merchant}"}).json()

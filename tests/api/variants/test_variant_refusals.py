@@ -16,8 +16,8 @@ from pipeline.variant_rendering import run_variant_job
 from runtime.config import Settings
 from store import leaders as leader_store
 from store.db import session_scope
-from store.grants import give_clip
 from store.models import Clip, ClipVariant, Job, Leader, Recording
+from tests.support.variants import give_clip
 
 
 def _clip(settings: Settings, *, mode: str = "accurate", give: bool = True) -> str:
@@ -33,7 +33,7 @@ def _clip(settings: Settings, *, mode: str = "accurate", give: bool = True) -> s
         session.add(clip)
         session.flush()
         if give:
-            give_clip(session, clip.id, ["ann"])
+            give_clip(settings, session, clip.id, ["ann"])
         return clip.id
 
 

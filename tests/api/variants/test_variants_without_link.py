@@ -7,7 +7,6 @@ runs its real body in a thread. Neither has a leader poster, so none is listed o
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from sqlalchemy import select
 
 import api.routers.clip_media as clip_media
 from api.main import create_app
-from pipeline.variant_rendering import run_variant_job
 from runtime.config import Settings
 from services.clips import render_recording_clip
 from services.ingest import ingest_file
@@ -32,6 +30,7 @@ from store.models import ClipVariant, Job
 from studio.probe import probe
 from tests.conftest import make_settings
 from tests.services.clips.clip_media import SMALL, frame, make_source, qr_texts, register_presets
+from tests.support.variants import Worker
 
 NO_LINK_CATALOG = "sku,name,price,original_price,currency,coupon,image,buy_url\nLS-0009,围巾 Scarf,39.00,,CNY,,,\n"
 NO_LINK_TIMELINE = "sku,start,end\nLS-0009,0,8\n"
@@ -89,25 +88,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             yield {"settings": settings, "clips": clips, "lin": {"Authorization": f"Bearer {secret}"}}
         finally:
             session.close()
-
-
-class Worker:
-    """A ``send`` that runs each job's real body in a thread (a worker picking the message up)."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-        self.threads: list[threading.Thread] = []
-
-    def __call__(self, settings: Settings, job_id: str) -> bool:
-        self.sent.append(job_id)
-        thread = threading.Thread(target=run_variant_job, args=(settings, job_id))
-        thread.start()
-        self.threads.append(thread)
-        return True
-
-    def join(self) -> None:
-        for thread in self.threads:
-            thread.join(timeout=120)
 
 
 def _client(settings: Settings, worker: Worker) -> TestClient:

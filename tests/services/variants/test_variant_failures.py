@@ -17,9 +17,9 @@ from runtime.config import Settings
 from services.errors import Conflict
 from services.variants import VariantImpossible, ensure_variant, variant_state
 from store.db import get_sessionmaker, session_scope
-from store.grants import give_clip
 from store.models import Clip, Job, Leader, Recording
 from tests.conftest import make_settings
+from tests.support.variants import give_clip
 
 
 def _world(settings: Settings, *, mode: str = "accurate") -> str:
@@ -31,7 +31,7 @@ def _world(settings: Settings, *, mode: str = "accurate") -> str:
         clip.video_key = "clips/x/clip.mp4"  # never stored: the render fails for good
         session.add(clip)
         session.flush()
-        give_clip(session, clip.id, ["ann"])
+        give_clip(settings, session, clip.id, ["ann"])
         return clip.id
 
 

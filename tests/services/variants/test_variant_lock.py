@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from runtime.config import Settings
 from services.variants import VariantNotFound, VariantPending, ensure_variant, variant_state
 from store.db import get_sessionmaker, session_scope
-from store.grants import give_clip
 from store.models import Clip, ClipVariant, Job, Leader, Recording
 from tests.conftest import make_settings
+from tests.support.variants import give_clip
 
 RACERS = 4
 
@@ -33,7 +33,7 @@ def _world(settings: Settings, *, status: str = "ready") -> str:
         clip.video_key = "clips/x/clip.mp4"
         session.add(clip)
         session.flush()
-        give_clip(session, clip.id, ["ann"])
+        give_clip(settings, session, clip.id, ["ann"])
         return clip.id
 
 
